@@ -1,0 +1,1 @@
+"""The composition root: configuration, local stack, jars, operator CLI."""

@@ -1,0 +1,57 @@
+"""`freshrec up | down | status`: the local stack (Apache Kafka KRaft broker, Redis, Flink connector jars)."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+
+from infra.config import Settings
+from infra.jars import JarError
+from infra.stack.local import LocalStack
+from infra.stack.process import StackError
+
+console = Console()
+
+
+@click.command()
+@click.pass_obj
+def up(settings: Settings) -> None:
+    """Start the local stack and return once Kafka and Redis serve clients; a no-op when it already runs.
+
+    Jars come from Maven Central, pinned and SHA-256-verified, cached under cache_dir; Kafka's storage is formatted on
+    first start; data, pids and logs live under state_dir.
+    """
+    try:
+        with console.status("starting Redis and Apache Kafka ..."):
+            started = LocalStack(settings).up()
+    except (StackError, JarError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for service, now in started.items():
+        console.print(f"{service}: {'started' if now else 'already running'}")
+    _print_status(LocalStack(settings))
+
+
+@click.command()
+@click.pass_obj
+def down(settings: Settings) -> None:
+    """Stop the processes `up` started (by pid; nothing else is touched)."""
+    for service, was_running in LocalStack(settings).down().items():
+        console.print(f"{service}: {'stopped' if was_running else 'not running'}")
+
+
+@click.command()
+@click.pass_obj
+def status(settings: Settings) -> None:
+    """Show each service's real version, address and pid. Exit code 1 if a service is down."""
+    if not _print_status(LocalStack(settings)):
+        raise SystemExit(1)
+
+
+def _print_status(stack: LocalStack) -> bool:
+    rows = stack.status()
+    for row in rows:
+        state = "[green]up[/]  " if row.running else "[red]down[/]"
+        pid = f"pid {row.pid}" if row.pid else ""
+        console.print(f"{row.name:<17}{state} {row.version or '-'}  {row.address}  {pid}", soft_wrap=True)
+        console.print(f"{'':<22}{row.detail}", style="dim", soft_wrap=True)
+    return all(row.running for row in rows)

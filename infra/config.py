@@ -1,0 +1,79 @@
+"""One typed configuration for the whole system: defaults < `freshrec.yaml` < `FRESHREC_*` environment variables.
+
+Nested sections map to `FRESHREC_<SECTION>__<FIELD>` (e.g. `FRESHREC_KAFKA__PORT=19092`). The YAML file is the one
+named by `FRESHREC_CONFIG`, else `./freshrec.yaml` when present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback) / "freshrec"
+
+
+class KafkaSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 9092
+    controller_port: int = 9093
+    heap: str = Field("768m", description="JVM -Xmx of the local broker")
+    partitions: int = Field(2, description="default partitions of auto-created topics")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class RedisSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 6379
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+
+class TopicSettings(BaseModel):
+    clicks: str = "clicks"
+    feature_updates: str = "feature-updates"
+    dead_letter: str = "clicks-dlq"
+
+
+class Settings(BaseSettings):
+    """Everything a component needs to find the others."""
+
+    model_config = SettingsConfigDict(env_prefix="FRESHREC_", env_nested_delimiter="__", extra="forbid")
+
+    kafka: KafkaSettings = KafkaSettings()
+    redis: RedisSettings = RedisSettings()
+    topics: TopicSettings = TopicSettings()
+    datasets_dir: Path = Field(PROJECT_ROOT.parent / "shared" / "datasets", description="the public datasets folder")
+    state_dir: Path = Field(_xdg("XDG_STATE_HOME", ".local/state"), description="pids, logs and data of the local stack")
+    cache_dir: Path = Field(_xdg("XDG_CACHE_HOME", ".cache"), description="verified jars")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[Any] = [init_settings, env_settings]
+        yaml_file = Path(os.environ.get("FRESHREC_CONFIG", "freshrec.yaml"))
+        if yaml_file.is_file():
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

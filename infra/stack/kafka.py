@@ -1,0 +1,158 @@
+"""A real Apache Kafka broker in KRaft mode (combined broker + controller), run from the verified Maven Central jars."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import socket
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from infra.config import KafkaSettings
+from infra.jars import classpath, fetch
+from infra.stack.process import ManagedProcess, StackError, ensure_port_free
+
+HEALTH_TOPIC = "__freshrec_health"
+_VERSION_LINE = re.compile(r"Kafka version: (\S+)")
+
+_LOG4J2 = """\
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = OUT
+logger.state.name = state.change.logger
+logger.state.level = warn
+"""
+
+
+@dataclass
+class LocalKafka:
+    settings: KafkaSettings
+    state_dir: Path
+    cache_dir: Path
+
+    def __post_init__(self) -> None:
+        self.home = self.state_dir / "kafka"
+        self.process = ManagedProcess("kafka", self.home)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.settings.bootstrap_servers
+
+    def start(self, timeout: float = 90.0) -> bool:
+        """Start and wait until a client can produce and read; False if it was already running."""
+        if self.process.pid() is not None:
+            self.wait_healthy(timeout)
+            return False
+        java = _java()
+        s = self.settings
+        ensure_port_free(s.host, s.port, "Kafka", "FRESHREC_KAFKA__PORT")
+        ensure_port_free(s.host, s.controller_port, "Kafka controller", "FRESHREC_KAFKA__CONTROLLER_PORT")
+        jars = classpath(fetch("kafka-broker", self.cache_dir))
+        props = self._write_config()
+        if not (self.home / "data" / "meta.properties").is_file():
+            self._format(java, jars, props)
+        self.process.start(
+            [java, f"-Xmx{s.heap}", "-XX:+UseG1GC", f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+             "-cp", jars, "kafka.Kafka", str(props)]
+        )  # fmt: skip
+        self.wait_healthy(timeout)
+        return True
+
+    def stop(self) -> bool:
+        return self.process.stop()
+
+    def wait_healthy(self, timeout: float) -> None:
+        self.process.wait_until(self.healthy, timeout, "accepting produce and fetch")
+
+    def healthy(self) -> bool:
+        """Round-trip one message through the broker: metadata alone can answer before the broker serves data."""
+        return kafka_roundtrip(self.bootstrap_servers)
+
+    def version(self) -> str | None:
+        try:
+            found = _VERSION_LINE.findall(self.process.log_file.read_text(errors="replace"))
+        except FileNotFoundError:
+            return None
+        return found[-1] if found else None
+
+    def _write_config(self) -> Path:
+        s = self.settings
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "log4j2.properties").write_text(_LOG4J2)
+        props = self.home / "server.properties"
+        props.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@{s.host}:{s.controller_port}",
+                    f"listeners=PLAINTEXT://{s.host}:{s.port},CONTROLLER://{s.host}:{s.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://{s.host}:{s.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    f"log.dirs={self.home / 'data'}",
+                    f"num.partitions={s.partitions}",
+                    "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=true",
+                ]
+            )
+            + "\n"
+        )
+        return props
+
+    def _format(self, java: str, jars: str, props: Path) -> None:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cmd = [java, "-cp", jars, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise StackError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
+
+
+def kafka_roundtrip(bootstrap: str, timeout: float = 5.0) -> bool:
+    """Produce one message to the health topic and read it back at its offset; False on any failure."""
+    host, _, port = bootstrap.partition(",")[0].rpartition(":")
+    try:  # until the port opens, skip the clients (librdkafka would log a connection error every 50 ms)
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except OSError:
+        return False
+    try:
+        if not AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=timeout).brokers:
+            return False
+        token = uuid.uuid4().hex.encode()
+        delivered: list[int] = []
+        producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+        producer.produce(HEALTH_TOPIC, token, partition=0, on_delivery=lambda e, m: e or delivered.append(m.offset()))
+        if producer.flush(timeout) or not delivered:
+            return False
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "freshrec-health", "enable.auto.commit": False})
+        try:
+            consumer.assign([TopicPartition(HEALTH_TOPIC, 0, delivered[0])])
+            message = consumer.poll(timeout)
+            return message is not None and message.error() is None and message.value() == token
+        finally:
+            consumer.close()
+    except KafkaException:
+        return False
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise StackError("Java is not installed (Kafka needs Java 17+): run scripts/setup.sh or `apt-get install openjdk-17-jre-headless`")
+    return java

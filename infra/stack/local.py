@@ -1,0 +1,58 @@
+"""The whole local stack as one unit: `up` is idempotent, `down` stops only what it started, `status` tells the truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.config import Settings
+from infra.jars import BUNDLES, fetch
+from infra.stack.kafka import LocalKafka
+from infra.stack.redis import LocalRedis
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    running: bool
+    address: str
+    version: str | None = None
+    pid: int | None = None
+    detail: str = ""
+
+
+class LocalStack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.kafka = LocalKafka(settings.kafka, settings.state_dir, settings.cache_dir)
+        self.redis = LocalRedis(settings.redis, settings.state_dir)
+
+    def up(self) -> dict[str, bool]:
+        """Fetch jars, start Redis and Kafka, return {service: started now}; a second call starts nothing."""
+        for bundle in BUNDLES:
+            fetch(bundle, self.settings.cache_dir)
+        return {"redis": self.redis.start(), "kafka": self.kafka.start()}
+
+    def down(self) -> dict[str, bool]:
+        """Stop what this state directory started; {service: was running}."""
+        return {"kafka": self.kafka.stop(), "redis": self.redis.stop()}
+
+    def status(self) -> list[ServiceStatus]:
+        kafka_pid, redis_pid = self.kafka.process.pid(), self.redis.process.pid()
+        kafka_version = self.kafka.version() if kafka_pid else None
+        redis_version = self.redis.version() if redis_pid else None
+        connectors = BUNDLES["flink-connectors"].directory(self.settings.cache_dir)
+        jars = sorted(p.name for p in connectors.glob("*.jar"))
+        return [
+            ServiceStatus(
+                "kafka", kafka_pid is not None, self.kafka.bootstrap_servers,
+                f"Apache Kafka {kafka_version}" if kafka_version else None, kafka_pid, str(self.kafka.process.log_file),
+            ),
+            ServiceStatus(
+                "redis", redis_pid is not None, self.redis.url,
+                f"Redis {redis_version}" if redis_version else None, redis_pid, str(self.redis.process.log_file),
+            ),
+            ServiceStatus(
+                "flink-connectors", (connectors / ".verified").is_file(), str(connectors),
+                ", ".join(jars) or None, None, "jars for PyFlink jobs (pipeline.jars)",
+            ),
+        ]  # fmt: skip

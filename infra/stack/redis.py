@@ -1,0 +1,82 @@
+"""A local Redis server (Debian's `redis-server`), no persistence: the online store is rebuilt from Kafka and parquet."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from infra.config import RedisSettings
+from infra.stack.process import ManagedProcess, StackError, ensure_port_free
+
+
+@dataclass
+class LocalRedis:
+    settings: RedisSettings
+    state_dir: Path
+
+    def __post_init__(self) -> None:
+        self.home = self.state_dir / "redis"
+        self.process = ManagedProcess("redis", self.home)
+
+    @property
+    def url(self) -> str:
+        return self.settings.url
+
+    def start(self, timeout: float = 30.0) -> bool:
+        """Start and wait until a client can write and read; False if it was already running."""
+        if self.process.pid() is not None:
+            self.process.wait_until(self.healthy, timeout, "answering")
+            return False
+        server = ensure_redis_installed()
+        s = self.settings
+        ensure_port_free(s.host, s.port, "Redis", "FRESHREC_REDIS__PORT")
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.process.start(
+            [server, "--port", str(s.port), "--bind", s.host, "--dir", str(self.home), "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"]
+        )  # fmt: skip
+        self.process.wait_until(self.healthy, timeout, "answering")
+        return True
+
+    def stop(self) -> bool:
+        return self.process.stop()
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host=self.settings.host, port=self.settings.port, socket_timeout=2)
+
+    def healthy(self) -> bool:
+        try:
+            with self.client() as client:
+                client.set("__freshrec_health", b"ok")
+                return client.get("__freshrec_health") == b"ok"
+        except redis.RedisError:
+            return False
+
+    def version(self) -> str | None:
+        try:
+            with self.client() as client:
+                return str(client.info("server")["redis_version"])
+        except redis.RedisError:
+            return None
+
+
+def ensure_redis_installed() -> str:
+    """Path of `redis-server`, installing Debian's package when missing and allowed (root with apt-get)."""
+    server = shutil.which("redis-server")
+    if server:
+        return server
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "redis-server"]
+        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
+            subprocess.run(install, env=env, capture_output=True)
+        server = shutil.which("redis-server")
+        if server:
+            return server
+    raise StackError("redis-server is not installed and could not be installed: `apt-get install redis-server`")

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The end-to-end demo: set up, start the local stack, replay a real dataset into Kafka, show what landed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+freshrec up
+freshrec topics create
+freshrec replay "${DATASET:-taobao-2h}"
+freshrec topics count clicks
+echo "demo: the stack keeps running; 'freshrec status' to inspect, 'freshrec down' to stop it"

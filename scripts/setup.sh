@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up everything freshrec needs on a fresh Debian machine; idempotent and cached, safe to run on every call.
+#   system: Java 17, Maven, redis-server (apt, only when missing)
+#   python: .venv with the pinned environment (requirements.lock), reinstalled only when the pins change
+#   jars:   Kafka broker + Flink connectors from Maven Central, SHA-256-verified, cached in ~/.cache/freshrec
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON="${PYTHON:-python3.11}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+stamp=.venv/.freshrec-pins
+want="$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing the Python environment (pinned; pip's cache makes repeats fast)"
+  .venv/bin/python -m pip install -q --upgrade "pip==24.3.1"
+  .venv/bin/python -m pip install -q -c requirements.lock -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
+
+.venv/bin/freshrec jars fetch >/dev/null
+echo "setup: ready (.venv, jars verified)"

@@ -1,0 +1,1 @@
+"""Streaming jobs, sources and the replay producer. Never imports infra."""

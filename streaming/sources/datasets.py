@@ -1,0 +1,215 @@
+"""Click streams from the real public datasets and from a seeded generator, as Arrow batches in ClickEvent columns.
+
+Every source yields batches sorted by event time (ties keep file order, so each user's own order is preserved) with
+deterministic `event_id`s: replaying a source twice produces the same ids, which is what lets consumers drop duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv
+
+BEHAVIORS = ("PV", "CART", "FAV", "BUY")
+BEAUTY_T0_MS = 1_388_534_400_000  # 2014-01-01T00:00:00Z
+DAY_MS = 86_400_000
+
+TAOBAO_FILES = {
+    "taobao-2h": "taobao/UserBehavior_timeslice_2h_jasonwang1.csv",
+    "taobao-head": "taobao/UserBehavior_head4321_fattydelivery.csv",
+}
+DATASETS = (*TAOBAO_FILES, "beauty", "synthetic")
+
+
+class DatasetError(ValueError):
+    """A dataset is missing, unknown or malformed."""
+
+
+class ClickSource(Protocol):
+    """A finite, ordered stream of click events."""
+
+    name: str
+
+    @property
+    def num_events(self) -> int: ...
+
+    def batches(self, batch_size: int = 50_000) -> Iterator[pa.Table]: ...
+
+
+@dataclass
+class TableSource:
+    """A dataset small enough to hold in memory (all the shipped files are)."""
+
+    name: str
+    table: pa.Table
+
+    @property
+    def num_events(self) -> int:
+        return self.table.num_rows
+
+    def batches(self, batch_size: int = 50_000) -> Iterator[pa.Table]:
+        for start in range(0, self.table.num_rows, batch_size):
+            yield self.table.slice(start, batch_size)
+
+
+@dataclass
+class SyntheticSource:
+    """Zipf-popular items with fixed categories, Zipf-active users, a behaviour mix, Poisson arrivals; any size.
+
+    Chunk k is generated from seed (seed, k), so the stream is the same whatever the batch size or where it stops.
+    """
+
+    num_events: int
+    seed: int = 7
+    num_users: int = 100_000
+    num_items: int = 200_000
+    num_categories: int = 2_000
+    zipf_exponent: float = 1.1
+    behavior_mix: tuple[float, float, float, float] = (0.89, 0.05, 0.03, 0.03)
+    events_per_second: float = 10_000.0
+    start_ms: int = 1_511_658_000_000
+    name: str = "synthetic"
+    _chunk: int = 100_000
+
+    def batches(self, batch_size: int = 50_000) -> Iterator[pa.Table]:
+        rng = np.random.default_rng(self.seed)
+        item_category = rng.integers(0, self.num_categories, self.num_items)
+        item_cdf = _inverse_cdf_table(_zipf_cdf(self.num_items, self.zipf_exponent))
+        user_cdf = _inverse_cdf_table(_zipf_cdf(self.num_users, 0.8))
+        behavior_cdf = np.cumsum(self.behavior_mix) / sum(self.behavior_mix)
+        clock_ms = float(self.start_ms)
+        for chunk, start in enumerate(range(0, self.num_events, self._chunk)):
+            n = min(self._chunk, self.num_events - start)
+            crng = np.random.default_rng((self.seed, chunk))
+            items = _sample(crng, item_cdf, n)
+            gaps = crng.exponential(1000.0 / self.events_per_second, n)
+            times = clock_ms + np.cumsum(gaps)
+            clock_ms = float(times[-1])
+            table = pa.table(
+                {
+                    "event_id": _event_ids(f"syn{self.seed}", start, n),
+                    "user_id": _sample(crng, user_cdf, n) + 1,
+                    "item_id": items.astype(np.int64) + 1,
+                    "category_id": item_category[items].astype(np.int64) + 1,
+                    "behavior": pa.DictionaryArray.from_arrays(
+                        np.searchsorted(behavior_cdf[:-1], crng.random(n), side="right").astype(np.int8),
+                        pa.array(BEHAVIORS),
+                    ).cast(pa.string()),
+                    "event_time": times.astype(np.int64),
+                }
+            )
+            yield from TableSource(self.name, table).batches(batch_size)
+
+
+def load(name: str, datasets_dir: Path, *, num_events: int = 1_000_000, seed: int = 7) -> ClickSource:
+    """Open a dataset by name: one of `DATASETS`."""
+    if name == "synthetic":
+        return SyntheticSource(num_events=num_events, seed=seed)
+    if name in TAOBAO_FILES:
+        return TableSource(name, read_taobao(_existing(datasets_dir / TAOBAO_FILES[name]), name))
+    if name == "beauty":
+        amazon = datasets_dir / "amazon"
+        return TableSource(name, read_beauty(_existing(amazon / "Beauty.txt"), _existing(amazon / "Beauty_item2attributes.json")))
+    raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def read_taobao(path: Path, tag: str) -> pa.Table:
+    """UserBehavior CSV (`user,item,category,behavior,unix_seconds`, no header) in time order."""
+    convert = csv.ConvertOptions(
+        column_types={"user_id": pa.int64(), "item_id": pa.int64(), "category_id": pa.int64(), "behavior": pa.string(), "ts": pa.int64()}
+    )
+    names = ["user_id", "item_id", "category_id", "behavior", "ts"]
+    try:
+        raw = csv.read_csv(path, read_options=csv.ReadOptions(column_names=names), convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        raise DatasetError(f"{path}: not a UserBehavior CSV ({exc})") from exc
+    behavior = pc.utf8_upper(raw["behavior"])
+    unknown = pc.invert(pc.is_in(behavior, value_set=pa.array(BEHAVIORS)))
+    if pc.any(unknown).as_py():
+        raise DatasetError(f"{path}: unknown behaviour {pc.filter(raw['behavior'], unknown)[0]}")
+    table = pa.table(
+        {
+            "event_id": _event_ids(tag, 0, raw.num_rows),
+            "user_id": raw["user_id"],
+            "item_id": raw["item_id"],
+            "category_id": raw["category_id"],
+            "behavior": behavior,
+            "event_time": pc.multiply(raw["ts"], 1000),
+        }
+    )
+    return _time_ordered(table)
+
+
+def read_beauty(sequences: Path, attributes: Path) -> pa.Table:
+    """Amazon Beauty 5-core: one line per user, items in time order, no timestamps.
+
+    Synthetic time rule: the k-th item (k = 0, 1, ...) of user u happens at 2014-01-01T00:00Z + k days + u seconds.
+    Users stay in their own order and interleave globally. Each review implies a purchase, so behaviour is BUY; the
+    category is the item's first attribute id (an anonymised brand/category token), 0 when it has none.
+    """
+    users, items, positions = [], [], []
+    for line in sequences.read_text().splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        seq = [int(x) for x in fields[1:]]
+        users += [int(fields[0])] * len(seq)
+        items += seq
+        positions += range(len(seq))
+    first_attr = {int(k): (v[0] if v else 0) for k, v in json.loads(attributes.read_text()).items()}
+    user = np.asarray(users, dtype=np.int64)
+    item = np.asarray(items, dtype=np.int64)
+    table = pa.table(
+        {
+            "event_id": _event_ids("beauty", 0, len(item)),
+            "user_id": user,
+            "item_id": item,
+            "category_id": np.asarray([first_attr.get(i, 0) for i in items], dtype=np.int64),
+            "behavior": pa.array(["BUY"] * len(item)),
+            "event_time": BEAUTY_T0_MS + np.asarray(positions, dtype=np.int64) * DAY_MS + user * 1000,
+        }
+    )
+    return _time_ordered(table)
+
+
+def _time_ordered(table: pa.Table) -> pa.Table:
+    order = np.argsort(table["event_time"].to_numpy(), kind="stable")
+    return table.take(order)
+
+
+def _event_ids(tag: str, start: int, n: int) -> pa.Array:
+    """`<tag>-<row>`: unique within a dataset and identical on every replay."""
+    rows = pa.array(np.arange(start, start + n, dtype=np.int64)).cast(pa.string())
+    return pc.binary_join_element_wise(pa.scalar(f"{tag}-"), rows, "")
+
+
+_CELLS = 1 << 22
+
+
+def _zipf_cdf(n: int, exponent: float) -> np.ndarray:
+    cdf = np.cumsum(1.0 / np.arange(1, n + 1, dtype=np.float64) ** exponent)
+    return cdf / cdf[-1]
+
+
+def _inverse_cdf_table(cdf: np.ndarray) -> np.ndarray:
+    """Index drawn for each of 2^22 equal slices of [0, 1): probabilities are quantised to 2.4e-7."""
+    edges = np.rint(np.concatenate(([0.0], cdf)) * _CELLS).astype(np.int64)
+    return np.repeat(np.arange(len(cdf), dtype=np.int32), np.diff(edges))
+
+
+def _sample(rng: np.random.Generator, table: np.ndarray, n: int) -> np.ndarray:
+    """A gather from the inverse-CDF table: ~20x cheaper than a binary search per draw, same seed, same stream."""
+    return table[rng.integers(0, _CELLS, n)].astype(np.int64)
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise DatasetError(f"{path} not found: set FRESHREC_DATASETS_DIR (or datasets_dir in freshrec.yaml) to the datasets folder")
+    return path

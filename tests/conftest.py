@@ -1,0 +1,45 @@
+"""Shared fixtures: real services (tests/fixtures), the datasets folder, and a report of which backend ran."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.config import load_settings
+from tests.fixtures.services import choose_backend
+
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.redis"]
+
+_REPORT: list[str] = []
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    backend = choose_backend()
+    why = "Docker engine reachable" if backend == "docker" else "no Docker engine: the project's own local processes"
+    return f"freshrec service backend: {backend} ({why})"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
+    if _REPORT:
+        terminalreporter.section("freshrec services used")
+        for line in _REPORT:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def service_backend() -> str:
+    return choose_backend()
+
+
+@pytest.fixture(scope="session")
+def service_report() -> list[str]:
+    return _REPORT
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    path = load_settings().datasets_dir
+    if not path.is_dir():
+        pytest.fail(f"datasets folder {path} is missing: set FRESHREC_DATASETS_DIR")
+    return path

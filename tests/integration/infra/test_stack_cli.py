@@ -1,0 +1,87 @@
+"""`freshrec up / status / replay / topics count / down` as an operator runs them, on private ports and state."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.stack.process import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {
+        **os.environ,
+        "FRESHREC_STATE_DIR": str(tmp_path / "state"),
+        "FRESHREC_KAFKA__PORT": str(free_port()),
+        "FRESHREC_KAFKA__CONTROLLER_PORT": str(free_port()),
+        "FRESHREC_KAFKA__HEAP": "512m",
+        "FRESHREC_REDIS__PORT": str(free_port()),
+    }
+    yield env
+    subprocess.run(["freshrec", "down"], env=env, capture_output=True)
+
+
+def freshrec(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["freshrec", *args], env=env, capture_output=True, text=True, timeout=180)
+
+
+def _pids(state: Path) -> list[int]:
+    return [int(p.read_text().split()[0]) for p in state.rglob("*.pid")]
+
+
+def test_up_status_replay_down(cli_env: dict[str, str]) -> None:
+    up = freshrec(cli_env, "up")
+    assert up.returncode == 0, up.stderr
+    assert "kafka: started" in up.stdout and "redis: started" in up.stdout
+    state = Path(cli_env["FRESHREC_STATE_DIR"])
+    pids = _pids(state)
+    assert len(pids) == 2
+
+    status = freshrec(cli_env, "status")
+    assert status.returncode == 0, status.stdout
+    assert "Apache Kafka 4.4.0" in status.stdout and "Redis 7." in status.stdout
+    assert f"127.0.0.1:{cli_env['FRESHREC_KAFKA__PORT']}" in status.stdout
+
+    again = freshrec(cli_env, "up")
+    assert again.returncode == 0 and "kafka: already running" in again.stdout and _pids(state) == pids
+
+    replay = freshrec(cli_env, "replay", "taobao-head", "--topic", "clicks-cli")
+    assert replay.returncode == 0, replay.stderr
+    assert "replayed 4321 events" in replay.stdout
+    count = freshrec(cli_env, "topics", "count", "clicks-cli")
+    assert count.stdout.strip() == "clicks-cli: 4321 records"
+
+    down = freshrec(cli_env, "down")
+    assert "kafka: stopped" in down.stdout and "redis: stopped" in down.stdout
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
+    assert freshrec(cli_env, "status").returncode == 1
+
+
+def test_port_taken_is_a_clear_error(cli_env: dict[str, str]) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", int(cli_env["FRESHREC_REDIS__PORT"])))
+        squatter.listen()
+        result = freshrec(cli_env, "up")
+    assert result.returncode == 1
+    assert f"port 127.0.0.1:{cli_env['FRESHREC_REDIS__PORT']} is taken" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_java_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"  # a PATH with freshrec and redis-server but no java
+    bin_dir.mkdir()
+    for tool in ("freshrec", "redis-server"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    result = freshrec({**cli_env, "PATH": str(bin_dir)}, "up")
+    assert result.returncode == 1
+    assert "Java is not installed" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.stack.process import ManagedProcess, PortInUseError, StackError, ensure_port_free, free_port
+
+
+def test_port_taken_gives_a_clear_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(PortInUseError, match=f"127.0.0.1:{port} is taken.*FRESHREC_KAFKA__PORT"):
+            ensure_port_free("127.0.0.1", port, "Kafka", "FRESHREC_KAFKA__PORT")
+    ensure_port_free("127.0.0.1", free_port(), "Kafka", "FRESHREC_KAFKA__PORT")
+
+
+def test_start_and_stop_by_pid(tmp_path: Path) -> None:
+    service = ManagedProcess("sleeper", tmp_path)
+    pid = service.start([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert service.pid() == pid
+    assert service.stop() is True
+    assert service.pid() is None and not service.pid_file.exists()
+    assert service.stop() is False
+
+
+def test_never_signals_a_process_it_did_not_start(tmp_path: Path) -> None:
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        service = ManagedProcess("sleeper", tmp_path)
+        service.pid_file.write_text(f"{stranger.pid} 1")  # right pid, wrong start time: a recycled pid
+        assert service.pid() is None
+        assert service.stop() is False
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_a_process_that_dies_while_starting_reports_its_log(tmp_path: Path) -> None:
+    service = ManagedProcess("crasher", tmp_path)
+    service.start([sys.executable, "-c", "print('boom: bad config'); raise SystemExit(3)"])
+    with pytest.raises(StackError, match="boom: bad config"):
+        service.wait_until(lambda: False, timeout=10, what="ready")

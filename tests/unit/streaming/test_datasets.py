@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from streaming.sources.datasets import BEAUTY_T0_MS, DAY_MS, DatasetError, SyntheticSource, load
+
+
+def test_taobao_head_matches_the_csv(datasets_dir: Path) -> None:
+    table = load("taobao-head", datasets_dir).table  # type: ignore[attr-defined]
+    with open(datasets_dir / "taobao/UserBehavior_head4321_fattydelivery.csv") as f:
+        rows = list(csv.reader(f))
+    assert table.num_rows == len(rows) == 4321
+    times = table["event_time"].to_numpy()
+    assert (np.diff(times) >= 0).all()
+    # Sorting by time keeps every user's own file order (stable on ties).
+    by_id = {r["event_id"]: r for r in table.to_pylist()}
+    for row_number, (user, item, category, behavior, ts) in enumerate(rows):
+        event = by_id[f"taobao-head-{row_number}"]
+        assert (event["user_id"], event["item_id"], event["category_id"]) == (int(user), int(item), int(category))
+        assert (event["behavior"], event["event_time"]) == (behavior.upper(), int(ts) * 1000)
+    row_of = {f"taobao-head-{i}": i for i in range(len(rows))}
+    ids = table["event_id"].to_pylist()
+    assert ids == sorted(ids, key=lambda e: (by_id[e]["event_time"], row_of[e]))  # stable: ties keep file order
+
+
+def test_beauty_time_rule_and_size(datasets_dir: Path) -> None:
+    table = load("beauty", datasets_dir).table  # type: ignore[attr-defined]
+    assert table.num_rows == 198_502
+    assert table["user_id"].to_pylist()[:1] == [1]
+    user2 = table.filter(pa.compute.equal(table["user_id"], 2)).to_pylist()
+    assert [e["item_id"] for e in user2] == [6, 7, 8, 9, 10, 4, 11]  # line 2 of Beauty.txt, in order
+    assert [e["event_time"] for e in user2] == [BEAUTY_T0_MS + k * DAY_MS + 2000 for k in range(7)]
+    assert set(table["behavior"].to_pylist()) == {"BUY"}
+
+
+def test_synthetic_is_deterministic_whatever_the_batch_size() -> None:
+    source = SyntheticSource(num_events=25_000, seed=3, num_users=500, num_items=2_000)
+    a = pa.concat_tables(source.batches(7_000))
+    b = pa.concat_tables(source.batches(25_000))
+    assert a.equals(b) and a.num_rows == 25_000
+    assert len(set(a["event_id"].to_pylist())) == 25_000
+    assert (np.diff(a["event_time"].to_numpy()) >= 0).all()
+    counts = np.bincount(a["item_id"].to_numpy())
+    assert counts.max() > 20 * np.median(counts[counts > 0])  # Zipf: a heavy head
+
+
+def test_unknown_and_missing_datasets(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="unknown dataset"):
+        load("movielens", tmp_path)
+    with pytest.raises(DatasetError, match="FRESHREC_DATASETS_DIR"):
+        load("taobao-2h", tmp_path)
+
+
+def test_malformed_csv_is_a_dataset_error(tmp_path: Path) -> None:
+    (tmp_path / "taobao").mkdir()
+    (tmp_path / "taobao/UserBehavior_head4321_fattydelivery.csv").write_text("1,2,3,like,1511544070\n")
+    with pytest.raises(DatasetError, match="unknown behaviour"):
+        load("taobao-head", tmp_path)

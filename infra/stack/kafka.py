@@ -132,15 +132,18 @@ def kafka_roundtrip(bootstrap: str, timeout: float = 5.0) -> bool:
     except OSError:
         return False
     try:
-        if not AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=timeout).brokers:
+        if not AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(timeout=timeout).brokers:
             return False
         token = uuid.uuid4().hex.encode()
         delivered: list[int] = []
-        producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+        # Idempotent like every freshrec producer: healthy means producer ids are served too. Quiet while it retries.
+        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "log_level": 0})
         producer.produce(HEALTH_TOPIC, token, partition=0, on_delivery=lambda e, m: e or delivered.append(m.offset()))
         if producer.flush(timeout) or not delivered:
             return False
-        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "freshrec-health", "enable.auto.commit": False})
+        consumer = Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": "freshrec-health", "enable.auto.commit": False, "log_level": 0}
+        )
         try:
             consumer.assign([TopicPartition(HEALTH_TOPIC, 0, delivered[0])])
             message = consumer.poll(timeout)

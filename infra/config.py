@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     topics: TopicSettings = TopicSettings()
     datasets_dir: Path = Field(PROJECT_ROOT.parent / "shared" / "datasets", description="the public datasets folder")
+    feature_repo: Path = Field(PROJECT_ROOT / "feature_store" / "repo", description="the Feast repository folder")
     state_dir: Path = Field(_xdg("XDG_STATE_HOME", ".local/state"), description="pids, logs and data of the local stack")
     cache_dir: Path = Field(_xdg("XDG_CACHE_HOME", ".cache"), description="verified jars")
 

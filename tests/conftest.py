@@ -9,7 +9,7 @@ import pytest
 from infra.config import load_settings
 from tests.fixtures.services import choose_backend
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.redis"]
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.redis", "tests.fixtures.feast"]
 
 _REPORT: list[str] = []
 

@@ -1,4 +1,4 @@
-"""`freshrec`: the operator CLI. One click group, one module per command group (stack, jars, topics, replay)."""
+"""`freshrec`: the operator CLI. One click group, one module per command group."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from infra.cli.features import features
 from infra.cli.jars import jars
 from infra.cli.replay import replay
 from infra.cli.stack import down, status, up
@@ -26,5 +27,5 @@ def main(ctx: click.Context, log_level: str) -> None:
     ctx.obj = load_settings()
 
 
-for command in (up, down, status, jars, topics, replay):
+for command in (up, down, status, jars, topics, replay, features):
     main.add_command(command)

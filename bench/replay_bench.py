@@ -45,7 +45,7 @@ def bare_producer_rate(bootstrap: str, topic: str, values: list[bytes], keys: li
 
 def pre_encoded(source: ClickSource) -> tuple[list[bytes], list[bytes]]:
     table = pa.concat_tables(source.batches())
-    return encode_batch(default_registry().latest("click_event"), table).messages(), user_keys(table)
+    return encode_batch(default_registry().latest("click_event"), table).rows(), user_keys(table)
 
 
 def measure(bootstrap: str, name: str, source: ClickSource, rounds: int) -> tuple[str, float, float, int]:

@@ -22,7 +22,7 @@ BEHAVIOR_CODES = {"PV": 0, "CART": 1, "FAV": 2, "BUY": 3}
 class FieldSpec:
     name: str
     dtype: str
-    """One of: int64, int32, float32, string, int64[], int32[], float32[], string[]."""
+    """One of: int64, int32, float32, string, bytes, int64[], int32[], float32[], string[]."""
     max_len: int | None = None
     exact_len: int | None = None
     same_len_as: str | None = None
@@ -66,8 +66,8 @@ USER_REALTIME = ViewSpec(
         FieldSpec("count_cart", "int64"),
         FieldSpec("count_fav", "int64"),
         FieldSpec("count_buy", "int64"),
-        FieldSpec("sid_codes", "int32[]", max_len=SEQUENCE_LENGTH * SID_LEVELS, multiple_of=SID_LEVELS,
-                  doc="hybrid: semantic-id codes of recent items, 4 per item, flattened"),
+        FieldSpec("sid_codes", "bytes", max_len=SEQUENCE_LENGTH * SID_LEVELS, multiple_of=SID_LEVELS,
+                  doc="hybrid: semantic-id codes of the recent items, 4 uint8 codes per item, oldest first"),
         FieldSpec("interest", "float32[]", exact_len=INTEREST_SLOTS * INTEREST_DIM,
                   doc="hybrid: fixed-size multi-interest vector, K slots x d, flattened"),
         FieldSpec("top_categories", "int64[]", max_len=8, doc="hybrid: most engaged recent categories"),

@@ -11,12 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from confluent_kafka import KafkaException, Producer
 
-from schemas.columnar import encode_batch, split
+from schemas.columnar import encode_batch
+from schemas.ragged import decimal_ascii
 from schemas.registry import default_registry
 from streaming.sources.datasets import ClickSource
 
@@ -49,9 +48,7 @@ class ReplayStats:
 
 def user_keys(batch: pa.Table) -> list[bytes]:
     """Kafka keys: the decimal user id as UTF-8 (readable, and Flink's `raw` key format takes it as is)."""
-    text = pc.cast(batch.column("user_id"), pa.large_string()).combine_chunks()
-    _, offsets, data = text.buffers()
-    return split(data.to_pybytes(), np.frombuffer(offsets, np.int64)[text.offset : text.offset + len(text) + 1])
+    return decimal_ascii(batch.column("user_id").to_numpy()).rows()
 
 
 def replay(
@@ -76,7 +73,7 @@ def replay(
         batch = batch.slice(0, total - sent)
         if batch.num_rows == 0:
             break
-        values = encode_batch(schema, batch).messages()
+        values = encode_batch(schema, batch).rows()
         _produce_all(producer, topic, values, user_keys(batch))
         sent += batch.num_rows
         if on_progress:

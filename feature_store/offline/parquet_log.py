@@ -14,13 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from feature_store.online.validation import ARROW_TYPES
 from feature_store.views import ViewSpec
 
-_ARROW = {
-    "int64": pa.int64(), "int32": pa.int32(), "float32": pa.float32(), "string": pa.string(),
-    "int64[]": pa.list_(pa.int64()), "int32[]": pa.list_(pa.int32()), "float32[]": pa.list_(pa.float32()),
-    "string[]": pa.list_(pa.string()),
-}  # fmt: skip
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
 
 
@@ -28,7 +24,7 @@ def snapshot_schema(view: ViewSpec) -> pa.Schema:
     """Columns of a view's offline snapshots: join key, event_timestamp, created, then the features."""
     return pa.schema(
         [pa.field(view.join_key, pa.int64()), pa.field("event_timestamp", TIMESTAMP), pa.field("created", TIMESTAMP)]
-        + [pa.field(f.name, _ARROW[f.dtype]) for f in view.fields]
+        + [pa.field(f.name, ARROW_TYPES[f.dtype]) for f in view.fields]
     )
 
 
@@ -53,18 +49,14 @@ def read(directory: Path) -> pa.Table:
     return pa.concat_tables(pq.read_table(p) for p in parts)
 
 
-def snapshots_table(view: ViewSpec, rows: list[dict], created_ms: int) -> pa.Table:
-    """Snapshot rows (as given to the online writer: join key, event_time ms, features) in the offline schema."""
+def snapshots_table(view: ViewSpec, online: pa.Table, created_ms: int) -> pa.Table:
+    """The offline form of a batch given to the online writer (`validation.online_schema`): same rows and values,
+    `event_time` as Feast's `event_timestamp`, plus the `created` time that breaks ties in point-in-time joins."""
     schema = snapshot_schema(view)
     columns = {
-        view.join_key: [r[view.join_key] for r in rows],
-        "event_timestamp": [r["event_time"] for r in rows],
-        "created": [created_ms] * len(rows),
+        view.join_key: online[view.join_key],
+        "event_timestamp": online["event_time"].cast(TIMESTAMP),
+        "created": pa.array([created_ms] * online.num_rows, pa.int64()).cast(TIMESTAMP),
     }
-    for spec in view.fields:
-        columns[spec.name] = [_plain(r[spec.name]) for r in rows]
-    return pa.table({name: pa.array(values, type=schema.field(name).type) for name, values in columns.items()}, schema=schema)
-
-
-def _plain(value: object) -> object:
-    return value.tolist() if hasattr(value, "tolist") else value
+    columns |= {f.name: online[f.name] for f in view.fields}
+    return pa.table(columns, schema=schema)

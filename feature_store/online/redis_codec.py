@@ -1,9 +1,10 @@
 """Batched writes and one-round-trip reads of Feast-layout Redis hashes, without Feast's per-call overhead.
 
-Writes: every row of a batch is validated and encoded first (a bad row raises before any command is sent), then all
-rows go in one MULTI/EXEC transaction of a small Lua script per row, so a reader sees the whole batch or none of it.
-The script applies a row only if its version is >= the stored one: same-second updates are never dropped (versions
-are milliseconds), an older snapshot never overwrites a newer one, and replaying a batch converges.
+Writes: a batch is validated and encoded as whole columns first (a bad row raises before any command is sent), then
+sent as one call of a Lua script, so a reader sees the whole batch or none of it. The script applies a row only if its
+version is >= the stored one: same-second updates are never dropped (versions are milliseconds), an older snapshot
+never overwrites a newer one, and replaying a batch converges. (On Redis Cluster a script's keys must share a slot:
+the writer would split a batch per slot, atomic per shard; not needed for the single-node store used here.)
 
 Reads: one MULTI/EXEC of HMGETs (one per view per entity) = one round trip for any number of users and views, all
 as of one instant (never half of a concurrent write batch), decoded straight into numpy arrays. Max age is enforced here, at read time (Feast does not enforce a view's ttl online): a
@@ -12,25 +13,49 @@ row whose event timestamp is older than `max_age` is reported as expired and its
 
 from __future__ import annotations
 
-import numbers
+import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import redis
 
-from feature_store.online.layout import FeatureValidationError, ViewLayout, timestamp_bytes, timestamp_ms
+from feature_store.online import resp
+from feature_store.online.layout import ViewLayout, timestamp_ms
+from feature_store.online.validation import rows_to_table, validate
+from feature_store.online.value_decoding import Column, ListColumn, decode_columns
+from feature_store.online.value_encoding import encode_timestamps, value_parts
 from feature_store.store import PROJECT
 from feature_store.views import ViewSpec
+from schemas.ragged import decimal_ascii
 
-_WRITE_IF_NEWER = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], unpack(ARGV, 4))
-if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-return 1
+# One script call writes a whole batch, so it is atomic. ARGV is column-major, so each column is framed in one pass:
+# version field, ts field, ttl, number of features F, the F feature field names, then n versions, n timestamps and
+# n values of each feature, in row order. A row is applied when its version is >= the stored one.
+_WRITE_BATCH = """
+local vf, tsf, ttl, nf = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local n = #KEYS
+local base = 4 + nf
+local applied = 0
+for i = 1, n do
+  local version = ARGV[base + i]
+  local current = redis.call('HGET', KEYS[i], vf)
+  if not current or tonumber(current) <= tonumber(version) then
+    local args = {vf, version, tsf, ARGV[base + n + i]}
+    for j = 1, nf do
+      args[#args + 1] = ARGV[4 + j]
+      args[#args + 1] = ARGV[base + (j + 1) * n + i]
+    end
+    redis.call('HSET', KEYS[i], unpack(args))
+    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+    applied = applied + 1
+  end
+end
+return applied
 """
 
 
@@ -42,36 +67,75 @@ class WriteResult:
 
 
 class OnlineWriter:
-    """Writes snapshot rows of one view. Each row holds the join key, `event_time` (epoch ms, becomes Feast's
-    `_ts`), `version` (epoch-ms-monotonic; defaults to `event_time` for views without a version field) and every
-    feature of the view."""
+    """Writes snapshot rows of one view, one atomic script call per batch.
+
+    A row holds the join key, `event_time` (epoch ms, becomes Feast's `_ts`), `version` (epoch-ms-monotonic; the
+    event time when a view has no version) and every feature. `write_table` takes the same as Arrow columns
+    (`validation.online_schema`), which is what the streaming job produces and the fast path.
+    """
 
     def __init__(self, client: redis.Redis, view: ViewSpec, project: str = PROJECT, key_ttl_seconds: int | None = None) -> None:
         self.client = client
+        self.view = view
         self.layout = ViewLayout(view, project)
         self.key_ttl_seconds = key_ttl_seconds or 0
-        self._script = client.register_script(_WRITE_IF_NEWER)
+        self._sha = hashlib.sha1(_WRITE_BATCH.encode()).hexdigest().encode()
+        self._fixed_args = [
+            self.layout.version_key, self.layout.ts_key, b"%d" % self.key_ttl_seconds, b"%d" % len(view.fields),
+            *self.layout.field_keys,
+        ]  # fmt: skip
 
     def write(self, rows: Sequence[Mapping[str, Any]]) -> WriteResult:
-        layout = self.layout
-        prepared = []
-        for row in rows:
-            key = row.get(layout.view.join_key)
-            if key is None:
-                raise FeatureValidationError(f"{layout.view.name}: a row has no {layout.view.join_key}")
-            event_time = _required_int(row, "event_time", layout)
-            version = _required_int(row, "version", layout) if "version" in row else event_time
-            args: list[Any] = [layout.version_key, version, self.key_ttl_seconds, layout.ts_key, timestamp_bytes(event_time)]
-            for field_key, value in zip(layout.field_keys, layout.encode_row(row)):
-                args += (field_key, value)
-            prepared.append((layout.redis_key(key), args))
-        if not prepared:
-            return WriteResult(0, 0)
-        with self.client.pipeline(transaction=True) as pipe:
-            for key, args in prepared:
-                self._script(keys=[key], args=args, client=pipe)
-            applied = sum(pipe.execute())
-        return WriteResult(applied, len(prepared) - applied)
+        return self.write_table(rows_to_table(self.view, rows))
+
+    def write_table(self, table: pa.Table) -> WriteResult:
+        return self.write_tables([table])
+
+    def write_tables(self, tables: Iterable[pa.Table]) -> WriteResult:
+        """Write several batches, each atomic, pipelined: batch k+1 is encoded while Redis applies batch k."""
+        self.client.script_load(_WRITE_BATCH)  # idempotent, one round trip: EVALSHA below never meets NOSCRIPT
+        in_flight = applied = total = 0
+        with resp.connection(self.client) as connection:
+            for table in tables:
+                if table.num_rows == 0:
+                    continue
+                connection.send_packed_command([self._pack(table)])
+                in_flight += 1
+                total += table.num_rows
+                if in_flight > 1:
+                    applied += int(connection.read_response())
+                    in_flight -= 1
+            for _ in range(in_flight):
+                applied += int(connection.read_response())
+        return WriteResult(applied, total - applied)
+
+    def _pack(self, table: pa.Table) -> bytes:
+        validate(self.view, table)
+        version = "version" if "version" in table.column_names else "event_time"
+        args: list[bytes | resp.Column] = [
+            b"EVALSHA", self._sha, b"%d" % table.num_rows,
+            self.layout.redis_keys(table[self.view.join_key].to_numpy()),
+            *self._fixed_args,
+            decimal_ascii(table[version].to_numpy()),
+            encode_timestamps(table["event_time"].to_numpy()),
+            *(value_parts(spec, table[spec.name]) for spec in self.view.fields),
+        ]  # fmt: skip
+        return resp.command(args)
+
+
+# Atomic multi-entity read: KEYS are entity-major (one key per view per entity); ARGV = number of views, then each
+# view's field count and field names. Returns one HMGET reply per key.
+_READ_BATCH = """
+local views, p = {}, 2
+for v = 1, tonumber(ARGV[1]) do
+  local count = tonumber(ARGV[p])
+  views[v] = {unpack(ARGV, p + 1, p + count)}
+  p = p + count + 1
+end
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HMGET', KEYS[i], unpack(views[(i - 1) % #views + 1])) end
+return out
+"""
 
 
 @dataclass
@@ -92,8 +156,41 @@ class FeatureVector:
         return self.views[view]
 
 
+@dataclass
+class ViewBatch:
+    """One view for a batch of entities, as columns: what a model consumes."""
+
+    status: np.ndarray
+    event_time: np.ndarray
+    """epoch ms, 0 where missing."""
+    version: np.ndarray
+    """-1 where missing or unversioned."""
+    columns: dict[str, Column]
+
+    def row(self, i: int) -> ViewRow:
+        status = str(self.status[i])
+        event_time = int(self.event_time[i]) or None
+        version = int(self.version[i]) if self.version[i] >= 0 else None
+        if status != "present":
+            return ViewRow(status, {}, event_time, version)
+        values = {name: (col[i] if isinstance(col, ListColumn) else _scalar(col[i])) for name, col in self.columns.items()}
+        return ViewRow(status, values, event_time, version)
+
+
+@dataclass
+class FeatureBatch:
+    entity_ids: np.ndarray
+    views: dict[str, ViewBatch]
+
+    def __getitem__(self, view: str) -> ViewBatch:
+        return self.views[view]
+
+    def vector(self, i: int) -> FeatureVector:
+        return FeatureVector(int(self.entity_ids[i]), {name: view.row(i) for name, view in self.views.items()})
+
+
 class OnlineReader:
-    """Reads several views of one entity type in one round trip per call."""
+    """Reads several views of one entity type, for one entity or a batch, in one round trip per call."""
 
     def __init__(
         self,
@@ -110,23 +207,47 @@ class OnlineReader:
         ages = {v.name: v.ttl for v in views} | dict(max_age or {})
         self._max_age_ms = {name: int(age.total_seconds() * 1000) for name, age in ages.items()}
         self._fields = [[*lay.field_keys, lay.ts_key, lay.version_key] for lay in self.layouts]
+        self._argv = [b"%d" % len(self.layouts)] + [a for f in self._fields for a in (b"%d" % len(f), *f)]
+        self._sha = hashlib.sha1(_READ_BATCH.encode()).hexdigest().encode()
+        self._hmget = resp.command([b"HMGET", b"%KEY%", *self._fields[0]]).split(b"$5\r\n%KEY%\r\n")
 
     def read(self, entity_id: int, now_ms: int | None = None) -> FeatureVector:
-        return self.read_many([entity_id], now_ms)[0]
+        """One entity: decoded field by field (cheaper than the columnar path for a single row)."""
+        replies = self._fetch(np.array([entity_id], dtype=np.int64))
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        return FeatureVector(int(entity_id), {lay.view.name: self._row(lay, raw, now) for lay, raw in zip(self.layouts, replies)})
 
     def read_many(self, entity_ids: Sequence[int], now_ms: int | None = None) -> list[FeatureVector]:
-        now = now_ms if now_ms is not None else int(time.time() * 1000)
-        with self.client.pipeline(transaction=True) as pipe:  # MULTI/EXEC: all users as of one instant
-            for entity_id in entity_ids:
-                for layout, fields in zip(self.layouts, self._fields):
-                    pipe.hmget(layout.redis_key(entity_id), fields)
-            replies = iter(pipe.execute())
-        return [
-            FeatureVector(int(entity_id), {lay.view.name: self._decode(lay, next(replies), now) for lay in self.layouts})
-            for entity_id in entity_ids
-        ]
+        batch = self.read_batch(entity_ids, now_ms)
+        return [batch.vector(i) for i in range(len(entity_ids))]
 
-    def _decode(self, layout: ViewLayout, raw: list[bytes | None], now: int) -> ViewRow:
+    def read_batch(self, entity_ids: Sequence[int] | np.ndarray, now_ms: int | None = None) -> FeatureBatch:
+        """All views of `entity_ids`, atomically (as of one instant), decoded into columns."""
+        ids = np.asarray(entity_ids, dtype=np.int64)
+        replies = self._fetch(ids)
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        views = {}
+        for v, layout in enumerate(self.layouts):
+            views[layout.view.name] = self._decode(layout, replies[v :: len(self.layouts)], now)
+        return FeatureBatch(ids, views)
+
+    def _fetch(self, ids: np.ndarray) -> list[list[bytes | None]]:
+        ordered = [layout.key(i) for i in ids.tolist() for layout in self.layouts]
+        with resp.connection(self.client) as connection:
+            if len(ordered) == 1:  # one HMGET is atomic by itself; its framing is cached around the key
+                key = ordered[0]
+                connection.send_packed_command([self._hmget[0], b"$%d\r\n%s\r\n" % (len(key), key), self._hmget[1]])
+                return [connection.read_response()]
+            packed = resp.command([b"EVALSHA", self._sha, b"%d" % len(ordered), *ordered, *self._argv])
+            connection.send_packed_command([packed])
+            try:
+                return connection.read_response()
+            except redis.exceptions.NoScriptError:
+                self.client.script_load(_READ_BATCH)
+                connection.send_packed_command([packed])
+                return connection.read_response()
+
+    def _row(self, layout: ViewLayout, raw: list[bytes | None], now: int) -> ViewRow:
         event_time = timestamp_ms(raw[-2])
         if event_time is None:
             return ViewRow("missing")
@@ -135,9 +256,18 @@ class OnlineReader:
             return ViewRow("expired", event_time=event_time, version=version)
         return ViewRow("present", layout.decode_fields(raw[:-2]) or {}, event_time, version)
 
+    def _decode(self, layout: ViewLayout, rows: list[list[bytes | None]], now: int) -> ViewBatch:
+        n = len(rows)
+        event_time = np.array([timestamp_ms(r[-2]) or 0 for r in rows], dtype=np.int64)
+        version = np.array([int(r[-1]) if r[-1] is not None else -1 for r in rows], dtype=np.int64)
+        expired = (event_time > 0) & (now - event_time > self._max_age_ms[layout.view.name])
+        status = np.where(event_time == 0, "missing", np.where(expired, "expired", "present"))
+        keep = status == "present"
+        if not keep.all():  # values of missing and expired rows are not returned
+            rows = [r if k else [None] * len(r) for r, k in zip(rows, keep.tolist())]
+        fields = list(zip(*rows)) if n else [[] for _ in range(len(layout.view.fields) + 2)]
+        return ViewBatch(status, event_time, version, decode_columns(list(layout.view.fields), fields[:-2]))
 
-def _required_int(row: Mapping[str, Any], name: str, layout: ViewLayout) -> int:
-    value = row.get(name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise FeatureValidationError(f"{layout.view.name}: {name} must be an integer epoch-ms value, got {value!r}")
-    return int(value)
+
+def _scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

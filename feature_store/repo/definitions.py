@@ -4,12 +4,12 @@ Only definitions live in this folder: `feast apply` imports every .py file here.
 """
 
 from feast import Entity, FeatureView, Field, FileSource, PushSource, ValueType
-from feast.types import Array, Float32, Int32, Int64, String
+from feast.types import Array, Bytes, Float32, Int32, Int64, String
 
 from feature_store.views import ITEM, USER_INTENT, USER_REALTIME, ViewSpec
 
 _DTYPES = {
-    "int64": Int64, "int32": Int32, "float32": Float32, "string": String,
+    "int64": Int64, "int32": Int32, "float32": Float32, "string": String, "bytes": Bytes,
     "int64[]": Array(Int64), "int32[]": Array(Int32), "float32[]": Array(Float32), "string[]": Array(String),
 }  # fmt: skip
 

@@ -27,6 +27,11 @@ class LocalRedis:
     def url(self) -> str:
         return self.settings.url
 
+    @property
+    def socket_path(self) -> Path:
+        """Also served on a Unix socket: co-located clients skip the TCP stack (about half the round trip here)."""
+        return self.home / "redis.sock"
+
     def start(self, timeout: float = 30.0) -> bool:
         """Start and wait until a client can write and read; False if it was already running."""
         if self.process.pid() is not None:
@@ -38,7 +43,8 @@ class LocalRedis:
         self.home.mkdir(parents=True, exist_ok=True)
         self.process.start(
             [server, "--port", str(s.port), "--bind", s.host, "--dir", str(self.home), "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"]
+             "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes",
+             "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         )  # fmt: skip
         self.process.wait_until(self.healthy, timeout, "answering")
         return True

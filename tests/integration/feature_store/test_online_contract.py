@@ -12,7 +12,7 @@ import pytest
 import redis
 from feast.data_source import PushMode
 
-from feature_store.online.layout import FeatureValidationError
+from feature_store.online.validation import FeatureValidationError
 from feature_store.online.redis_codec import OnlineReader, OnlineWriter
 from feature_store.views import ITEM, USER_INTENT, USER_REALTIME, ViewSpec
 from tests.fixtures.feast import realtime_row
@@ -156,3 +156,15 @@ def test_optional_expire_on_the_user_hash(redis_client: redis.Redis) -> None:
     writer.write([realtime_row(11, NOW)])
     key = writer.layout.redis_key(11)
     assert 3500 < redis_client.ttl(key) <= 3600
+
+
+def test_pipelined_batches_apply_in_order_even_after_a_script_flush(feast_store, redis_client: redis.Redis) -> None:  # noqa: ANN001
+    from feature_store.online.validation import rows_to_table
+
+    writer = OnlineWriter(redis_client, USER_REALTIME)
+    batches = [rows_to_table(USER_REALTIME, [realtime_row(u, NOW, version=NOW + b, seed=b) for u in range(1, 51)]) for b in range(5)]
+    redis_client.script_flush()
+    result = writer.write_tables(batches)
+    assert (result.applied, result.stale) == (250, 0)
+    newest = [realtime_row(u, NOW, version=NOW + 4, seed=4) for u in range(1, 51)]
+    assert _sdk_read(feast_store, USER_REALTIME, list(range(1, 51))) == [_expected(USER_REALTIME, r) for r in newest]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from feature_store.offline import parquet_log, training_set
+from feature_store.online.validation import rows_to_table
 from feature_store.views import BEHAVIOR_CODES, INTEREST_DIM, INTEREST_SLOTS, SEQUENCE_LENGTH, USER_REALTIME
 from streaming.sources.datasets import load
 
@@ -29,7 +30,7 @@ def _coalesced_snapshots(events: list[dict]) -> list[dict]:
             "item_ids": [x["item_id"] for x in last], "category_ids": [x["category_id"] for x in last],
             "behaviors": [BEHAVIOR_CODES[x["behavior"]] for x in last], "event_times": [x["event_time"] for x in last],
             "count_pv": counts["PV"], "count_cart": counts["CART"], "count_fav": counts["FAV"], "count_buy": counts["BUY"],
-            "sid_codes": [], "interest": [0.0] * (INTEREST_SLOTS * INTEREST_DIM), "top_categories": [], "summary": "",
+            "sid_codes": b"", "interest": [0.0] * (INTEREST_SLOTS * INTEREST_DIM), "top_categories": [], "summary": "",
         }  # fmt: skip
     return list(snapshots.values())
 
@@ -40,7 +41,7 @@ def taobao_store(feast_store, datasets_dir: Path):  # noqa: ANN001, ANN201
     snapshots = _coalesced_snapshots(events)
     offline = Path(feast_store.repo_path) / "data/offline/user_realtime"
     for start in range(0, len(snapshots), 1000):  # several part files, as the streaming job appends them
-        parquet_log.append(offline, parquet_log.snapshots_table(USER_REALTIME, snapshots[start : start + 1000], 0))
+        parquet_log.append(offline, parquet_log.snapshots_table(USER_REALTIME, rows_to_table(USER_REALTIME, snapshots[start : start + 1000]), 0))
     labels = pd.DataFrame({"user_id": [e["user_id"] for e in events], "label_time": [e["event_time"] for e in events],
                            "label_item": [e["item_id"] for e in events]})  # fmt: skip
     return feast_store, events, labels

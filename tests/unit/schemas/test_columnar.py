@@ -37,7 +37,7 @@ def test_parity_with_reference_codec(seed: int) -> None:
     codec = AvroCodec("click_event")
     rows = _random_rows(500, seed)
     batch = encode_batch(codec.schema, pa.Table.from_pylist(rows))
-    assert batch.messages() == [codec.encode(r) for r in rows]
+    assert batch.rows() == [codec.encode(r) for r in rows]
 
 
 def test_parity_on_a_sliced_batch_and_absent_optional_columns() -> None:
@@ -45,8 +45,8 @@ def test_parity_on_a_sliced_batch_and_absent_optional_columns() -> None:
     rows = [{k: v for k, v in r.items() if k not in ("session_id", "device")} for r in _random_rows(300, 5)]
     table = pa.Table.from_pylist(rows).slice(100, 150)
     encoded = encode_batch(codec.schema, table)
-    assert len(encoded) == 150
-    assert [codec.decode(m) for m in encoded.messages()] == [{**r, "session_id": None, "device": None} for r in rows[100:250]]
+    assert encoded.n == 150
+    assert [codec.decode(m) for m in encoded.rows()] == [{**r, "session_id": None, "device": None} for r in rows[100:250]]
 
 
 def test_invalid_enum_and_missing_required_column() -> None:
@@ -69,4 +69,4 @@ def test_nulls_in_required_field_are_rejected() -> None:
 def test_empty_batch() -> None:
     codec = AvroCodec("click_event")
     empty = pa.Table.from_pylist(_random_rows(3, 7)).slice(0, 0)
-    assert encode_batch(codec.schema, empty).messages() == []
+    assert encode_batch(codec.schema, empty).rows() == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +27,7 @@ class Ragged:
     def n(self) -> int:
         return len(self.offsets) - 1
 
-    @property
+    @cached_property
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
 
@@ -112,6 +113,8 @@ def varints(values: np.ndarray) -> Ragged:
     unsigned = np.asarray(values).astype(np.int64, copy=False).view(np.uint64)
     sizes = np.searchsorted(_VARINT_LIMITS, unsigned, side="right").astype(np.int64) + 1
     width = int(sizes.max(initial=1))
+    if width == 1:  # every value < 128 is its own single byte
+        return Ragged(unsigned.astype(np.uint8), np.arange(len(unsigned) + 1, dtype=np.int64))
     if width <= 8:  # spread the 7-bit groups over the 8 bytes of a uint64, set continuation bits, keep `size` bytes
         spread = unsigned & np.uint64(0x7F)
         for k in range(1, width):

@@ -33,24 +33,24 @@ from feature_store.store import PROJECT
 from feature_store.views import ViewSpec
 from schemas.ragged import decimal_ascii
 
-# One script call writes a whole batch, so it is atomic. ARGV is column-major, so each column is framed in one pass:
-# version field, ts field, ttl, number of features F, the F feature field names, then n versions, n timestamps and
-# n values of each feature, in row order. A row is applied when its version is >= the stored one.
-_WRITE_BATCH = """
-local vf, tsf, ttl, nf = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+def _write_script(features: int) -> str:
+    """The batch-write script of a view with `features` fields: one call writes a whole batch, so it is atomic.
+
+    ARGV is column-major, so each column is framed in one pass: version field, ts field, ttl, then the feature field
+    names, then n versions, n timestamps and n values of each feature, in row order. A row is applied when its
+    version is >= the stored one. The HSET argument list is spelled out for this view's width: no Lua table per row.
+    """
+    pairs = ", ".join(f"ARGV[{3 + j}], ARGV[b + {j + 1} * n + i]" for j in range(1, features + 1))
+    return f"""
+local vf, tsf, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local n = #KEYS
-local base = 4 + nf
+local b = 3 + {features}
 local applied = 0
 for i = 1, n do
-  local version = ARGV[base + i]
+  local version = ARGV[b + i]
   local current = redis.call('HGET', KEYS[i], vf)
   if not current or tonumber(current) <= tonumber(version) then
-    local args = {vf, version, tsf, ARGV[base + n + i]}
-    for j = 1, nf do
-      args[#args + 1] = ARGV[4 + j]
-      args[#args + 1] = ARGV[base + (j + 1) * n + i]
-    end
-    redis.call('HSET', KEYS[i], unpack(args))
+    redis.call('HSET', KEYS[i], vf, version, tsf, ARGV[b + n + i], {pairs})
     if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
     applied = applied + 1
   end
@@ -79,11 +79,9 @@ class OnlineWriter:
         self.view = view
         self.layout = ViewLayout(view, project)
         self.key_ttl_seconds = key_ttl_seconds or 0
-        self._sha = hashlib.sha1(_WRITE_BATCH.encode()).hexdigest().encode()
-        self._fixed_args = [
-            self.layout.version_key, self.layout.ts_key, b"%d" % self.key_ttl_seconds, b"%d" % len(view.fields),
-            *self.layout.field_keys,
-        ]  # fmt: skip
+        self._script = _write_script(len(view.fields))
+        self._sha = hashlib.sha1(self._script.encode()).hexdigest().encode()
+        self._fixed_args = [self.layout.version_key, self.layout.ts_key, b"%d" % self.key_ttl_seconds, *self.layout.field_keys]
 
     def write(self, rows: Sequence[Mapping[str, Any]]) -> WriteResult:
         return self.write_table(rows_to_table(self.view, rows))
@@ -93,7 +91,7 @@ class OnlineWriter:
 
     def write_tables(self, tables: Iterable[pa.Table]) -> WriteResult:
         """Write several batches, each atomic, pipelined: batch k+1 is encoded while Redis applies batch k."""
-        self.client.script_load(_WRITE_BATCH)  # idempotent, one round trip: EVALSHA below never meets NOSCRIPT
+        self.client.script_load(self._script)  # idempotent, one round trip: EVALSHA below never meets NOSCRIPT
         in_flight = applied = total = 0
         with resp.connection(self.client) as connection:
             for table in tables:

@@ -22,8 +22,9 @@ import pandas as pd
 import redis
 from feast.data_source import PushMode
 
-from feature_store.online.redis_codec import OnlineReader, OnlineWriter
+from feature_store.online.reader import OnlineReader
 from feature_store.online.validation import rows_to_table
+from feature_store.online.writer import OnlineWriter
 from feature_store.store import apply, copy_repo, open_store
 from feature_store.testing import sample_realtime_row
 from feature_store.views import USER_REALTIME

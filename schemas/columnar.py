@@ -17,6 +17,7 @@ from schemas.codec import MAGIC, InvalidFieldError, MissingFieldError
 from schemas.ragged import Ragged, concat, varints, zigzag
 from schemas.registry import SchemaVersion
 
+
 def encode_batch(schema: SchemaVersion, batch: pa.Table | pa.RecordBatch) -> Ragged:
     """Encode every row of `batch` (columns named as the schema's fields) as one message each (`.rows()`)."""
     n = batch.num_rows

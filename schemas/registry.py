@@ -10,7 +10,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ class SchemaVersion:
         return _parsed(self.message, self.version, json.dumps(self.schema, sort_keys=True))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parsed(_message: str, _version: int, schema_json: str) -> dict[str, Any]:
     return parse_schema(_strip_logical_types(json.loads(schema_json)))
 

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
+ruff check --quiet schemas streaming feature_store inference infra tests bench
 exec python -m pytest "$@"

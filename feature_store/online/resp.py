@@ -14,7 +14,6 @@ from redis.connection import Connection
 
 from schemas.ragged import Ragged, concat, decimal_ascii
 
-
 Column = Ragged | Sequence[Ragged]
 """A column argument: one argument per row, given whole or as pieces to concatenate row-wise."""
 

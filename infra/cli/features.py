@@ -18,7 +18,8 @@ def features() -> None:
 @click.pass_obj
 def apply(settings: Settings) -> None:
     """Register entities and feature views in Feast's registry (same as `feast apply` in feature_store/repo)."""
-    from feature_store.store import apply as apply_repo, open_store
+    from feature_store.store import apply as apply_repo
+    from feature_store.store import open_store
 
     names = apply_repo(open_store(settings.feature_repo, f"{settings.redis.host}:{settings.redis.port}"))
     click.echo("applied: " + ", ".join(names))
@@ -29,7 +30,7 @@ def apply(settings: Settings) -> None:
 @click.pass_obj
 def get(settings: Settings, user_ids: tuple[int, ...]) -> None:
     """Print the online features of USER_IDS (user_realtime and user_intent), read in one round trip."""
-    from feature_store.online.redis_codec import OnlineReader
+    from feature_store.online.reader import OnlineReader
     from feature_store.views import USER_INTENT, USER_REALTIME
 
     client = redis.Redis(host=settings.redis.host, port=settings.redis.port)

@@ -6,7 +6,8 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from infra.config import Settings
-from streaming.replay import ReplayError, replay as run_replay
+from streaming.replay import ReplayError
+from streaming.replay import replay as run_replay
 from streaming.sources.datasets import DATASETS, DatasetError, load
 
 

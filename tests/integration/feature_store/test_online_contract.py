@@ -12,10 +12,11 @@ import pytest
 import redis
 from feast.data_source import PushMode
 
+from feature_store.online.reader import OnlineReader
 from feature_store.online.validation import FeatureValidationError
-from feature_store.online.redis_codec import OnlineReader, OnlineWriter
+from feature_store.online.writer import OnlineWriter
+from feature_store.testing import sample_realtime_row as realtime_row
 from feature_store.views import ITEM, USER_INTENT, USER_REALTIME, ViewSpec
-from tests.fixtures.feast import realtime_row
 
 pytestmark = pytest.mark.integration
 NOW = int(time.time() * 1000)

@@ -1,10 +1,11 @@
 """Replay throughput against a bare confluent-kafka producer loop, same broker, same producer config, same run.
 
-    python -m bench.replay_bench [--events 1000000] [--rounds 3]
+    python -m bench.replay_bench [--events 1000000] [--rounds 5]
 
 The baseline produces already-encoded messages and keys from Python lists: the ceiling of any Python producer on this
 machine. The replay does everything `freshrec replay` does (generate or slice the dataset, columnar Avro encoding,
-keys, produce, wait for every acknowledgement). Rounds alternate baseline/replay on fresh topics; medians reported.
+keys, produce, wait for every acknowledgement). After one untimed warm-up, rounds alternate baseline/replay on
+fresh topics; medians reported.
 """
 
 from __future__ import annotations
@@ -23,21 +24,14 @@ from infra.stack.kafka import LocalKafka
 from infra.stack.process import free_port
 from schemas.columnar import encode_batch
 from schemas.registry import default_registry
-from streaming.replay import PRODUCER_DEFAULTS, replay, user_keys
+from streaming.replay import PRODUCER_DEFAULTS, produce_all, replay, user_keys
 from streaming.sources.datasets import ClickSource, SyntheticSource, load
 
 
 def bare_producer_rate(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes]) -> float:
     producer = Producer({**PRODUCER_DEFAULTS, "bootstrap.servers": bootstrap})
-    produce = producer.produce
     started = time.perf_counter()
-    for value, key in zip(values, keys):
-        while True:
-            try:
-                produce(topic, value, key)
-                break
-            except BufferError:
-                producer.poll(0.05)
+    produce_all(producer, topic, values, keys)
     if producer.flush(60):
         raise RuntimeError("baseline: undelivered messages")
     return len(values) / (time.perf_counter() - started)
@@ -50,6 +44,7 @@ def pre_encoded(source: ClickSource) -> tuple[list[bytes], list[bytes]]:
 
 def measure(bootstrap: str, name: str, source: ClickSource, rounds: int) -> tuple[str, float, float, int]:
     values, keys = pre_encoded(source)
+    bare_producer_rate(bootstrap, f"bench-{name}-warmup", values, keys)  # broker and page cache warm, not timed
     base, ours = [], []
     for r in range(rounds):
         base.append(bare_producer_rate(bootstrap, f"bench-{name}-base-{r}", values, keys))
@@ -60,7 +55,7 @@ def measure(bootstrap: str, name: str, source: ClickSource, rounds: int) -> tupl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000, help="synthetic events per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     settings = load_settings()
     with tempfile.TemporaryDirectory() as tmp:

@@ -74,7 +74,7 @@ def replay(
         if batch.num_rows == 0:
             break
         values = encode_batch(schema, batch).rows()
-        _produce_all(producer, topic, values, user_keys(batch))
+        produce_all(producer, topic, values, user_keys(batch))
         sent += batch.num_rows
         if on_progress:
             on_progress(batch.num_rows)
@@ -89,7 +89,8 @@ def replay(
     return ReplayStats(sent, elapsed)
 
 
-def _produce_all(producer: Producer, topic: str, values: list[bytes], keys: list[bytes]) -> None:
+def produce_all(producer: Producer, topic: str, values: list[bytes], keys: list[bytes]) -> None:
+    """One `produce` per message, waiting only when librdkafka's local queue is full."""
     produce = producer.produce
     for value, key in zip(values, keys):
         while True:

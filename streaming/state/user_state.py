@@ -1,0 +1,138 @@
+"""Per-user behaviour state and its event-time rules: the reference the streaming job must reproduce exactly.
+
+Plain Python, one user at a time, so it doubles as the "offline ground truth" that tests compare the job against
+(and as the no-guarantees consumer baseline of the streaming benchmark).
+
+Rules, per user, with a watermark = max event time seen - `out_of_orderness_ms` (over all users, as Flink's):
+- an event older than the watermark is *late*: not applied, returned to the caller to route (dead-letter/side output);
+- an event id seen before (within the retained window) is a *duplicate*: dropped;
+- otherwise it is inserted in event-time order (ties: arrival order), counted, and pooled into the interest vector.
+Ids are retained while their event is within the out-of-orderness bound of the user's newest event; anything older
+would be late anyway, so dedup memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from feature_store.views import BEHAVIOR_CODES, SEQUENCE_LENGTH
+from streaming.state.representation import (
+    HashedEmbeddings,
+    InterestPool,
+    ItemEmbeddings,
+    SemanticIds,
+    summary,
+    top_categories,
+)
+
+
+@dataclass
+class UserState:
+    events: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    """(event_time, arrival, item_id, category_id, behavior), time-ordered, the last N (plus recent ids below)."""
+    ids: dict[str, int] = field(default_factory=dict)
+    """event_id -> event_time, for duplicate detection."""
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
+    interest: InterestPool = field(default_factory=InterestPool)
+    version: int = 0
+    newest: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: int
+    duplicates: int
+    late: list[Mapping[str, Any]]
+
+
+class BehaviorState:
+    """Keyed state for all users; `apply` a batch of ClickEvents (dicts), then `snapshot` the users it touched."""
+
+    def __init__(
+        self,
+        out_of_orderness_ms: int = 5_000,
+        sequence_length: int = SEQUENCE_LENGTH,
+        embeddings: ItemEmbeddings | None = None,
+        semantic_ids: SemanticIds | None = None,
+    ) -> None:
+        self.bound = out_of_orderness_ms
+        self.n = sequence_length
+        self.embeddings = embeddings or HashedEmbeddings()
+        self.semantic_ids = semantic_ids
+        self.users: dict[int, UserState] = {}
+        self.max_event_time = 0
+        self._arrivals = 0
+
+    @property
+    def watermark(self) -> int:
+        return self.max_event_time - self.bound
+
+    def apply(self, events: Iterable[Mapping[str, Any]]) -> tuple[Outcome, set[int]]:
+        """Fold events in; returns what happened and the users whose state changed."""
+        applied = duplicates = 0
+        late: list[Mapping[str, Any]] = []
+        touched: set[int] = set()
+        for event in events:
+            time = int(event["event_time"])
+            if time < self.watermark:
+                late.append(event)
+                continue
+            user = self.users.setdefault(int(event["user_id"]), UserState())
+            if event["event_id"] in user.ids:
+                duplicates += 1
+                continue
+            self._insert(user, event, time)
+            self.max_event_time = max(self.max_event_time, time)
+            touched.add(int(event["user_id"]))
+            applied += 1
+        return Outcome(applied, duplicates, late), touched
+
+    def _insert(self, user: UserState, event: Mapping[str, Any], time: int) -> None:
+        behavior = BEHAVIOR_CODES[event["behavior"]]
+        item, category = int(event["item_id"]), int(event["category_id"])
+        self._arrivals += 1
+        bisect.insort(user.events, (time, self._arrivals, item, category, behavior))
+        user.ids[event["event_id"]] = time
+        user.counts[behavior] += 1
+        embedding = self.embeddings.lookup(np.array([item]), np.array([category]))[0]
+        user.interest.add(embedding, category, behavior, time)
+        user.newest = max(user.newest, time)
+        if len(user.events) > self.n:
+            del user.events[: len(user.events) - self.n]
+        if len(user.ids) > 2 * self.n:  # forget ids that can no longer arrive without being late
+            horizon = user.newest - self.bound  # <= the global watermark
+            user.ids = {i: t for i, t in user.ids.items() if t >= horizon}
+
+    def snapshot(self, user_id: int, version_floor: int = 0) -> dict[str, Any]:
+        """The user_realtime row of one user. Its version is max(previous + 1, newest event time, `version_floor`):
+        millisecond-monotonic, and deterministic for a given event order (replays converge)."""
+        user = self.users[user_id]
+        user.version = max(user.version + 1, user.newest, version_floor)
+        times = np.array([e[0] for e in user.events], dtype=np.int64)
+        items = np.array([e[2] for e in user.events], dtype=np.int64)
+        categories = np.array([e[3] for e in user.events], dtype=np.int64)
+        behaviors = np.array([e[4] for e in user.events], dtype=np.int32)
+        top = top_categories(categories, behaviors, times)
+        sids = self.semantic_ids.lookup(items).tobytes() if self.semantic_ids else b""
+        return {
+            "user_id": user_id,
+            "event_time": int(user.newest),
+            "version": int(user.version),
+            "item_ids": items.tolist(),
+            "category_ids": categories.tolist(),
+            "behaviors": behaviors.tolist(),
+            "event_times": times.tolist(),
+            "count_pv": int(user.counts[0]),
+            "count_cart": int(user.counts[1]),
+            "count_fav": int(user.counts[2]),
+            "count_buy": int(user.counts[3]),
+            "sid_codes": sids,
+            "interest": user.interest.vector().tolist(),
+            "top_categories": top,
+            "summary": summary(user.counts, top, behaviors, times),
+        }

@@ -7,13 +7,16 @@ batches of 1,000 rows, pipelined; the Arrow tables are built outside the timer, 
 Reads of every `user_realtime` feature: single-user and batch-of-100 latency, p50/p99, for Feast
 `get_online_features(...).to_dict()` and the codec's `OnlineReader` (one round trip; `read` decodes one user's
 fields to numpy arrays, `read_batch` decodes a batch into columns: flat values + offsets, what a model consumes).
+Each reader runs in a fresh process of its own (as a serving process would), after 50 + 5 warm-up calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -71,21 +74,23 @@ def run(tmp: Path, server: LocalRedis, users: int, reads: int) -> None:
     tables = [rows_to_table(USER_REALTIME, rows[s : s + BATCH]) for s in range(0, users, BATCH)]
     tcp = f"127.0.0.1:{server.settings.port}"
     transports = {
-        "TCP loopback": (tcp, redis.Redis(port=server.settings.port)),
-        "Unix socket": (f"{tcp},unix_socket_path={server.socket_path}", redis.Redis(unix_socket_path=str(server.socket_path))),
+        "TCP loopback": (tcp, {"port": server.settings.port}),
+        "Unix socket": (f"{tcp},unix_socket_path={server.socket_path}", {"unix_socket_path": str(server.socket_path)}),
     }
     print(f"Redis {server.version()}, {users:,} users, user_realtime = {len(USER_REALTIME.fields)} features (last-50 arrays)\n")
     print("| transport | measure | Feast SDK | freshrec codec | ratio |")
     print("|---|---|---:|---:|---:|")
-    for transport, (connection, client) in transports.items():
+    for transport, (connection, redis_kwargs) in transports.items():
         store = open_store(copy_repo(tmp / transport.replace(" ", "-")), connection)
         apply(store)
+        client = redis.Redis(**redis_kwargs)
         client.flushdb()
-        for line in measure(store, client, frame, tables, users, reads):
+        for line in measure(store, client, redis_kwargs, frame, tables, users, reads):
             print(f"| {transport} | {line}")
 
 
-def measure(store, client: redis.Redis, frame: pd.DataFrame, tables: list, users: int, reads: int) -> list[str]:  # noqa: ANN001
+def measure(store, client: redis.Redis, redis_kwargs: dict, frame: pd.DataFrame, tables: list, users: int,  # noqa: ANN001
+            reads: int) -> list[str]:  # fmt: skip
     started = time.perf_counter()
     for s in range(0, users, BATCH):
         store.push("user_realtime_push", frame.iloc[s : s + BATCH], to=PushMode.ONLINE)
@@ -99,21 +104,37 @@ def measure(store, client: redis.Redis, frame: pd.DataFrame, tables: list, users
     rng = np.random.default_rng(1)
     singles = rng.integers(1, users + 1, reads).tolist()
     batches = [rng.integers(1, users + 1, 100).tolist() for _ in range(reads // 10)]
-    features = [f"user_realtime:{f}" for f in USER_REALTIME.field_names]
-    reader = OnlineReader(client, [USER_REALTIME])
-
-    def sdk(ids: list[int]):  # noqa: ANN202
-        return lambda: store.get_online_features(features=features, entity_rows=[{"user_id": i} for i in ids]).to_dict()
-
-    sdk_one = percentiles(timed([sdk([u]) for u in singles]))
-    codec_one = percentiles(timed([lambda u=u: reader.read(u) for u in singles]))
-    sdk_100 = percentiles(timed([sdk(b) for b in batches]))
-    codec_100 = percentiles(timed([lambda b=b: reader.read_batch(b) for b in batches]))
+    spawn = multiprocessing.get_context("spawn")  # each reader in a fresh process holding only what it needs
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        sdk = pool.submit(read_latencies, "sdk", str(store.repo_path), store.config.online_store.connection_string,
+                          redis_kwargs, singles, batches).result()  # fmt: skip
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        codec = pool.submit(read_latencies, "codec", "", "", redis_kwargs, singles, batches).result()
     lines = [f"write, rows/s (batches of {BATCH:,}) | {push_rate:,.0f} | {codec_rate:,.0f} | {codec_rate / push_rate:.1f}x |"]
-    for name, (a50, a99), (b50, b99) in (("single-user read", sdk_one, codec_one), ("batch-of-100 read", sdk_100, codec_100)):
-        lines.append(f"{name} p50, ms | {a50:.3f} | {b50:.3f} | {a50 / b50:.1f}x |")
-        lines.append(f"{name} p99, ms | {a99:.3f} | {b99:.3f} | {a99 / b99:.1f}x |")
+    for name, a, b in (("single-user read", sdk[0], codec[0]), ("batch-of-100 read", sdk[1], codec[1])):
+        lines.append(f"{name} p50, ms | {a[0]:.3f} | {b[0]:.3f} | {a[0] / b[0]:.1f}x |")
+        lines.append(f"{name} p99, ms | {a[1]:.3f} | {b[1]:.3f} | {a[1] / b[1]:.1f}x |")
     return lines
+
+
+def read_latencies(kind: str, repo: str, feast_connection: str, redis_kwargs: dict, singles: list[int],
+                   batches: list[list[int]]) -> tuple[tuple[float, float], tuple[float, float]]:  # fmt: skip
+    """(single p50/p99, batch p50/p99) in ms for one reader, run in its own process."""
+    if kind == "sdk":
+        store = open_store(Path(repo), feast_connection)
+        features = [f"user_realtime:{f}" for f in USER_REALTIME.field_names]
+
+        def read(ids: list[int]):  # noqa: ANN202
+            return lambda: store.get_online_features(features=features, entity_rows=[{"user_id": i} for i in ids]).to_dict()
+
+        one, many = [read([u]) for u in singles], [read(b) for b in batches]
+    else:
+        reader = OnlineReader(redis.Redis(**redis_kwargs), [USER_REALTIME])
+        one = [lambda u=u: reader.read(u) for u in singles]
+        many = [lambda b=b: reader.read_batch(b) for b in batches]
+    for warm in one[:50] + many[:5]:
+        warm()
+    return percentiles(timed(one)), percentiles(timed(many))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from feast.protos.feast.types.Value_pb2 import Value
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from feature_store.views import FieldSpec, ViewSpec
+from schemas.native import native
 from schemas.ragged import Ragged, concat
 
 ENTITY_KEY_SERIALIZATION_VERSION = 3
@@ -100,6 +101,10 @@ def _decoder(spec: FieldSpec) -> Callable[[bytes], Any]:
         return lambda raw: getattr(parse(raw), attr)
     if dtype is object:
         return lambda raw: list(getattr(parse(raw), attr).val)
+    if native is not None:  # the C loop: ~4x faster than protobuf + fromiter for a 50-long list
+        key_len, fixed32 = (2, True) if spec.dtype == "float32[]" else (1, False)
+        wire = "<f4" if fixed32 else np.int64
+        return lambda raw: np.frombuffer(native.decode_value_lists([raw], key_len, fixed32)[0], wire).astype(dtype, copy=False)
 
     def numeric(raw: bytes) -> np.ndarray:
         values = getattr(parse(raw), attr).val

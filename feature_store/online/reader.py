@@ -1,13 +1,12 @@
 """One-round-trip reads of Feast-layout Redis hashes, for one entity or a batch, decoded into numpy arrays.
 
-A batch read is one Lua script call that HMGETs every view of every entity: one round trip, and all values as of one
+A batch read is one MULTI/EXEC of HMGETs, every view of every entity: one round trip, and all values as of one
 instant (never half of a concurrent write batch). Max age is enforced here, at read time (Feast does not enforce a
 view's ttl online): a row whose event timestamp is older than `max_age` is reported as expired, its values withheld.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,20 +21,6 @@ from feature_store.online.layout import ViewLayout, timestamp_ms
 from feature_store.online.value_decoding import Column, ListColumn, decode_columns
 from feature_store.store import PROJECT
 from feature_store.views import ViewSpec
-
-# Atomic multi-entity read: KEYS are entity-major (one key per view per entity); ARGV = number of views, then each
-# view's field count and field names. Returns one HMGET reply per key.
-_READ_BATCH = """
-local views, p = {}, 2
-for v = 1, tonumber(ARGV[1]) do
-  local count = tonumber(ARGV[p])
-  views[v] = {unpack(ARGV, p + 1, p + count)}
-  p = p + count + 1
-end
-local out = {}
-for i = 1, #KEYS do out[i] = redis.call('HMGET', KEYS[i], unpack(views[(i - 1) % #views + 1])) end
-return out
-"""
 
 
 @dataclass
@@ -107,9 +92,9 @@ class OnlineReader:
         ages = {v.name: v.ttl for v in views} | dict(max_age or {})
         self._max_age_ms = {name: int(age.total_seconds() * 1000) for name, age in ages.items()}
         self._fields = [[*lay.field_keys, lay.ts_key, lay.version_key] for lay in self.layouts]
-        self._argv = [b"%d" % len(self.layouts)] + [a for f in self._fields for a in (b"%d" % len(f), *f)]
-        self._sha = hashlib.sha1(_READ_BATCH.encode()).hexdigest().encode()
-        self._hmget = resp.command([b"HMGET", b"%KEY%", *self._fields[0]]).split(b"$5\r\n%KEY%\r\n")
+        self._connections = resp.ThreadConnections(client)
+        # HMGET framing per view, cached around the key: a read only frames the keys
+        self._hmget = [resp.command([b"HMGET", b"%KEY%", *f]).split(b"$5\r\n%KEY%\r\n") for f in self._fields]
 
     def read(self, entity_id: int, now_ms: int | None = None) -> FeatureVector:
         """One entity: decoded field by field (cheaper than the columnar path for a single row)."""
@@ -132,20 +117,21 @@ class OnlineReader:
         return FeatureBatch(ids, views)
 
     def _fetch(self, ids: np.ndarray) -> list[list[bytes | None]]:
-        ordered = [layout.key(i) for i in ids.tolist() for layout in self.layouts]
-        with resp.connection(self.client) as connection:
-            if len(ordered) == 1:  # one HMGET is atomic by itself; its framing is cached around the key
-                key = ordered[0]
-                connection.send_packed_command([self._hmget[0], b"$%d\r\n%s\r\n" % (len(key), key), self._hmget[1]])
+        """One HMGET per view per entity, entity-major; several go in one MULTI/EXEC: one round trip, one instant."""
+        commands = [
+            b"%s$%d\r\n%s\r\n%s" % (head, len(key), key, tail)
+            for entity in ids.tolist()
+            for layout, (head, tail) in zip(self.layouts, self._hmget)
+            for key in (layout.key(entity),)
+        ]
+        with self._connections.connection() as connection:
+            if len(commands) == 1:  # one HMGET is atomic by itself
+                connection.send_packed_command(commands)
                 return [connection.read_response()]
-            packed = resp.command([b"EVALSHA", self._sha, b"%d" % len(ordered), *ordered, *self._argv])
-            connection.send_packed_command([packed])
-            try:
-                return connection.read_response()
-            except redis.exceptions.NoScriptError:
-                self.client.script_load(_READ_BATCH)
-                connection.send_packed_command([packed])
-                return connection.read_response()
+            connection.send_packed_command([b"*1\r\n$5\r\nMULTI\r\n", *commands, b"*1\r\n$4\r\nEXEC\r\n"])
+            for _ in range(len(commands) + 1):  # +OK, then +QUEUED per command
+                connection.read_response()
+            return connection.read_response()
 
     def _row(self, layout: ViewLayout, raw: list[bytes | None], now: int) -> ViewRow:
         event_time = timestamp_ms(raw[-2])

@@ -75,3 +75,24 @@ def test_float_lists_are_float32_views() -> None:
     raws = encode_column(spec, pa.array([[1.5, -2.0], []], pa.list_(pa.float32()))).rows()
     column = decode_column(spec, raws)
     assert column.values.dtype == np.float32 and column[0].tolist() == [1.5, -2.0] and len(column[1]) == 0
+
+
+@pytest.mark.parametrize("dtype", ["int64[]", "int32[]", "float32[]"])
+def test_native_list_decoder_matches_the_numpy_reference(dtype: str) -> None:
+    from feature_store.online.validation import ARROW_TYPES
+    from feature_store.online.value_decoding import _numeric_lists, numeric_lists_reference
+    from schemas.native import native
+
+    if native is None:
+        pytest.skip("C extension not built")
+    spec = FieldSpec("x", dtype)
+    rng = np.random.default_rng(1)
+    high = 2**24 if dtype == "float32[]" else 2**31  # floats: integers float32 holds exactly
+    lists = [rng.integers(-high, high, rng.integers(1, 60)).tolist() for _ in range(300)]
+    raws: list[bytes | None] = encode_column(spec, pa.array(lists, ARROW_TYPES[dtype])).rows()
+    raws[7] = None
+    fast, reference = _numeric_lists(spec, raws), numeric_lists_reference(spec, raws)
+    assert fast.values.dtype == reference.values.dtype and fast.values.tolist() == reference.values.tolist()
+    assert fast.offsets.tolist() == reference.offsets.tolist()
+    with pytest.raises(ValueError, match="malformed"):
+        _numeric_lists(spec, [raws[0][:-3]])

@@ -29,3 +29,15 @@ def test_concat_expand_group_and_constants() -> None:
     assert joined.group(np.array([0, 2, 3])).rows() == [b"<a><>", b"<ccc>"]
     assert decimal_ascii(np.array([0, 12, -5])).rows() == [b"0", b"12", b"-5"]
     assert Ragged.fixed(np.array([1, 2], dtype="<u2"), 2).rows() == [b"\x01\x00", b"\x02\x00"]
+
+
+def test_native_varints_match_the_numpy_reference() -> None:
+    from schemas.native import native
+    from schemas.ragged import varints_reference
+
+    if native is None:
+        pytest.skip("C extension not built")  # the build step of scripts/setup.sh always builds it
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.integers(-(2**63), 2**63 - 1, 5000, dtype=np.int64), rng.integers(0, 300, 5000), [0, -1]])
+    fast, reference = varints(values), varints_reference(values)
+    assert fast.tobytes() == reference.tobytes() and (fast.offsets == reference.offsets).all()

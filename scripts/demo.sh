@@ -9,4 +9,7 @@ freshrec up
 freshrec topics create
 freshrec replay "${DATASET:-taobao-2h}"
 freshrec topics count clicks
+freshrec features apply
+freshrec features backfill "${DATASET:-taobao-2h}"
+freshrec features get --max-age 0 "${DEMO_USER:-543462}"
 echo "demo: the stack keeps running; 'freshrec status' to inspect, 'freshrec down' to stop it"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 import numpy as np
 import redis
 
 from infra.config import Settings
+from streaming.sources.datasets import DATASETS
 
 
 @click.group()
@@ -26,16 +29,47 @@ def apply(settings: Settings) -> None:
 
 
 @features.command()
-@click.argument("user_ids", nargs=-1, type=int, required=True)
+@click.argument("dataset", type=click.Choice(DATASETS))
 @click.pass_obj
-def get(settings: Settings, user_ids: tuple[int, ...]) -> None:
+def backfill(settings: Settings, dataset: str) -> None:
+    """Compute user_realtime for a whole DATASET offline and write it online (Redis) and offline (parquet).
+
+    Bootstraps a store before the streaming job runs; the job then keeps it fresh event by event.
+    """
+    from rich.progress import Progress
+
+    from feature_store.online.writer import OnlineWriter
+    from feature_store.views import USER_REALTIME
+    from streaming.backfill import backfill as run_backfill
+    from streaming.sources.datasets import load
+
+    source = load(dataset, settings.datasets_dir)
+    writer = OnlineWriter(redis.Redis(host=settings.redis.host, port=settings.redis.port), USER_REALTIME)
+    with Progress() as progress:
+        task = progress.add_task(f"{dataset} -> user_realtime", total=source.num_events)
+        stats = run_backfill(source, writer, settings.feature_repo / "data" / "offline",
+                             on_progress=lambda n: progress.advance(task, n))  # fmt: skip
+    click.echo(f"{stats.events} events, {stats.users} users, {stats.snapshots} snapshots written "
+               f"({stats.duplicates} duplicates, {stats.late} late)")  # fmt: skip
+
+
+@features.command()
+@click.argument("user_ids", nargs=-1, type=int, required=True)
+@click.option("--max-age", type=float, default=None,
+              help="Seconds after which a row counts as expired (default: each view's ttl; 0: never, e.g. for replayed history).")
+@click.pass_obj
+def get(settings: Settings, user_ids: tuple[int, ...], max_age: float | None) -> None:
     """Print the online features of USER_IDS (user_realtime and user_intent), read in one round trip."""
     from feature_store.online.reader import OnlineReader
     from feature_store.views import USER_INTENT, USER_REALTIME
 
     client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
     np.set_printoptions(precision=3, threshold=12, edgeitems=4)
-    for vector in OnlineReader(client, [USER_REALTIME, USER_INTENT]).read_many(list(user_ids)):
+    ages = None
+    if max_age is not None:
+        age = timedelta(days=365_000) if max_age == 0 else timedelta(seconds=max_age)
+        ages = {USER_REALTIME.name: age, USER_INTENT.name: age}
+    for vector in OnlineReader(client, [USER_REALTIME, USER_INTENT], max_age=ages).read_many(list(user_ids)):
         click.echo(f"user {vector.entity_id}")
         for view, row in vector.views.items():
             click.echo(f"  {view}: {row.status} (event_time={row.event_time}, version={row.version})")

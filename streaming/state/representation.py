@@ -41,6 +41,7 @@ class HashedEmbeddings:
 
     dim: int = INTEREST_DIM
     seed: int = 0
+    _cache: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     def lookup(self, item_ids: np.ndarray, category_ids: np.ndarray) -> np.ndarray:
         vectors = 0.7 * self._directions(np.asarray(category_ids), 1) + 0.3 * self._directions(np.asarray(item_ids), 2)
@@ -49,8 +50,13 @@ class HashedEmbeddings:
     def _directions(self, ids: np.ndarray, salt: int) -> np.ndarray:
         out = np.empty((len(ids), self.dim))
         for row, value in enumerate(ids.tolist()):
-            digest = hashlib.blake2b(f"{self.seed}:{salt}:{value}".encode(), digest_size=8).digest()
-            out[row] = np.random.default_rng(int.from_bytes(digest, "little")).standard_normal(self.dim)
+            cached = self._cache.get((salt, value))
+            if cached is None:
+                digest = hashlib.blake2b(f"{self.seed}:{salt}:{value}".encode(), digest_size=8).digest()
+                cached = np.random.default_rng(int.from_bytes(digest, "little")).standard_normal(self.dim)
+                if len(self._cache) < 1_000_000:  # bounded: a catalogue's worth
+                    self._cache[(salt, value)] = cached
+            out[row] = cached
         return out
 
 

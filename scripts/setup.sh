@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything freshrec needs on a fresh Debian machine; idempotent and cached, safe to run on every call.
-#   system: Java 17, Maven, redis-server (apt, only when missing)
+#   system: Java 17, Maven, redis-server, a C compiler and Python headers (apt, only when missing)
 #   python: .venv with the pinned environment (requirements.lock), reinstalled only when the pins change
 #   jars:   Kafka broker + Flink connectors from Maven Central, SHA-256-verified, cached in ~/.cache/freshrec
 set -euo pipefail
@@ -10,6 +10,10 @@ missing=()
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v cc >/dev/null || missing+=(gcc)  # schemas/_wire.c, built by pip install -e .
+PYTHON="${PYTHON:-python3.11}"
+"$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))' \
+  || missing+=(python3-dev)
 if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "setup: installing ${missing[*]}"
@@ -18,10 +22,9 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-PYTHON="${PYTHON:-python3.11}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 stamp=.venv/.freshrec-pins
-want="$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml requirements.lock schemas/_wire.c | sha256sum | cut -d' ' -f1)"  # the C source too: its build lives in the tree
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing the Python environment (pinned; pip's cache makes repeats fast)"
   .venv/bin/python -m pip install -q --upgrade "pip==24.3.1"

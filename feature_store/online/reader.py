@@ -98,7 +98,7 @@ class OnlineReader:
 
     def read(self, entity_id: int, now_ms: int | None = None) -> FeatureVector:
         """One entity: decoded field by field (cheaper than the columnar path for a single row)."""
-        replies = self._fetch(np.array([entity_id], dtype=np.int64))
+        replies = self._fetch([int(entity_id)])
         now = now_ms if now_ms is not None else int(time.time() * 1000)
         return FeatureVector(int(entity_id), {lay.view.name: self._row(lay, raw, now) for lay, raw in zip(self.layouts, replies)})
 
@@ -109,18 +109,18 @@ class OnlineReader:
     def read_batch(self, entity_ids: Sequence[int] | np.ndarray, now_ms: int | None = None) -> FeatureBatch:
         """All views of `entity_ids`, atomically (as of one instant), decoded into columns."""
         ids = np.asarray(entity_ids, dtype=np.int64)
-        replies = self._fetch(ids)
+        replies = self._fetch(ids.tolist())
         now = now_ms if now_ms is not None else int(time.time() * 1000)
         views = {}
         for v, layout in enumerate(self.layouts):
             views[layout.view.name] = self._decode(layout, replies[v :: len(self.layouts)], now)
         return FeatureBatch(ids, views)
 
-    def _fetch(self, ids: np.ndarray) -> list[list[bytes | None]]:
+    def _fetch(self, ids: list[int]) -> list[list[bytes | None]]:
         """One HMGET per view per entity, entity-major; several go in one MULTI/EXEC: one round trip, one instant."""
         commands = [
             b"%s$%d\r\n%s\r\n%s" % (head, len(key), key, tail)
-            for entity in ids.tolist()
+            for entity in ids
             for layout, (head, tail) in zip(self.layouts, self._hmget)
             for key in (layout.key(entity),)
         ]

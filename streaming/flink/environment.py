@@ -1,0 +1,41 @@
+"""Flink execution environments for freshrec jobs: the one place that knows PyFlink's setup quirks.
+
+- The Python worker runs `python` from PATH unless told otherwise: point it (and the client) at this interpreter, and
+  put its bin directory first on PATH (thread mode loads `pemja` from there).
+- Connector jars are not inside the PyFlink wheels: they come in as `pipeline.jars` (verified by infra.jars).
+- Thread mode runs Python functions inside the JVM: several times the throughput of process mode here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyflink.common import Configuration
+from pyflink.table import EnvironmentSettings, TableEnvironment
+
+
+def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, str] | None = None) -> Configuration:
+    bin_dir = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(bin_dir):
+        os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    config = Configuration()
+    settings = {
+        "pipeline.jars": ";".join(p.resolve().as_uri() for p in jars),
+        "python.executable": sys.executable,
+        "python.client.executable": sys.executable,
+        "python.execution-mode": "thread",
+        "parallelism.default": str(parallelism),
+        **(extra or {}),
+    }
+    for key, value in settings.items():
+        config.set_string(key, value)
+    return config
+
+
+def table_environment(jars: Sequence[Path], streaming: bool = True, parallelism: int = 1) -> TableEnvironment:
+    builder = EnvironmentSettings.new_instance()
+    builder = builder.in_streaming_mode() if streaming else builder.in_batch_mode()
+    return TableEnvironment.create(builder.with_configuration(configuration(jars, parallelism)).build())

@@ -2,7 +2,8 @@
 # Set up everything freshrec needs on a fresh Debian machine; idempotent and cached, safe to run on every call.
 #   system: Java 17, Maven, redis-server, a C compiler and Python headers (apt, only when missing)
 #   python: .venv with the pinned environment (requirements.lock), reinstalled only when the pins change
-#   jars:   Kafka broker + Flink connectors from Maven Central, SHA-256-verified, cached in ~/.cache/freshrec
+#   jars:   Kafka broker + Flink connectors from Maven Central, SHA-256-verified, cached in ~/.cache/freshrec;
+#           the project's own Flink functions (streaming/jvm) built with Maven
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +34,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 .venv/bin/freshrec jars fetch >/dev/null
-echo "setup: ready (.venv, jars verified)"
+
+# The JVM-side functions of the Flink jobs (streaming/jvm), rebuilt when their sources change.
+jvm_stamp=streaming/jvm/target/.freshrec-sources
+jvm_want="$(find streaming/jvm/pom.xml streaming/jvm/src -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$jvm_stamp" 2>/dev/null)" != "$jvm_want" ]; then
+  echo "setup: building streaming/jvm (mvn package)"
+  mvn -q -B -Dstyle.color=never -f streaming/jvm/pom.xml package
+  echo "$jvm_want" > "$jvm_stamp"
+fi
+echo "setup: ready (.venv, jars verified, job jar built)"

@@ -16,6 +16,15 @@ from pathlib import Path
 from pyflink.common import Configuration
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
+JOB_JAR = Path(__file__).resolve().parents[1] / "jvm" / "target" / "freshrec-flink.jar"
+"""freshrec's JVM-side functions (streaming/jvm), built by scripts/setup.sh."""
+
+
+def job_jar() -> Path:
+    if not JOB_JAR.is_file():
+        raise FileNotFoundError(f"{JOB_JAR} is not built: run scripts/setup.sh (or mvn -f streaming/jvm/pom.xml package)")
+    return JOB_JAR
+
 
 def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, str] | None = None) -> Configuration:
     bin_dir = str(Path(sys.executable).parent)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,27 +36,32 @@ class SemanticIds(Protocol):
 @dataclass
 class HashedEmbeddings:
     """Deterministic stand-in until a trained item table is loaded: unit vectors that mix a per-category and a
-    per-item pseudo-random direction, so items of one category point the same way."""
+    per-item pseudo-random direction, so items of one category point the same way.
+
+    Components come from splitmix64, integer arithmetic only, so the JVM side reproduces them bit for bit.
+    """
 
     dim: int = INTEREST_DIM
     seed: int = 0
-    _cache: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     def lookup(self, item_ids: np.ndarray, category_ids: np.ndarray) -> np.ndarray:
         vectors = 0.7 * self._directions(np.asarray(category_ids), 1) + 0.3 * self._directions(np.asarray(item_ids), 2)
         return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
     def _directions(self, ids: np.ndarray, salt: int) -> np.ndarray:
-        out = np.empty((len(ids), self.dim))
-        for row, value in enumerate(ids.tolist()):
-            cached = self._cache.get((salt, value))
-            if cached is None:
-                digest = hashlib.blake2b(f"{self.seed}:{salt}:{value}".encode(), digest_size=8).digest()
-                cached = np.random.default_rng(int.from_bytes(digest, "little")).standard_normal(self.dim)
-                if len(self._cache) < 1_000_000:  # bounded: a catalogue's worth
-                    self._cache[(salt, value)] = cached
-            out[row] = cached
-        return out
+        """Uniform in [-1, 1): component k of id x is splitmix64(x * 2^8 + salt * 2^4 + k ^ seed) / 2^63 - 1."""
+        base = (ids.astype(np.uint64) << np.uint64(8)) + np.uint64(salt << 4)
+        states = (base[:, None] + np.arange(self.dim, dtype=np.uint64)) ^ np.uint64(self.seed)
+        return splitmix64(states).astype(np.float64) / 2.0**63 - 1.0
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """Steele, Lea & Flood's SplitMix64 finaliser (as in java.util.SplittableRandom), elementwise on uint64."""
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
 
 
 @dataclass

@@ -40,7 +40,8 @@ jvm_stamp=streaming/jvm/target/.freshrec-sources
 jvm_want="$(find streaming/jvm/pom.xml streaming/jvm/src -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$jvm_stamp" 2>/dev/null)" != "$jvm_want" ]; then
   echo "setup: building streaming/jvm (mvn package)"
-  mvn -q -B -Dstyle.color=never -f streaming/jvm/pom.xml package
+  log="$(mktemp)"
+  mvn -q -B -f streaming/jvm/pom.xml package >"$log" 2>&1 || { cat "$log"; exit 1; }
   echo "$jvm_want" > "$jvm_stamp"
 fi
 echo "setup: ready (.venv, jars verified, job jar built)"

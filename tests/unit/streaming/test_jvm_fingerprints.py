@@ -1,4 +1,4 @@
-"""The JVM decoder accepts exactly the click_event schema versions the registry holds."""
+"""The JVM functions know exactly the schema versions the registry holds."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from schemas.registry import default_registry
 from streaming.flink.environment import JOB_JAR
 
 
+def _java_fingerprints(java_class: str) -> set[str]:
+    source = (JOB_JAR.parents[1] / f"src/main/java/io/freshrec/flink/{java_class}.java").read_text()
+    return set(re.findall(r'hex\("([0-9a-f]{16})"\)', source))
+
+
 def test_java_fingerprints_match_the_schema_registry() -> None:
-    source = (JOB_JAR.parents[1] / "src/main/java/io/freshrec/flink/DecodeClick.java").read_text()
-    java = set(re.findall(r'hex\("([0-9a-f]{16})"\)', source))
     registry = default_registry()
-    python = {registry.get(m, v).fingerprint.hex() for m, v in registry.versions() if m == "click_event"}
-    assert java == python
+    clicks = {registry.get(m, v).fingerprint.hex() for m, v in registry.versions() if m == "click_event"}
+    assert _java_fingerprints("DecodeClick") == clicks  # reads every version
+    assert _java_fingerprints("EncodeDeadLetter") == {registry.latest("dead_letter").fingerprint.hex()}  # writes the newest

@@ -20,7 +20,7 @@ import org.apache.flink.types.Row;
  */
 public class DecodeClick extends ScalarFunction {
     /** click_event.v1 */
-    static final byte[][] FINGERPRINTS = {hex("271892ef4aea09fa")};
+    static final byte[][] FINGERPRINTS = {AvroWriter.hex("271892ef4aea09fa")};
 
     static final String[] BEHAVIORS = {"PV", "CART", "FAV", "BUY"};
 
@@ -124,14 +124,6 @@ public class DecodeClick extends ScalarFunction {
         boolean atEnd() {
             return pos == buf.length;
         }
-    }
-
-    private static byte[] hex(String s) {
-        byte[] out = new byte[s.length() / 2];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = (byte) Integer.parseInt(s.substring(2 * i, 2 * i + 2), 16);
-        }
-        return out;
     }
 
     private static String toHex(byte[] bytes) {

@@ -1,0 +1,29 @@
+package io.freshrec.flink;
+
+import org.apache.flink.table.functions.ScalarFunction;
+
+/**
+ * Encodes a dead-letter record (schemas/avro/dead_letter.v1.avsc) in Avro single-object encoding, so a record the job
+ * cannot apply goes to clicks-dlq whole, with where it came from and why. The reason's prefix up to the first colon
+ * ("DecodeError", "UnknownSchemaFingerprint", "InvalidField", "Late", ...) becomes `error_type`.
+ */
+public class EncodeDeadLetter extends ScalarFunction {
+    /** dead_letter.v1 */
+    static final byte[] FINGERPRINT = AvroWriter.hex("a7ef453c0c677a0b");
+
+    public byte[] eval(String sourceTopic, Integer partition, Long offset, byte[] key, byte[] payload, String reason,
+            Long failedAt) {
+        String why = reason == null ? "Unknown: no reason given" : reason;
+        int colon = why.indexOf(':');
+        return new AvroWriter(FINGERPRINT)
+                .string(sourceTopic == null ? "" : sourceTopic)
+                .varlong(partition == null ? -1 : partition)
+                .varlong(offset == null ? -1 : offset)
+                .optionalBytes(key)
+                .optionalBytes(payload)
+                .string(colon > 0 ? why.substring(0, colon) : why)
+                .string(why)
+                .varlong(failedAt == null ? 0 : failedAt)
+                .toByteArray();
+    }
+}

@@ -102,17 +102,18 @@ class BehaviorState:
         embedding = self.embeddings.lookup(np.array([item]), np.array([category]))[0]
         user.interest.add(embedding, category, behavior, time)
         user.newest = max(user.newest, time)
+        user.version = max(user.version + 1, time)
         if len(user.events) > self.n:
             del user.events[: len(user.events) - self.n]
         if len(user.ids) > 2 * self.n:  # forget ids that can no longer arrive without being late
             horizon = user.newest - self.bound  # <= the global watermark
             user.ids = {i: t for i, t in user.ids.items() if t >= horizon}
 
-    def snapshot(self, user_id: int, version_floor: int = 0) -> dict[str, Any]:
-        """The user_realtime row of one user. Its version is max(previous + 1, newest event time, `version_floor`):
-        millisecond-monotonic, and deterministic for a given event order (replays converge)."""
+    def snapshot(self, user_id: int) -> dict[str, Any]:
+        """The user_realtime row of one user. Its version advances with every applied event to max(previous + 1,
+        event time): millisecond-monotonic, and a function of the events alone, so replays converge whatever the
+        snapshot cadence."""
         user = self.users[user_id]
-        user.version = max(user.version + 1, user.newest, version_floor)
         times = np.array([e[0] for e in user.events], dtype=np.int64)
         items = np.array([e[2] for e in user.events], dtype=np.int64)
         categories = np.array([e[3] for e in user.events], dtype=np.int64)

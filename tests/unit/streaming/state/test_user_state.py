@@ -73,9 +73,12 @@ def test_versions_are_monotonic_and_replays_converge() -> None:
         return rows + [state.snapshot(1), state.snapshot(2)]
 
     first, again = run(), run()
-    assert first == again  # same events, same batches: identical rows, versions included
+    assert first == again  # same events: identical rows, versions included
     assert first[1]["version"] > first[0]["version"] >= first[0]["event_time"]
     assert first[2]["item_ids"] == [100 + i for i in range(30)]
+    once = BehaviorState()
+    once.apply(events)
+    assert once.snapshot(1) == first[1]  # the snapshot cadence does not change the row
 
 
 def test_semantic_ids_are_four_bytes_per_recent_item() -> None:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from pyflink.table import TableEnvironment
 
-FUNCTIONS = {"decode_click": "io.freshrec.flink.DecodeClick", "encode_dead_letter": "io.freshrec.flink.EncodeDeadLetter"}
+FUNCTIONS = {
+    "decode_click": "io.freshrec.flink.DecodeClick",
+    "encode_dead_letter": "io.freshrec.flink.EncodeDeadLetter",
+    "behavior_state": "io.freshrec.flink.BehaviorAggregate",
+}
 
 
 def register_functions(env: TableEnvironment) -> None:
@@ -53,6 +57,15 @@ SELECT record_key,
                           CAST(UNIX_TIMESTAMP() AS BIGINT) * 1000)
 FROM (SELECT *, decode_click(payload) AS e FROM {source})
 WHERE e.error IS NOT NULL"""
+
+
+def user_snapshots(source: str, bound_ms: int) -> str:
+    """The per-user state of every valid event of `source`: one updating row per user (GROUP BY), in the JVM."""
+    return f"""SELECT e.user_id, behavior_state(e.event_id, e.item_id, e.category_id, e.behavior, e.event_time,
+                                  CAST({bound_ms} AS BIGINT)) AS s
+FROM (SELECT decode_click(payload) AS e FROM {source})
+WHERE e.error IS NULL
+GROUP BY e.user_id"""
 
 
 def _options(options: dict[str, str]) -> str:

@@ -10,6 +10,7 @@ from infra.cli.features import features
 from infra.cli.jars import jars
 from infra.cli.replay import replay
 from infra.cli.stack import down, status, up
+from infra.cli.stream import stream
 from infra.cli.topics import topics
 from infra.config import load_settings
 
@@ -27,5 +28,5 @@ def main(ctx: click.Context, log_level: str) -> None:
     ctx.obj = load_settings()
 
 
-for command in (up, down, status, jars, topics, replay, features):
+for command in (up, down, status, jars, topics, replay, features, stream):
     main.add_command(command)

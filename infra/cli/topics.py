@@ -11,7 +11,7 @@ from infra.config import Settings
 
 @click.group()
 def topics() -> None:
-    """Kafka topics of the system (clicks, feature-updates, clicks-dlq)."""
+    """Kafka topics of the system (clicks, feature-updates, clicks-dlq, user-snapshots)."""
 
 
 @topics.command()
@@ -30,7 +30,7 @@ def count(settings: Settings, topic: str) -> None:
 @click.pass_obj
 def create(settings: Settings, partitions: int | None) -> None:
     """Create the system's topics if missing (idempotent)."""
-    names = [settings.topics.clicks, settings.topics.feature_updates, settings.topics.dead_letter]
+    names = [settings.topics.clicks, settings.topics.feature_updates, settings.topics.dead_letter, "user-snapshots"]
     admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
     existing = admin.list_topics(timeout=10).topics
     new = [NewTopic(n, partitions or settings.kafka.partitions, 1) for n in names if n not in existing]

@@ -1,0 +1,78 @@
+"""The behavior job end to end on real Kafka, Flink and Redis: a replay with corrupt records mixed in ends with every
+user's online features equal to the reference, every bad record in the dead-letter topic, and feature-updates out."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from feature_store.offline import parquet_log
+from feature_store.online.reader import OnlineReader
+from feature_store.online.writer import OnlineWriter
+from feature_store.views import USER_REALTIME
+from infra.config import load_settings
+from infra.jars import fetch
+from schemas.codec import AvroCodec
+from streaming.flink.environment import job_jar
+from streaming.jobs.behavior_job import JobConfig, start
+from streaming.snapshot_writer import SnapshotWriter
+from streaming.sources.datasets import load
+from streaming.state.user_state import BehaviorState
+from tests.fixtures.services import KafkaEndpoint
+
+pytestmark = pytest.mark.integration
+
+
+def _count(bootstrap: str, topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{topic}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    total, idle = 0, 0
+    while idle < 4:
+        batch = [m for m in consumer.consume(5_000, timeout=1.0) if m.error() is None]
+        idle = 0 if batch else idle + 1
+        total += len(batch)
+    consumer.close()
+    return total
+
+
+def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_client: redis.Redis, datasets_dir: Path,
+                                   tmp_path: Path) -> None:  # fmt: skip
+    codec = AvroCodec("click_event")
+    events = load("taobao-head", datasets_dir).table.to_pylist()  # type: ignore[attr-defined]
+    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    for i, event in enumerate(events):
+        producer.produce(topic, codec.encode(event), str(event["user_id"]).encode())
+        if i % 43 == 0:  # 101 corrupt records spread through the stream
+            producer.produce(topic, os.urandom(20), b"garbage")
+    assert producer.flush(30) == 0
+    names = {"dlq": f"{topic}-dlq", "snapshots": f"{topic}-snap", "updates": f"{topic}-upd"}
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+    for future in admin.create_topics([NewTopic(n, 2, 1) for n in names.values()]).values():
+        future.result(30)
+
+    config = JobConfig(kafka.bootstrap_servers, topic, names["dlq"], names["snapshots"], f"job-{topic}", bounded=True)
+    jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
+    start(config, jars).wait(300_000)
+    writer = SnapshotWriter(kafka.bootstrap_servers, OnlineWriter(redis_client, USER_REALTIME), tmp_path,
+                            names["snapshots"], names["updates"], group=f"writer-{topic}")  # fmt: skip
+    stats = writer.run(idle_stop_s=5)
+
+    reference = BehaviorState(out_of_orderness_ms=config.out_of_orderness_ms)
+    reference.apply(events)
+    reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})  # 2017 data
+    vectors = reader.read_many(sorted(reference.users))
+    for vector in vectors:
+        want = reference.snapshot(vector.entity_id)
+        got = vector["user_realtime"]
+        assert got.status == "present" and got.version == want["version"]
+        assert got.values["item_ids"].tolist() == want["item_ids"] and got.values["count_pv"] == want["count_pv"]
+        assert got.values["summary"] == want["summary"]
+    assert _count(kafka.bootstrap_servers, names["dlq"]) == 101
+    assert _count(kafka.bootstrap_servers, names["updates"]) == stats.snapshots
+    assert parquet_log.read(tmp_path / "user_realtime").num_rows == stats.snapshots >= 43

@@ -13,6 +13,7 @@ from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec, CodecError
 from streaming.flink.environment import job_jar, table_environment
+from streaming.jobs import tables
 from streaming.sources.datasets import load
 from tests.fixtures.services import KafkaEndpoint
 
@@ -44,16 +45,10 @@ def test_jvm_decoder_matches_the_python_codec(kafka: KafkaEndpoint, topic: str, 
 
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     env = table_environment(jars, streaming=False)
-    env.execute_sql("CREATE TEMPORARY FUNCTION decode_click AS 'io.freshrec.flink.DecodeClick' LANGUAGE JAVA")
-    env.execute_sql(f"""
-        CREATE TABLE raw_clicks (k BYTES, payload BYTES) WITH (
-          'connector' = 'kafka', 'topic' = '{topic}',
-          'properties.bootstrap.servers' = '{kafka.bootstrap_servers}', 'properties.group.id' = 'decode-{topic}',
-          'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
-          'key.format' = 'raw', 'key.fields' = 'k', 'value.format' = 'raw', 'value.fields-include' = 'EXCEPT_KEY')
-    """)
-    query = """SELECT k, e.event_id, e.user_id, e.item_id, e.category_id, e.behavior, e.event_time, e.error
-               FROM (SELECT k, decode_click(payload) AS e FROM raw_clicks)"""
+    tables.register_functions(env)
+    env.execute_sql(tables.kafka_source("raw_clicks", topic, kafka.bootstrap_servers, f"decode-{topic}", bounded=True))
+    query = """SELECT record_key, e.event_id, e.user_id, e.item_id, e.category_id, e.behavior, e.event_time, e.error
+               FROM (SELECT record_key, decode_click(payload) AS e FROM raw_clicks)"""
     with env.execute_sql(query).collect() as result:
         decoded = {int(bytes(row[0])): tuple(row)[1:] for row in result}
     assert len(decoded) == len(payloads)

@@ -10,6 +10,7 @@ from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec
 from streaming.flink.environment import table_environment
+from streaming.jobs import tables
 from streaming.replay import replay
 from streaming.sources.datasets import load
 from tests.fixtures.services import KafkaEndpoint
@@ -22,16 +23,10 @@ def test_pyflink_reads_the_replayed_topic(kafka: KafkaEndpoint, topic: str, data
     replay(source, topic, {"bootstrap.servers": kafka.bootstrap_servers})
     jars = sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar"))
     env = table_environment(jars, streaming=False)
-    env.execute_sql(f"""
-        CREATE TABLE clicks (user_key BYTES, payload BYTES) WITH (
-          'connector' = 'kafka', 'topic' = '{topic}',
-          'properties.bootstrap.servers' = '{kafka.bootstrap_servers}', 'properties.group.id' = 'flink-{topic}',
-          'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
-          'key.format' = 'raw', 'key.fields' = 'user_key', 'value.format' = 'raw', 'value.fields-include' = 'EXCEPT_KEY')
-    """)
-    with env.execute_sql("SELECT COUNT(*), COUNT(DISTINCT user_key) FROM clicks").collect() as result:
+    env.execute_sql(tables.kafka_source("clicks", topic, kafka.bootstrap_servers, f"flink-{topic}", bounded=True))
+    with env.execute_sql("SELECT COUNT(*), COUNT(DISTINCT record_key) FROM clicks").collect() as result:
         assert tuple(next(iter(result))) == (4321, 43)
-    with env.execute_sql("SELECT user_key, payload FROM clicks LIMIT 50").collect() as result:
+    with env.execute_sql("SELECT record_key, payload FROM clicks LIMIT 50").collect() as result:
         sample = [tuple(row) for row in result]
     codec = AvroCodec("click_event")
     known = {e["event_id"]: e for e in source.table.to_pylist()}  # type: ignore[attr-defined]

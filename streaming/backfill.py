@@ -7,7 +7,6 @@ snapshots, and the events themselves to the offline event log. The streaming job
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +48,7 @@ def backfill(
         if touched:
             table = rows_to_table(USER_REALTIME, [state.snapshot(user) for user in sorted(touched)])
             writer.write_table(table)
-            created = int(time.time() * 1000)
-            parquet_log.append(offline_dir / USER_REALTIME.name, parquet_log.snapshots_table(USER_REALTIME, table, created))
+            parquet_log.append_snapshots(offline_dir, USER_REALTIME, table)
             snapshots += table.num_rows
         parquet_log.append(offline_dir / "events", _event_log(batch))
         if on_progress:

@@ -89,8 +89,7 @@ class SnapshotWriter:
             if self.producer.flush(30):
                 raise RuntimeError("feature-updates not acknowledged; offsets not committed, the batch will replay")
             if self.offline_dir is not None:
-                created = int(time.time() * 1000)
-                parquet_log.append(self.offline_dir / USER_REALTIME.name, parquet_log.snapshots_table(USER_REALTIME, table, created))
+                parquet_log.append_snapshots(self.offline_dir, USER_REALTIME, table)
             stats.snapshots += table.num_rows
             stats.applied += result.applied
             stats.freshness_ms.append(int(time.time() * 1000) - max(r["event_time"] for r in latest.values()))

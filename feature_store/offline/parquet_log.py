@@ -7,6 +7,7 @@ renamed, so readers never see half a file and concurrent writers never collide.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -47,6 +48,12 @@ def read(directory: Path) -> pa.Table:
     if not parts:
         raise FileNotFoundError(f"no parquet parts in {directory}")
     return pa.concat_tables(pq.read_table(p) for p in parts)
+
+
+def append_snapshots(offline_dir: Path, view: ViewSpec, online: pa.Table) -> Path | None:
+    """Append a batch just written online to the view's offline snapshots, stamped `created` = now."""
+    created = int(time.time() * 1000)
+    return append(offline_dir / view.name, snapshots_table(view, online, created))
 
 
 def snapshots_table(view: ViewSpec, online: pa.Table, created_ms: int) -> pa.Table:

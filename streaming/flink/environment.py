@@ -44,7 +44,9 @@ def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, s
     return config
 
 
-def table_environment(jars: Sequence[Path], streaming: bool = True, parallelism: int = 1) -> TableEnvironment:
+def table_environment(
+    jars: Sequence[Path], streaming: bool = True, parallelism: int = 1, extra: dict[str, str] | None = None
+) -> TableEnvironment:
     builder = EnvironmentSettings.new_instance()
     builder = builder.in_streaming_mode() if streaming else builder.in_batch_mode()
-    return TableEnvironment.create(builder.with_configuration(configuration(jars, parallelism)).build())
+    return TableEnvironment.create(builder.with_configuration(configuration(jars, parallelism, extra)).build())

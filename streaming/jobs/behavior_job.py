@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pyflink.table import TableResult
 
-from streaming.flink.environment import configuration
+from streaming.flink.environment import table_environment
 from streaming.jobs import tables
 
 SNAPSHOT_ROW = (
@@ -39,9 +39,7 @@ class JobConfig:
 
 def start(config: JobConfig, jars: Sequence[Path]) -> TableResult:
     """Submit the job (one statement set: dead letters + snapshots); returns the running job's handle."""
-    from pyflink.table import EnvironmentSettings, TableEnvironment
-
-    settings = configuration(
+    env = table_environment(
         jars,
         extra={
             "execution.checkpointing.interval": config.checkpoint_interval,
@@ -50,7 +48,6 @@ def start(config: JobConfig, jars: Sequence[Path]) -> TableResult:
             "table.exec.mini-batch.size": "5000",
         },
     )
-    env = TableEnvironment.create(EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(settings).build())
     tables.register_functions(env)
     env.execute_sql(tables.kafka_source("clicks_in", config.clicks_topic, config.bootstrap, config.group, config.bounded))
     env.execute_sql(tables.kafka_sink("clicks_dlq", config.dead_letter_topic, config.bootstrap))

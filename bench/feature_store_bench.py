@@ -2,12 +2,14 @@
 
     python -m bench.feature_store_bench [--users 10000] [--reads 2000]
 
-Writes: rows/s for Feast `push` (batches of 1,000 rows, online) and for the codec (`OnlineWriter.write_tables`,
+Writes: rows/s (median of 3) for Feast `push` (batches of 1,000 rows, online) and for the codec (`OnlineWriter.write_tables`,
 batches of 1,000 rows, pipelined; the Arrow tables are built outside the timer, as the DataFrames for `push` are).
 Reads of every `user_realtime` feature: single-user and batch-of-100 latency, p50/p99, for Feast
 `get_online_features(...).to_dict()` and the codec's `OnlineReader` (one round trip; `read` decodes one user's
 fields to numpy arrays, `read_batch` decodes a batch into columns: flat values + offsets, what a model consumes).
-Each reader runs in a fresh process of its own (as a serving process would), after 50 + 5 warm-up calls.
+Each reader runs in a fresh process of its own (as a serving process would), after 50 + 5 warm-up calls. The codec
+is measured twice: as configured (it polls for its reply up to `spin_us` before blocking) and blocking at once, to
+show what the polling buys on this machine.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import multiprocessing
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +28,7 @@ import pandas as pd
 import redis
 from feast.data_source import PushMode
 
-from feature_store.online.reader import OnlineReader
+from feature_store.online.reader import SPIN_US, OnlineReader
 from feature_store.online.validation import rows_to_table
 from feature_store.online.writer import OnlineWriter
 from feature_store.store import apply, copy_repo, open_store
@@ -50,6 +53,17 @@ def timed(calls: list) -> list[float]:  # noqa: ANN001
         call()
         out.append(time.perf_counter() - started)
     return out
+
+
+def write_rate(client: redis.Redis, users: int, write: Callable[[], None], repeats: int = 3) -> float:
+    """Median rows/s of `repeats` writes of every user into an empty database (one write is ~0.1-2 s: noisy)."""
+    rates = []
+    for _ in range(repeats):
+        client.flushdb()
+        started = time.perf_counter()
+        write()
+        rates.append(users / (time.perf_counter() - started))
+    return float(np.median(rates))
 
 
 def main() -> None:
@@ -78,8 +92,8 @@ def run(tmp: Path, server: LocalRedis, users: int, reads: int) -> None:
         "Unix socket": (f"{tcp},unix_socket_path={server.socket_path}", {"unix_socket_path": str(server.socket_path)}),
     }
     print(f"Redis {server.version()}, {users:,} users, user_realtime = {len(USER_REALTIME.fields)} features (last-50 arrays)\n")
-    print("| transport | measure | Feast SDK | freshrec codec | ratio |")
-    print("|---|---|---:|---:|---:|")
+    print("| transport | measure | Feast SDK | freshrec codec | ratio | codec, blocking reads | ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for transport, (connection, redis_kwargs) in transports.items():
         store = open_store(copy_repo(tmp / transport.replace(" ", "-")), connection)
         apply(store)
@@ -91,29 +105,31 @@ def run(tmp: Path, server: LocalRedis, users: int, reads: int) -> None:
 
 def measure(store, client: redis.Redis, redis_kwargs: dict, frame: pd.DataFrame, tables: list, users: int,  # noqa: ANN001
             reads: int) -> list[str]:  # fmt: skip
-    started = time.perf_counter()
-    for s in range(0, users, BATCH):
-        store.push("user_realtime_push", frame.iloc[s : s + BATCH], to=PushMode.ONLINE)
-    push_rate = users / (time.perf_counter() - started)
-    client.flushdb()
-    started = time.perf_counter()
-    result = OnlineWriter(client, USER_REALTIME).write_tables(tables)
-    codec_rate = users / (time.perf_counter() - started)
-    assert result.applied == users
+    def push() -> None:
+        for s in range(0, users, BATCH):
+            store.push("user_realtime_push", frame.iloc[s : s + BATCH], to=PushMode.ONLINE)
+
+    def write() -> None:
+        assert OnlineWriter(client, USER_REALTIME).write_tables(tables).applied == users
+
+    push_rate, codec_rate = (write_rate(client, users, writes) for writes in (push, write))
 
     rng = np.random.default_rng(1)
     singles = rng.integers(1, users + 1, reads).tolist()
     batches = [rng.integers(1, users + 1, 100).tolist() for _ in range(reads // 10)]
     spawn = multiprocessing.get_context("spawn")  # each reader in a fresh process holding only what it needs
-    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        sdk = pool.submit(read_latencies, "sdk", str(store.repo_path), store.config.online_store.connection_string,
-                          redis_kwargs, singles, batches).result()  # fmt: skip
-    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        codec = pool.submit(read_latencies, "codec", "", "", redis_kwargs, singles, batches).result()
-    lines = [f"write, rows/s (batches of {BATCH:,}) | {push_rate:,.0f} | {codec_rate:,.0f} | {codec_rate / push_rate:.1f}x |"]
-    for name, a, b in (("single-user read", sdk[0], codec[0]), ("batch-of-100 read", sdk[1], codec[1])):
-        lines.append(f"{name} p50, ms | {a[0]:.3f} | {b[0]:.3f} | {a[0] / b[0]:.1f}x |")
-        lines.append(f"{name} p99, ms | {a[1]:.3f} | {b[1]:.3f} | {a[1] / b[1]:.1f}x |")
+    latencies = {}
+    for kind in ("sdk", "codec", "codec-blocking"):
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            latencies[kind] = pool.submit(read_latencies, kind, str(store.repo_path),
+                                          store.config.online_store.connection_string, redis_kwargs, singles,
+                                          batches).result()  # fmt: skip
+    sdk, codec, blocking = latencies.values()
+    lines = [f"write, rows/s (batches of {BATCH:,}) | {push_rate:,.0f} | {codec_rate:,.0f} | {codec_rate / push_rate:.1f}x | | |"]
+    for i, name in enumerate(("single-user read", "batch-of-100 read")):
+        for j, stat in enumerate(("p50", "p99")):
+            a, b, c = sdk[i][j], codec[i][j], blocking[i][j]
+            lines.append(f"{name} {stat}, ms | {a:.3f} | {b:.3f} | {a / b:.1f}x | {c:.3f} | {a / c:.1f}x |")
     return lines
 
 
@@ -129,7 +145,8 @@ def read_latencies(kind: str, repo: str, feast_connection: str, redis_kwargs: di
 
         one, many = [read([u]) for u in singles], [read(b) for b in batches]
     else:
-        reader = OnlineReader(redis.Redis(**redis_kwargs), [USER_REALTIME])
+        spin = {"codec": SPIN_US, "codec-blocking": 0}[kind]
+        reader = OnlineReader(redis.Redis(**redis_kwargs), [USER_REALTIME], spin_us=spin)
         one = [lambda u=u: reader.read(u) for u in singles]
         many = [lambda b=b: reader.read_batch(b) for b in batches]
     for warm in one[:50] + many[:5]:

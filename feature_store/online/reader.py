@@ -22,6 +22,9 @@ from feature_store.online.value_decoding import Column, ListColumn, decode_colum
 from feature_store.store import PROJECT
 from feature_store.views import ViewSpec
 
+SPIN_US = 200
+"""Default reply polling budget of a read (`resp.await_reply`): halves a single-user read on an idle host."""
+
 
 @dataclass
 class ViewRow:
@@ -83,7 +86,9 @@ class OnlineReader:
         views: Sequence[ViewSpec],
         project: str = PROJECT,
         max_age: Mapping[str, timedelta] | None = None,
+        spin_us: int = SPIN_US,
     ) -> None:
+        """`spin_us`: how long a read polls for its reply before blocking (`resp.await_reply`); 0 never polls."""
         entities = {v.entity for v in views}
         if len(entities) != 1:
             raise ValueError(f"views of one entity type only, got {sorted(entities)}")
@@ -93,6 +98,7 @@ class OnlineReader:
         self._max_age_ms = {name: int(age.total_seconds() * 1000) for name, age in ages.items()}
         self._fields = [[*lay.field_keys, lay.ts_key, lay.version_key] for lay in self.layouts]
         self._connections = resp.ThreadConnections(client)
+        self._spin_us = spin_us
         # HMGET framing per view, cached around the key: a read only frames the keys
         self._hmget = [resp.command([b"HMGET", b"%KEY%", *f]).split(b"$5\r\n%KEY%\r\n") for f in self._fields]
 
@@ -127,8 +133,10 @@ class OnlineReader:
         with self._connections.connection() as connection:
             if len(commands) == 1:  # one HMGET is atomic by itself
                 connection.send_packed_command(commands)
+                resp.await_reply(connection, self._spin_us)
                 return [connection.read_response()]
             connection.send_packed_command([b"*1\r\n$5\r\nMULTI\r\n", *commands, b"*1\r\n$4\r\nEXEC\r\n"])
+            resp.await_reply(connection, self._spin_us)
             for _ in range(len(commands) + 1):  # +OK, then +QUEUED per command
                 connection.read_response()
             return connection.read_response()

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     feature_repo: Path = Field(PROJECT_ROOT / "feature_store" / "repo", description="the Feast repository folder")
     state_dir: Path = Field(_xdg("XDG_STATE_HOME", ".local/state"), description="pids, logs and data of the local stack")
     cache_dir: Path = Field(_xdg("XDG_CACHE_HOME", ".cache"), description="verified jars")
+    models_dir: Path = Field(PROJECT_ROOT / "models", description="versioned model directories (freshrec train)")
 
     @classmethod
     def settings_customise_sources(

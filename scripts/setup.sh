@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything freshrec needs on a fresh Debian machine; idempotent and cached, safe to run on every call.
 #   system: Java 17, Maven, redis-server, a C compiler and Python headers (apt, only when missing)
-#   python: .venv with the pinned environment (requirements.lock), reinstalled only when the pins change
+#   python: .venv with the pinned environment incl. the model extra (torch, CPU or CUDA; requirements.lock),
+#           reinstalled only when the pins change
 #   jars:   Kafka broker + Flink connectors from Maven Central, SHA-256-verified, cached in ~/.cache/freshrec;
 #           the project's own Flink functions (streaming/jvm) built with Maven
 set -euo pipefail
@@ -29,7 +30,7 @@ want="$(cat pyproject.toml requirements.lock schemas/_wire.c | sha256sum | cut -
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing the Python environment (pinned; pip's cache makes repeats fast)"
   .venv/bin/python -m pip install -q --upgrade "pip==24.3.1"
-  .venv/bin/python -m pip install -q -c requirements.lock -e ".[dev]"
+  .venv/bin/python -m pip install -q -c requirements.lock -e ".[dev,model]"
   echo "$want" > "$stamp"
 fi
 

@@ -8,6 +8,7 @@ import click
 
 from infra.cli.features import features
 from infra.cli.jars import jars
+from infra.cli.model import evaluate_model, train
 from infra.cli.replay import replay
 from infra.cli.stack import down, status, up
 from infra.cli.stream import stream
@@ -28,5 +29,5 @@ def main(ctx: click.Context, log_level: str) -> None:
     ctx.obj = load_settings()
 
 
-for command in (up, down, status, jars, topics, replay, features, stream):
+for command in (up, down, status, jars, topics, replay, features, stream, train, evaluate_model):
     main.add_command(command)

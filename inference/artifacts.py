@@ -1,0 +1,84 @@
+"""The versioned model directory serving loads: config, weights, semantic-id table, trie, metrics, provenance.
+
+    <root>/<dataset>-<UTC timestamp>-<config hash>/
+        config.json      every setting of the run, with the dataset fingerprint and library versions
+        gr.pt            generative retriever state dict (its semantic-id table included as a buffer)
+        scorer.pt        refined scorer state dict + γ
+        semantic_ids.npy (num_items + 1, levels) codes, row 0 = padding
+        metrics.json     validation and test metrics of every model and ablation, code statistics, timings
+        curves.json      per-epoch losses and validation metrics; curves.png plots them
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from inference.generative import GenerativeRetrieval, GRConfig
+from inference.refined_scorer import RefinedScorer
+from inference.trie import SemanticIdTrie
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class LoadedModel:
+    directory: Path
+    config: dict[str, Any]
+    model: GenerativeRetrieval
+    trie: SemanticIdTrie
+    scorer: RefinedScorer | None
+    gamma: torch.Tensor | None
+    codes: np.ndarray
+
+
+def run_name(dataset: str, config: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{dataset}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest}"
+
+
+def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, codes: np.ndarray,
+         scorer: RefinedScorer | None, gamma: torch.Tensor | None, metrics: dict[str, Any],
+         curves: dict[str, Any]) -> Path:  # fmt: skip
+    directory.mkdir(parents=True, exist_ok=False)
+    meta = {"format_version": FORMAT_VERSION, "torch": torch.__version__, "python": platform.python_version(),
+            "vocab_sizes": model.vocab_sizes, "gr": asdict(model.config), **config}  # fmt: skip
+    if scorer is not None:
+        meta["scorer"] = {"dim": model.config.dim, "heads": scorer.attention.heads,
+                          "hidden": scorer.mlp[0].out_features}  # fmt: skip
+    (directory / "config.json").write_text(json.dumps(meta, indent=2, default=str))
+    torch.save(model.state_dict(), directory / "gr.pt")
+    if scorer is not None and gamma is not None:
+        torch.save({"state": scorer.state_dict(), "gamma": gamma.cpu()}, directory / "scorer.pt")
+    np.save(directory / "semantic_ids.npy", codes)
+    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (directory / "curves.json").write_text(json.dumps(curves))
+    return directory
+
+
+def load(directory: Path, device: torch.device | str = "cpu") -> LoadedModel:
+    config = json.loads((directory / "config.json").read_text())
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{directory}: model format {config.get('format_version')}, this code reads {FORMAT_VERSION}")
+    codes = np.load(directory / "semantic_ids.npy")
+    vocab = config["vocab_sizes"]
+    model = GenerativeRetrieval(torch.from_numpy(codes), vocab, GRConfig(**config["gr"]))
+    model.load_state_dict(torch.load(directory / "gr.pt", map_location="cpu", weights_only=True))
+    scorer, gamma = None, None
+    if (directory / "scorer.pt").is_file():
+        saved = torch.load(directory / "scorer.pt", map_location="cpu", weights_only=True)
+        s = config["scorer"]
+        scorer = RefinedScorer(s["dim"], s["heads"], s["hidden"])
+        scorer.load_state_dict(saved["state"])
+        scorer = scorer.to(device).eval()
+        gamma = saved["gamma"].to(device)
+    return LoadedModel(directory, config, model.to(device).eval(), SemanticIdTrie(codes, vocab).to(device), scorer,
+                       gamma, codes)  # fmt: skip

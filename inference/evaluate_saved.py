@@ -1,0 +1,34 @@
+"""Re-score a saved model directory on the test split of the data it was trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from inference import artifacts
+from inference.evaluation import evaluate
+from inference.gr_training import Retriever
+from inference.pipeline import DATASETS
+from inference.sequences import leave_one_out
+
+
+def evaluate_saved(directory: Path, datasets_dir: Path, beam: int | None = None) -> dict[str, dict[str, float]]:
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    loaded = artifacts.load(directory, device)
+    settings = loaded.config["pipeline"]
+    data = DATASETS[settings["dataset"]](datasets_dir)
+    if data.fingerprint != loaded.config["dataset_fingerprint"]:
+        raise ValueError(f"{directory} was trained on other data (fingerprint {loaded.config['dataset_fingerprint'][:12]}, "
+                         f"found {data.fingerprint[:12]})")  # fmt: skip
+    if settings.get("subset"):
+        data = data.dense_subset(*settings["subset"])
+    split = leave_one_out(data)
+    width = beam or settings["scorer"]["candidates"]
+    length = loaded.model.config.max_length
+    out = {"GR": evaluate(Retriever(loaded.model, loaded.trie, width).recommend, split.test_history, split.test_target,
+                          data.num_items, length)}  # fmt: skip
+    if loaded.scorer is not None:
+        retriever = Retriever(loaded.model, loaded.trie, width, loaded.scorer, loaded.gamma)
+        out["GR + RSP"] = evaluate(retriever.recommend, split.test_history, split.test_target, data.num_items, length)
+    return out

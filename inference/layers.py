@@ -1,0 +1,84 @@
+"""Transformer pieces shared by every model here, with attention written on `F.scaled_dot_product_attention`.
+
+Why not `nn.TransformerEncoder`: its fast path does not export to ONNX at shapes other than the export shape
+(MODEL_SPEC.md §8), and every model in this package must export. Masks are boolean, True = may attend.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not divisible by {heads} heads")
+        self.heads, self.dropout = heads, dropout
+        self.query = nn.Linear(dim, dim)
+        self.key_value = nn.Linear(dim, 2 * dim)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x: Tensor, memory: Tensor, mask: Tensor | None) -> Tensor:
+        """x: (B, Lq, D) attends over memory: (B, Lk, D); mask broadcastable to (B, 1, Lq, Lk)."""
+        b, lq, d = x.shape
+        q = self.query(x).view(b, lq, self.heads, d // self.heads).transpose(1, 2)
+        k, v = self.key_value(memory).view(b, -1, 2, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        drop = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
+        return self.out(y.transpose(1, 2).reshape(b, lq, d))
+
+
+class Block(nn.Module):
+    """Pre-norm block: self-attention, optional cross-attention over an encoder memory, feed-forward.
+
+    With cross-attention, x may hold several sequences per memory row (x: (N * W, l, D), memory: (N, L, D)),
+    grouped by row: all W decoder sequences of request i attend to memory[i]."""
+
+    def __init__(self, dim: int, heads: int, ffn: int, dropout: float, cross: bool = False) -> None:
+        super().__init__()
+        self.norm_self, self.self_attention = nn.LayerNorm(dim), Attention(dim, heads, dropout)
+        self.norm_cross = nn.LayerNorm(dim) if cross else None
+        self.cross_attention = Attention(dim, heads, dropout) if cross else None
+        self.norm_ffn = nn.LayerNorm(dim)
+        self.ffn = nn.Sequential(nn.Linear(dim, ffn), nn.GELU(), nn.Dropout(dropout), nn.Linear(ffn, dim))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(
+        self, x: Tensor, mask: Tensor | None, memory: Tensor | None = None, memory_mask: Tensor | None = None
+    ) -> Tensor:
+        h = self.norm_self(x)
+        x = x + self.drop(self.self_attention(h, h, mask))
+        if self.cross_attention is not None and self.norm_cross is not None:
+            # x holds W sequences (beams, candidates) per memory row: their queries share that row's keys and
+            # values, so they go in one attention call as a longer query, never copying the memory W times.
+            n, (b, length, d) = memory.shape[0], x.shape
+            h = self.norm_cross(x).reshape(n, (b // n) * length, d)
+            x = x + self.drop(self.cross_attention(h, memory, memory_mask).reshape(b, length, d))
+        return x + self.drop(self.ffn(self.norm_ffn(x)))
+
+
+def causal_mask(length: int, device: torch.device) -> Tensor:
+    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
+
+
+def key_mask(padding: Tensor) -> Tensor:
+    """(B, L) True at padding -> (B, 1, 1, L) True where attention is allowed.
+
+    A row with every key padded would attend to nothing (NaN in SDPA): its first key is left open instead; the
+    output of such a row is never used (it is itself padding)."""
+    allowed = ~padding
+    allowed[:, 0] |= ~allowed.any(dim=1)
+    return allowed[:, None, None, :]
+
+
+def init_embeddings(module: nn.Module, std: float = 0.02) -> None:
+    """Small normal init for every embedding table (GPT-style): with N(0, 1) tables, scores against the item
+    table start with a std of sqrt(dim) and the first epochs are spent shrinking them."""
+    for m in module.modules():
+        if isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=std)
+            if m.padding_idx is not None:
+                m.weight.data[m.padding_idx].zero_()

@@ -1,0 +1,193 @@
+"""`freshrec train`: the whole offline run on one dataset, every model from the same split and the same code.
+
+most-popular → CE-SASRec (baseline, and the collaborative half of the item embeddings) → semantic ids (residual
+k-means) → GR next-token → GR + listwise DPO → refined scorer; validation picks every checkpoint, the test split
+is scored once per model at the end. Results and ablations go to metrics.json in the versioned model directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from inference import artifacts
+from inference.evaluation import evaluate, top_k_unseen
+from inference.generative import GenerativeRetrieval, GRConfig
+from inference.gr_training import (
+    PreferenceConfig,
+    Retriever,
+    ScorerConfig,
+    make_pairs,
+    train_ntp,  # fmt: skip
+    train_preference,
+    train_scorer,
+)
+from inference.item_embeddings import item_embeddings
+from inference.plots import plot_curves
+from inference.popular import MostPopular
+from inference.sasrec import SASRec, SASRecConfig
+from inference.semantic_ids import residual_kmeans
+from inference.sequences import Sequences, leave_one_out, load_beauty, pad_left, training_pairs
+from inference.training import TrainConfig, fit, trim_left
+from inference.trie import SemanticIdTrie
+
+log = logging.getLogger(__name__)
+DATASETS = {"beauty": load_beauty}
+
+
+@dataclass
+class PipelineConfig:
+    dataset: str = "beauty"
+    seed: int = 0
+    subset: tuple[int, int] | None = None
+    """(items, users): train on `Sequences.dense_subset` (smoke runs)."""
+    sasrec: SASRecConfig = field(default_factory=SASRecConfig)
+    sasrec_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=60, batch_size=128, lr=2e-3,
+                                                                           eval_every=5, patience=15))  # fmt: skip
+    codebook_size: int = 256
+    code_levels: int = 3
+    gr: GRConfig = field(default_factory=GRConfig)
+    gr_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=26, batch_size=256, lr=1e-3,
+                                                                       eval_every=2, patience=8))  # fmt: skip
+    preference: PreferenceConfig = field(default_factory=PreferenceConfig)
+    preference_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=3, batch_size=256, lr=2e-4,
+                                                                               eval_every=1, patience=2))  # fmt: skip
+    scorer: ScorerConfig = field(default_factory=ScorerConfig)
+    scorer_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=256, lr=1e-3,
+                                                                           eval_every=1, patience=3))  # fmt: skip
+    valid_users: int = 4000
+    """validation users scored during training (a fixed random subset: full beams on all users cost minutes)."""
+    test_beam: int = 50
+
+
+PRESETS = {
+    "full": PipelineConfig(),
+    "smoke": PipelineConfig(
+        subset=(2000, 8000),
+        sasrec_train=TrainConfig(epochs=10, batch_size=128, lr=2e-3, eval_every=5),
+        codebook_size=32,
+        gr=GRConfig(dim=64, heads=2, ffn=128),
+        gr_train=TrainConfig(epochs=12, batch_size=128, lr=2e-3, eval_every=4),
+        preference=PreferenceConfig(examples=2000),
+        preference_train=TrainConfig(epochs=1, batch_size=128, lr=2e-4, eval_every=1),
+        scorer=ScorerConfig(candidates=20, examples=2000),
+        scorer_train=TrainConfig(epochs=3, batch_size=128, lr=1e-3, eval_every=1),
+        valid_users=1000,
+        test_beam=20,
+    ),
+}
+
+
+def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: torch.device | None = None) -> Path:
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    data: Sequences = DATASETS[config.dataset](datasets_dir)
+    if config.subset:
+        data = data.dense_subset(*config.subset)
+    split = leave_one_out(data)
+    n = data.num_items
+    rng = np.random.default_rng(config.seed)
+    valid_pick = np.sort(rng.choice(len(split.valid_target), min(config.valid_users, len(split.valid_target)), replace=False))
+    valid_h = [split.valid_history[i] for i in valid_pick]
+    valid_t = split.valid_target[valid_pick]
+    metrics: dict[str, Any] = {"dataset": {"name": data.name, "users": len(data.users), "items": n,
+                                           "interactions": data.num_interactions, "fingerprint": data.fingerprint}}  # fmt: skip
+    curves: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+
+    def test(name: str, recommend, max_length: int) -> None:  # noqa: ANN001
+        """Validation subset (what model selection saw) and the full test split, scored once per model."""
+        metrics[name] = {
+            "valid": evaluate(recommend, valid_h, valid_t, n, max_length),
+            "test": evaluate(recommend, split.test_history, split.test_target, n, max_length),
+        }
+        log.info("%s: %s", name, metrics[name]["test"])
+
+    popular = MostPopular(split.train, n)
+    test("most-popular", popular.recommend, 1)
+
+    # CE-SASRec: the baseline, and its item table feeds the semantic ids
+    tick = time.perf_counter()
+    sasrec = SASRec(n, config.sasrec).to(device)
+    seqs = torch.from_numpy(pad_left(split.train, config.sasrec.max_length + 1))
+    lengths = np.minimum([len(s) for s in split.train], config.sasrec.max_length + 1)
+
+    def sasrec_loss(indices: np.ndarray) -> torch.Tensor:
+        batch = trim_left(seqs[torch.from_numpy(indices)]).to(device)
+        return sasrec.loss(batch[:, :-1], batch[:, 1:])
+
+    def sasrec_recommend(history: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
+        return top_k_unseen(sasrec.scores(trim_left(history).to(device)).float().cpu(), seen, 10)
+
+    max_len = config.sasrec.max_length
+    curves["sasrec"] = fit(sasrec, sasrec_loss, lengths, lambda: evaluate(sasrec_recommend, valid_h, valid_t, n, max_len),
+                           config.sasrec_train, "CE-SASRec", device).to_dict()  # fmt: skip
+    test("CE-SASRec", sasrec_recommend, max_len)
+    timings["sasrec_s"] = time.perf_counter() - tick
+
+    # semantic ids
+    tick = time.perf_counter()
+    embeddings = item_embeddings(sasrec.items.weight.detach().float().cpu().numpy(), data.item_attributes)
+    sid = residual_kmeans(embeddings, config.code_levels, config.codebook_size, seed=config.seed)
+    vocab = [config.codebook_size] * config.code_levels + [sid.collision_size]
+    metrics["semantic_ids"] = sid.stats()
+    trie = SemanticIdTrie(sid.codes, vocab).to(device)
+    timings["semantic_ids_s"] = time.perf_counter() - tick
+
+    # GR: next-token prediction
+    tick = time.perf_counter()
+    gr_len = config.gr.max_length
+    users, histories, targets = training_pairs(split.train, gr_len)
+    pairs = make_pairs(histories, targets)
+    model = GenerativeRetrieval(torch.from_numpy(sid.codes), vocab, config.gr).to(device)
+    small = Retriever(model, trie, beam=20)
+
+    def valid_gr(retriever: Retriever) -> dict[str, float]:
+        return evaluate(retriever.recommend, valid_h, valid_t, n, gr_len)
+
+    curves["gr_ntp"] = train_ntp(model, pairs, lambda: valid_gr(small), config.gr_train, device).to_dict()
+    test("GR (NTP)", Retriever(model, trie, config.test_beam).recommend, gr_len)
+    timings["gr_ntp_s"] = time.perf_counter() - tick
+    ntp_state = copy.deepcopy(model.state_dict())
+
+    # GR: + listwise DPO against the frozen NTP model
+    tick = time.perf_counter()
+    curves["gr_ldpo"] = train_preference(model, trie, pairs, lambda: valid_gr(small), config.preference,
+                                         config.preference_train, n, device).to_dict()  # fmt: skip
+    test("GR (NTP + LDPO)", Retriever(model, trie, config.test_beam).recommend, gr_len)
+    timings["gr_ldpo_s"] = time.perf_counter() - tick
+    ldpo_better = metrics["GR (NTP + LDPO)"]["valid"]["ndcg@10"] >= metrics["GR (NTP)"]["valid"]["ndcg@10"]
+    if not ldpo_better:  # model selection on validation: keep NTP weights when LDPO did not help
+        model.load_state_dict(ntp_state)
+    metrics["refined_base"] = "GR (NTP + LDPO)" if ldpo_better else "GR (NTP)"
+
+    # refined scoring phase over the top-λ
+    tick = time.perf_counter()
+    lam = config.scorer.candidates
+
+    def valid_scorer(scorer, gamma) -> dict[str, float]:  # noqa: ANN001
+        return valid_gr(Retriever(model, trie, lam, scorer, gamma))
+
+    scorer, gamma, scorer_curve = train_scorer(model, trie, pairs, valid_scorer, config.scorer, config.scorer_train, n,
+                                               device)  # fmt: skip
+    curves["scorer"] = scorer_curve.to_dict()
+    test(f"{metrics['refined_base']} + RSP", Retriever(model, trie, lam, scorer, gamma).recommend, gr_len)
+    timings["scorer_s"] = time.perf_counter() - tick
+    metrics["gamma"] = float(gamma)
+    timings["total_s"] = time.perf_counter() - started
+    metrics["timings"] = timings
+    metrics["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
+
+    settings = {"pipeline": asdict(config), "dataset_fingerprint": data.fingerprint, "training_users": int(users.max()) + 1}
+    directory = models_dir / artifacts.run_name(config.dataset, settings)
+    artifacts.save(directory, settings, model, sid.codes, scorer, gamma, metrics, curves)
+    plot_curves(curves, directory / "curves.png")
+    return directory

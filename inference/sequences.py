@@ -1,0 +1,126 @@
+"""Interaction sequences for training and evaluation, read from the public datasets folder.
+
+Leave-one-out (TIGER, SASRec, S3-Rec protocol): a user's last item is the test target, the one before it the
+validation target, everything earlier trains. Item ids are the dataset's own, contiguous from 1; 0 is padding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+BEAUTY_FILE = "amazon/Beauty.txt"
+BEAUTY_ATTRIBUTES = "amazon/Beauty_item2attributes.json"
+
+
+class SequenceDataError(ValueError):
+    """A dataset file is missing or malformed."""
+
+
+@dataclass
+class Sequences:
+    name: str
+    users: list[np.ndarray]
+    """users[u] = item ids in time order (int64, ids >= 1)."""
+    num_items: int
+    fingerprint: str
+    """sha256 of the files read: an artifact records what it was trained on."""
+    item_attributes: list[list[int]] = field(default_factory=list)
+    """item_attributes[i] = attribute ids of item i (index 0 unused); empty where the dataset has none."""
+
+    @property
+    def num_interactions(self) -> int:
+        return sum(len(s) for s in self.users)
+
+    def dense_subset(self, max_items: int, max_users: int, min_length: int = 5) -> Sequences:
+        """The `max_items` most interacted items only, re-numbered 1..n by popularity, and the first `max_users`
+        users still holding `min_length` interactions: a small, dense dataset that trains in minutes (CI smoke)."""
+        counts = np.bincount(np.concatenate(self.users), minlength=self.num_items + 1)
+        counts[0] = -1
+        keep = np.argsort(-counts, kind="stable")[:max_items]
+        renumber = np.zeros(self.num_items + 1, dtype=np.int64)
+        renumber[keep] = np.arange(1, len(keep) + 1)
+        users = []
+        for seq in self.users:
+            mapped = renumber[seq]
+            mapped = mapped[mapped > 0]
+            if len(mapped) >= min_length:
+                users.append(mapped)
+            if len(users) == max_users:
+                break
+        attributes = [[], *(self.item_attributes[i] for i in keep)] if self.item_attributes else []
+        return Sequences(f"{self.name}-dense", users, len(keep), self.fingerprint, attributes)
+
+
+@dataclass
+class Split:
+    """Leave-one-out: each example is (history, target) with the history in time order."""
+
+    train: list[np.ndarray]
+    """every user's sequence without its last two items (training targets are taken from inside it)."""
+    valid_history: list[np.ndarray]
+    valid_target: np.ndarray
+    test_history: list[np.ndarray]
+    test_target: np.ndarray
+
+
+def load_beauty(datasets_dir: Path) -> Sequences:
+    path, attributes_path = datasets_dir / BEAUTY_FILE, datasets_dir / BEAUTY_ATTRIBUTES
+    if not path.is_file():
+        raise SequenceDataError(f"{path} not found: set datasets_dir to the shared datasets folder")
+    digest = hashlib.sha256()
+    users = []
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, 1):
+            digest.update(line)
+            parts = line.split()
+            if len(parts) < 2:
+                raise SequenceDataError(f"{path}:{number}: expected 'user item item ...'")
+            users.append(np.array(parts[1:], dtype=np.int64))
+    num_items = int(max(int(s.max()) for s in users))
+    attributes: list[list[int]] = [[] for _ in range(num_items + 1)]
+    if attributes_path.is_file():
+        raw = attributes_path.read_bytes()
+        digest.update(raw)
+        for item, values in json.loads(raw).items():
+            if int(item) <= num_items:
+                attributes[int(item)] = [int(v) for v in values]
+    return Sequences("beauty", users, num_items, digest.hexdigest(), attributes)
+
+
+def leave_one_out(data: Sequences, min_length: int = 3) -> Split:
+    users = [s for s in data.users if len(s) >= min_length]
+    return Split(
+        train=[s[:-2] for s in users],
+        valid_history=[s[:-2] for s in users],
+        valid_target=np.array([s[-2] for s in users], dtype=np.int64),
+        test_history=[s[:-1] for s in users],
+        test_target=np.array([s[-1] for s in users], dtype=np.int64),
+    )
+
+
+def training_pairs(train: list[np.ndarray], max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (history, next item) pair inside the training sequences: (user index, padded history, target).
+
+    Histories are the last `max_length` items before the target, left-padded with 0 (the newest item last).
+    """
+    users, histories, targets = [], [], []
+    for u, seq in enumerate(train):
+        for t in range(1, len(seq)):
+            users.append(u)
+            histories.append(seq[max(0, t - max_length) : t])
+            targets.append(seq[t])
+    return np.array(users, dtype=np.int64), pad_left(histories, max_length), np.array(targets, dtype=np.int64)
+
+
+def pad_left(histories: list[np.ndarray], max_length: int) -> np.ndarray:
+    out = np.zeros((len(histories), max_length), dtype=np.int64)
+    for i, h in enumerate(histories):
+        h = h[-max_length:]
+        if len(h):
+            out[i, max_length - len(h) :] = h
+    return out

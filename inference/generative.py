@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from inference.layers import Block, causal_mask, init_embeddings, key_mask
+from inference.layers import Block, init_embeddings, key_mask
 
 
 @dataclass
@@ -60,23 +60,32 @@ class GenerativeRetrieval(nn.Module):
 
     def encode(self, history: Tensor) -> tuple[Tensor, Tensor]:
         """(B, L) left-padded item ids -> memory (B, L, D) and its attention mask (B, 1, 1, L)."""
-        length = history.shape[1]
-        x = self.drop(self.item_tokens(history) + self.positions.weight[-length:])
+        # positions as index tensors (not slices): a traced ONNX graph keeps them dynamic in the history length
+        start = self.config.max_length - history.shape[1]
+        x = self.drop(self.item_tokens(history) + self.positions(torch.arange(history.shape[1], device=history.device) + start))
         mask = key_mask(history == 0)
         for block in self.encoder:
             x = block(x, mask)
         return self.encoder_norm(x), mask
 
+    def decoder_input(self, prefix: Tensor) -> Tensor:
+        """(N, W, l) codes c_0..c_{l-1} -> (N, W, l + 1) decoder tokens: BOS, then each code offset into its level."""
+        bos = torch.full((*prefix.shape[:-1], 1), self.code_embeddings.num_embeddings - 1, device=prefix.device)
+        return torch.cat([bos, prefix + self.offsets[: prefix.shape[-1]]], dim=-1)
+
     def decode(self, memory: Tensor, memory_mask: Tensor, prefix: Tensor, last_only: bool = False) -> Tensor:
-        """prefix (N, W, l): W code prefixes c_0..c_{l-1} per memory row -> logits (N * W, l + 1, sum(vocab)), each
-        position's slice of the vocabulary being its level's codes (the other slices are meaningless).
+        """prefix (N, W, l): W code prefixes per memory row -> logits (N * W, l + 1, sum(vocab)), each position's
+        slice of the vocabulary being its level's codes (the other slices are meaningless).
         `last_only`: logits of the last position only, (N * W, sum(vocab)): what a beam step needs."""
-        n, w, length = prefix.shape
-        prefix = prefix.reshape(n * w, length)
-        bos = torch.full((n * w, 1), self.code_embeddings.num_embeddings - 1, device=prefix.device)
-        tokens = torch.cat([bos, prefix + self.offsets[:length]], dim=1)
-        x = self.drop(self.code_embeddings(tokens) + self.levels.weight[: length + 1])
-        mask = causal_mask(length + 1, prefix.device)[None, None]
+        return self.decode_tokens(memory, memory_mask, self.decoder_input(prefix), last_only)
+
+    def decode_tokens(self, memory: Tensor, memory_mask: Tensor, tokens: Tensor, last_only: bool = False) -> Tensor:
+        """`decode` from decoder tokens (`decoder_input`): never an empty tensor, so the exported graph is exact
+        at the first beam step too."""
+        tokens = tokens.flatten(0, 1)
+        levels = torch.arange(tokens.shape[-1], device=tokens.device)
+        x = self.drop(self.code_embeddings(tokens) + self.levels(levels))
+        mask = (levels[:, None] >= levels[None, :])[None, None]  # causal
         for block in self.decoder:
             x = block(x, mask, memory, memory_mask)
         return self.head(self.decoder_norm(x[:, -1] if last_only else x))

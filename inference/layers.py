@@ -23,12 +23,12 @@ class Attention(nn.Module):
 
     def forward(self, x: Tensor, memory: Tensor, mask: Tensor | None) -> Tensor:
         """x: (B, Lq, D) attends over memory: (B, Lk, D); mask broadcastable to (B, 1, Lq, Lk)."""
-        b, lq, d = x.shape
-        q = self.query(x).view(b, lq, self.heads, d // self.heads).transpose(1, 2)
-        k, v = self.key_value(memory).view(b, -1, 2, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        head_dim = x.shape[-1] // self.heads  # shapes from unflatten/flatten only: exported graphs stay dynamic
+        q = self.query(x).unflatten(-1, (self.heads, head_dim)).transpose(1, 2)
+        k, v = self.key_value(memory).unflatten(-1, (2, self.heads, head_dim)).permute(2, 0, 3, 1, 4)
         drop = self.dropout if self.training else 0.0
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
-        return self.out(y.transpose(1, 2).reshape(b, lq, d))
+        return self.out(y.transpose(1, 2).flatten(2))
 
 
 class Block(nn.Module):
@@ -54,9 +54,8 @@ class Block(nn.Module):
         if self.cross_attention is not None and self.norm_cross is not None:
             # x holds W sequences (beams, candidates) per memory row: their queries share that row's keys and
             # values, so they go in one attention call as a longer query, never copying the memory W times.
-            n, (b, length, d) = memory.shape[0], x.shape
-            h = self.norm_cross(x).reshape(n, (b // n) * length, d)
-            x = x + self.drop(self.cross_attention(h, memory, memory_mask).reshape(b, length, d))
+            h = self.norm_cross(x).reshape(memory.shape[0], -1, x.shape[-1])
+            x = x + self.drop(self.cross_attention(h, memory, memory_mask).reshape_as(x))
         return x + self.drop(self.ffn(self.norm_ffn(x)))
 
 
@@ -70,8 +69,8 @@ def key_mask(padding: Tensor) -> Tensor:
     A row with every key padded would attend to nothing (NaN in SDPA): its first key is left open instead; the
     output of such a row is never used (it is itself padding)."""
     allowed = ~padding
-    allowed[:, 0] |= ~allowed.any(dim=1)
-    return allowed[:, None, None, :]
+    first = allowed[:, :1] | ~allowed.any(dim=1, keepdim=True)  # not in place: exports to ONNX
+    return torch.cat([first, allowed[:, 1:]], dim=1)[:, None, None, :]
 
 
 def init_embeddings(module: nn.Module, std: float = 0.02) -> None:

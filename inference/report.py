@@ -14,7 +14,7 @@ def model_rows(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 
 def results_table(metrics: dict[str, Any], split: str = "test") -> str:
-    rows = ["| model | " + " | ".join(c.replace("@", "@") for c in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    rows = ["| model | " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
     for name, value in metrics.items():
         if isinstance(value, dict) and split in value:
             rows.append(f"| {name} | " + " | ".join(f"{value[split][c]:.4f}" for c in COLUMNS) + " |")

@@ -12,13 +12,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from infra.cli import main
 from inference import artifacts
 from inference.beam_search import beam_search
 from inference.evaluate_saved import evaluate_saved
 from inference.evaluation import seen_mask
 from inference.pipeline import DATASETS, PRESETS
 from inference.sequences import leave_one_out, pad_left
+from infra.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -90,23 +90,25 @@ def train_ntp(model: GenerativeRetrieval, pairs: Pairs, validate, config: TrainC
 @torch.no_grad()
 def preference_lists(reference: GenerativeRetrieval, trie: SemanticIdTrie, pairs: Pairs, indices: np.ndarray,
                      config: PreferenceConfig, num_items: int, rng: np.random.Generator, device: torch.device,
-                     ) -> tuple[Tensor, Tensor]:  # fmt: skip
-    """Per example: [target (tier 2), reference beam negatives (tier 1), random items (tier 0)] and tiers."""
-    lists, tiers = [], []
+                     ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+    """Per example: [target (tier 2), reference beam negatives (tier 1), random items (tier 0)], their tiers, and
+    their log π_ref (from the encoder memory the beam search already computed)."""
+    lists, tiers, ref_logps = [], [], []
     for start in range(0, len(indices), 1024):
         chunk = indices[start : start + 1024]
         index = torch.from_numpy(chunk)
         seen = seen_mask([pairs.raw[i] for i in chunk], num_items)
         targets = pairs.targets[index]
         seen[torch.arange(len(chunk)), targets] = True  # a negative is never the target
-        beams, _, _ = beam_search(reference, trie, trim_left(pairs.histories[index]).to(device), seen.to(device),
-                                  config.beam_negatives)  # fmt: skip
+        history = trim_left(pairs.histories[index]).to(device)
+        beams, _, memory = beam_search(reference, trie, history, seen.to(device), config.beam_negatives)
         randoms = torch.from_numpy(rng.integers(1, num_items + 1, (len(chunk), config.random_negatives)))
         lists.append(torch.cat([targets[:, None], beams.cpu(), randoms], dim=1))
+        ref_logps.append(reference.sequence_log_prob(memory, key_mask(history == 0), lists[-1].to(device)).cpu())
         tier = torch.cat([torch.full((len(chunk), 1), 2), torch.ones_like(beams.cpu()), torch.zeros_like(randoms)], 1)
         tier[:, 1 : 1 + config.beam_negatives][beams.cpu() == 0] = -1  # empty beam slots
         tiers.append(tier)
-    return torch.cat(lists), torch.cat(tiers)
+    return torch.cat(lists), torch.cat(tiers), torch.cat(ref_logps)
 
 
 def train_preference(model: GenerativeRetrieval, trie: SemanticIdTrie, pairs: Pairs, validate,  # noqa: ANN001
@@ -117,13 +119,7 @@ def train_preference(model: GenerativeRetrieval, trie: SemanticIdTrie, pairs: Pa
         p.requires_grad_(False)
     rng = np.random.default_rng(train.seed)
     chosen = rng.choice(len(pairs.targets), min(config.examples, len(pairs.targets)), replace=False)
-    candidates, tiers = preference_lists(reference, trie, pairs, chosen, config, num_items, rng, device)
-    with torch.no_grad():
-        ref_logp = torch.cat([
-            reference.sequence_log_prob(*reference.encode(trim_left(pairs.histories[torch.from_numpy(c)]).to(device)),
-                                        candidates[s : s + len(c)].to(device)).cpu()
-            for s in range(0, len(chosen), 1024) for c in (chosen[s : s + 1024],)
-        ])  # fmt: skip
+    candidates, tiers, ref_logp = preference_lists(reference, trie, pairs, chosen, config, num_items, rng, device)
 
     def loss_of(indices: np.ndarray) -> Tensor:
         index = torch.from_numpy(indices)

@@ -145,7 +145,7 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
     # GR: next-token prediction
     tick = time.perf_counter()
     gr_len = config.gr.max_length
-    users, histories, targets = training_pairs(split.train, gr_len)
+    _, histories, targets = training_pairs(split.train, gr_len)
     pairs = make_pairs(histories, targets)
     model = GenerativeRetrieval(torch.from_numpy(sid.codes), vocab, config.gr).to(device)
     small = Retriever(model, trie, beam=20)
@@ -186,7 +186,7 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
     metrics["timings"] = timings
     metrics["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
 
-    settings = {"pipeline": asdict(config), "dataset_fingerprint": data.fingerprint, "training_users": int(users.max()) + 1}
+    settings = {"pipeline": asdict(config), "dataset_fingerprint": data.fingerprint, "training_users": len(split.train)}
     directory = models_dir / artifacts.run_name(config.dataset, settings)
     artifacts.save(directory, settings, model, sid.codes, scorer, gamma, metrics, curves)
     plot_curves(curves, directory / "curves.png")

@@ -8,11 +8,6 @@ COLUMNS = ("recall@5", "ndcg@5", "recall@10", "ndcg@10")
 TIGER_BEAUTY = {"recall@5": 0.0454, "ndcg@5": 0.0321, "recall@10": 0.0648, "ndcg@10": 0.0384}
 
 
-def model_rows(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Every evaluated model of a run: name -> test metrics (entries with a `test` split)."""
-    return {name: value["test"] for name, value in metrics.items() if isinstance(value, dict) and "test" in value}
-
-
 def results_table(metrics: dict[str, Any], split: str = "test") -> str:
     rows = ["| model | " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
     for name, value in metrics.items():

@@ -30,7 +30,9 @@ def train(settings: Settings, preset: str, dataset: str, device: str, seed: int,
     from inference.sequences import SequenceDataError
 
     config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed)
-    chosen = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    chosen = torch.device(device)
     try:
         directory = run(config, settings.datasets_dir, models_dir or settings.models_dir, chosen)
     except SequenceDataError as exc:

@@ -5,6 +5,7 @@
         gr.pt            generative retriever state dict (its semantic-id table included as a buffer)
         scorer.pt        refined scorer state dict + γ
         semantic_ids.npy (num_items + 1, levels) codes, row 0 = padding
+        popularity.npy   (num_items + 1,) training interactions per item: serving's cold-start fallback
         metrics.json     validation and test metrics of every model and ablation, code statistics, timings
         curves.json      per-epoch losses and validation metrics; curves.png plots them
 """
@@ -38,6 +39,16 @@ class LoadedModel:
     scorer: RefinedScorer | None
     gamma: torch.Tensor | None
     codes: np.ndarray
+    popularity: np.ndarray
+
+    @property
+    def model_id(self) -> str:
+        """The directory name: unique per trained model (dataset, time, config hash)."""
+        return self.directory.name
+
+    @property
+    def num_items(self) -> int:
+        return len(self.codes) - 1
 
 
 def run_name(dataset: str, config: dict[str, Any]) -> str:
@@ -45,7 +56,7 @@ def run_name(dataset: str, config: dict[str, Any]) -> str:
     return f"{dataset}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest}"
 
 
-def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, codes: np.ndarray,
+def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, codes: np.ndarray, popularity: np.ndarray,
          scorer: RefinedScorer | None, gamma: torch.Tensor | None, metrics: dict[str, Any],
          curves: dict[str, Any]) -> Path:  # fmt: skip
     directory.mkdir(parents=True, exist_ok=False)
@@ -59,6 +70,7 @@ def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, co
     if scorer is not None and gamma is not None:
         torch.save({"state": scorer.state_dict(), "gamma": gamma.cpu()}, directory / "scorer.pt")
     np.save(directory / "semantic_ids.npy", codes)
+    np.save(directory / "popularity.npy", np.asarray(popularity, dtype=np.float32))
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (directory / "curves.json").write_text(json.dumps(curves))
     return directory
@@ -81,4 +93,4 @@ def load(directory: Path, device: torch.device | str = "cpu") -> LoadedModel:
         scorer = scorer.to(device).eval()
         gamma = saved["gamma"].to(device)
     return LoadedModel(directory, config, model.to(device).eval(), SemanticIdTrie(codes, vocab).to(device), scorer,
-                       gamma, codes)  # fmt: skip
+                       gamma, codes, np.load(directory / "popularity.npy"))  # fmt: skip

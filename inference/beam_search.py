@@ -2,35 +2,51 @@
 
 At each level the decoder scores every code for every beam at once; codes with no valid continuation in the trie,
 or under which every item has been seen by the user, get -inf before the global top-B per request. Output:
-only valid, unseen items, ranked by log π(y|x).
+only valid, unseen items, ranked by log π(y|x). The model is anything with the `StepModel` contract: the PyTorch
+reference (`GenerativeRetrieval`) or an exported runtime (`inference.runtimes`), so every runtime runs one search.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 from torch import Tensor
 
-from inference.generative import GenerativeRetrieval
+from inference.generative import level_log_probs
 from inference.trie import SemanticIdTrie
+
+
+class StepModel(Protocol):
+    """What a beam search needs of a generative retriever: one encoder pass, then one decoder step per level, each
+    step one new token per beam over a self-attention cache (see `GenerativeRetrieval.first_step`, `next_step`)."""
+
+    vocab_sizes: list[int]
+
+    def encode_memory(self, history: Tensor) -> Tensor: ...
+
+    def first_step(self, memory: Tensor, history: Tensor) -> tuple[Tensor, Tensor]: ...
+
+    def next_step(self, memory: Tensor, history: Tensor, codes: Tensor, level: int, cache: Tensor, parents: Tensor,
+                  ) -> tuple[Tensor, Tensor]: ...  # fmt: skip
 
 
 @torch.no_grad()
 def beam_search(
-    model: GenerativeRetrieval, trie: SemanticIdTrie, history: Tensor, seen: Tensor, beam: int
+    model: StepModel, trie: SemanticIdTrie, history: Tensor, seen: Tensor, beam: int
 ) -> tuple[Tensor, Tensor, Tensor]:
     """history (N, L), seen (N, num_items + 1) bool -> items (N, beam), log π (N, beam), encoder memory (N, L, D).
 
     Slots that found no valid unseen item hold item 0 with score -inf (only when fewer than `beam` exist)."""
-    memory, memory_mask = model.encode(history)
+    memory = model.encode_memory(history)
     n = len(history)
-    root = torch.zeros(n, 1, dtype=torch.long, device=history.device)
     scores = torch.zeros(n, 1, device=history.device)
-    nodes, prefix = root, torch.zeros(n, 1, 0, dtype=torch.long, device=history.device)
+    nodes = torch.zeros(n, 1, dtype=torch.long, device=history.device)
     live = trie.live_prefixes(~seen)
+    logits, cache = model.first_step(memory, history)
     for level in range(trie.levels):
         width = nodes.shape[1]
-        logits = model.decode(memory, memory_mask, prefix, last_only=True)
-        logp = model.level_log_probs(logits, level).view(n, width, -1)
+        logp = level_log_probs(logits, model.vocab_sizes, level).view(n, width, -1)
         children = trie.step(level, nodes.clamp(min=0))  # (N, W, V)
         invalid = (children < 0) | (nodes < 0)[..., None]
         index = children.clamp(min=0).flatten(1)
@@ -40,7 +56,9 @@ def beam_search(
             invalid |= ~live[level].gather(1, index).view_as(children)
         total = (scores[..., None] + logp).masked_fill(invalid, -torch.inf).flatten(1)
         scores, flat = total.topk(min(beam, total.shape[1]), dim=1)
-        parent, code = flat // logp.shape[-1], flat % logp.shape[-1]
         nodes = children.flatten(1).gather(1, flat).masked_fill(scores == -torch.inf, -1)
-        prefix = torch.cat([prefix.gather(1, parent[..., None].expand(-1, -1, level)), code[..., None]], dim=2)
+        if level < trie.levels - 1:  # each new beam continues its parent's cache with the code it just chose
+            parent, code = flat // logp.shape[-1], flat % logp.shape[-1]
+            rows = (parent + torch.arange(n, device=parent.device)[:, None] * width).flatten()
+            logits, cache = model.next_step(memory, history, code, level, cache, rows)
     return nodes.clamp(min=0).long(), scores, memory

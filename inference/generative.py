@@ -68,31 +68,45 @@ class GenerativeRetrieval(nn.Module):
             x = block(x, mask)
         return self.encoder_norm(x), mask
 
-    def decoder_input(self, prefix: Tensor) -> Tensor:
-        """(N, W, l) codes c_0..c_{l-1} -> (N, W, l + 1) decoder tokens: BOS, then each code offset into its level."""
-        bos = torch.full((*prefix.shape[:-1], 1), self.code_embeddings.num_embeddings - 1, device=prefix.device)
-        return torch.cat([bos, prefix + self.offsets[: prefix.shape[-1]]], dim=-1)
+    def encode_memory(self, history: Tensor) -> Tensor:
+        """`StepModel` contract: the encoder memory only (every runtime derives the mask from the history)."""
+        return self.encode(history)[0]
 
-    def decode(self, memory: Tensor, memory_mask: Tensor, prefix: Tensor, last_only: bool = False) -> Tensor:
-        """prefix (N, W, l): W code prefixes per memory row -> logits (N * W, l + 1, sum(vocab)), each position's
-        slice of the vocabulary being its level's codes (the other slices are meaningless).
-        `last_only`: logits of the last position only, (N * W, sum(vocab)): what a beam step needs."""
-        return self.decode_tokens(memory, memory_mask, self.decoder_input(prefix), last_only)
+    def first_step(self, memory: Tensor, history: Tensor) -> tuple[Tensor, Tensor]:
+        """`StepModel` contract: the decoder at BOS for each memory row -> logits of the level-0 codes
+        (N, sum(vocab)) and the self-attention cache (decoder layers, N, 1, 2 * dim)."""
+        bos = torch.zeros_like(history[:, :1]) + sum(self.vocab_sizes)  # shape from a tensor: stays dynamic in ONNX
+        return self._step(memory, history, bos, torch.zeros((), dtype=torch.long, device=history.device), None)
 
-    def decode_tokens(self, memory: Tensor, memory_mask: Tensor, tokens: Tensor, last_only: bool = False) -> Tensor:
-        """`decode` from decoder tokens (`decoder_input`): never an empty tensor, so the exported graph is exact
-        at the first beam step too."""
-        tokens = tokens.flatten(0, 1)
+    def next_step(self, memory: Tensor, history: Tensor, codes: Tensor, level: Tensor | int, cache: Tensor,
+                  parents: Tensor) -> tuple[Tensor, Tensor]:  # fmt: skip
+        """`StepModel` contract: codes (N, W) just chosen at `level`, each continuing the cache row `parents` (N * W,)
+        -> logits of the next level's codes (N * W, sum(vocab)) and the cache, reordered and one position longer."""
+        level = torch.as_tensor(level, device=codes.device)
+        tokens = codes.reshape(-1, 1) + self.offsets[level]
+        return self._step(memory, history, tokens, level + 1, cache.index_select(1, parents))
+
+    def _step(self, memory: Tensor, history: Tensor, tokens: Tensor, position: Tensor, cache: Tensor | None,
+              ) -> tuple[Tensor, Tensor]:  # fmt: skip
+        """One decoder position for (N * W, 1) tokens, the same function as `decode` at that position."""
+        x = self.drop(self.code_embeddings(tokens) + self.levels(position))
+        memory_mask = key_mask(history == 0)
+        present = []
+        for i, block in enumerate(self.decoder):
+            x, kv = block.step(x, None if cache is None else cache[i], memory, memory_mask)
+            present.append(kv)
+        return self.head(self.decoder_norm(x[:, -1])), torch.stack(present)
+
+    def decode(self, memory: Tensor, memory_mask: Tensor, prefix: Tensor) -> Tensor:
+        """prefix (N, W, l): W code prefixes per memory row -> logits (N * W, l + 1, sum(vocab)), teacher-forced,
+        each position's slice of the vocabulary being its level's codes (the other slices are meaningless)."""
+        tokens = decoder_tokens(prefix, self.vocab_sizes).flatten(0, 1)
         levels = torch.arange(tokens.shape[-1], device=tokens.device)
         x = self.drop(self.code_embeddings(tokens) + self.levels(levels))
         mask = (levels[:, None] >= levels[None, :])[None, None]  # causal
         for block in self.decoder:
             x = block(x, mask, memory, memory_mask)
-        return self.head(self.decoder_norm(x[:, -1] if last_only else x))
-
-    def level_log_probs(self, logits: Tensor, level: int) -> Tensor:
-        start = int(self.offsets[level])
-        return F.log_softmax(logits[..., start : start + self.vocab_sizes[level]], dim=-1)
+        return self.head(self.decoder_norm(x))
 
     def sequence_log_prob(self, memory: Tensor, memory_mask: Tensor, items: Tensor) -> Tensor:
         """log π(item | history) for (B, C) candidate items per history: (B, C), teacher-forced in one pass."""
@@ -102,7 +116,7 @@ class GenerativeRetrieval(nn.Module):
         codes = codes.flatten(0, 1)
         total = torch.zeros(b * c, device=items.device)
         for level in range(len(self.vocab_sizes)):
-            logp = self.level_log_probs(logits[:, level], level)
+            logp = level_log_probs(logits[:, level], self.vocab_sizes, level)
             total = total + logp.gather(1, codes[:, level : level + 1]).squeeze(1)
         return total.view(b, c)
 
@@ -110,3 +124,17 @@ class GenerativeRetrieval(nn.Module):
         """Next-token prediction: mean over levels of the CE of the target item's codes."""
         memory, mask = self.encode(history)
         return -self.sequence_log_prob(memory, mask, targets[:, None]).mean() / len(self.vocab_sizes)
+
+
+def decoder_tokens(prefix: Tensor, vocab_sizes: list[int]) -> Tensor:
+    """(N, W, l) codes c_0..c_{l-1} -> (N, W, l + 1) decoder tokens: BOS (the last embedding row), then each code
+    offset into its level's slice of the shared code vocabulary."""
+    offsets = torch.tensor([0, *vocab_sizes[:-1]], device=prefix.device).cumsum(0)
+    bos = torch.full((*prefix.shape[:-1], 1), sum(vocab_sizes), device=prefix.device)
+    return torch.cat([bos, prefix + offsets[: prefix.shape[-1]]], dim=-1)
+
+
+def level_log_probs(logits: Tensor, vocab_sizes: list[int], level: int) -> Tensor:
+    """log-softmax over the codes of `level` (logits span every level's vocabulary)."""
+    start = sum(vocab_sizes[:level])
+    return F.log_softmax(logits[..., start : start + vocab_sizes[level]], dim=-1)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from inference.beam_search import beam_search
+from inference.beam_search import StepModel, beam_search
 from inference.evaluation import seen_mask
 from inference.generative import GenerativeRetrieval
 from inference.layers import key_mask
@@ -55,17 +55,21 @@ def make_pairs(histories: np.ndarray, targets: np.ndarray) -> Pairs:
 
 
 class Retriever:
-    """GR (+ optional refined scorer) as a recommender: beam λ, then either log π or the refined score."""
+    """GR (+ optional refined scorer) as a recommender: beam λ, then either log π or the refined score.
+
+    `runtime` runs the beam search (default: the PyTorch model itself; serving passes an exported one); the refined
+    scorer always runs in PyTorch on the runtime's encoder memory (O(λ·L·d), small next to the search)."""
 
     def __init__(self, model: GenerativeRetrieval, trie: SemanticIdTrie, beam: int, scorer: RefinedScorer | None = None,
-                 gamma: Tensor | None = None) -> None:  # fmt: skip
+                 gamma: Tensor | None = None, runtime: StepModel | None = None) -> None:  # fmt: skip
         self.model, self.trie, self.beam, self.scorer, self.gamma = model, trie, beam, scorer, gamma
+        self.runtime = runtime or model
 
     @torch.no_grad()
     def candidates(self, history: Tensor, seen: Tensor) -> tuple[Tensor, Tensor]:
         """(items, final scores) of the top-`beam`, best first by the model's final score."""
         history = trim_left(history)
-        items, logp, memory = beam_search(self.model, self.trie, history, seen, self.beam)
+        items, logp, memory = beam_search(self.runtime, self.trie, history, seen, self.beam)
         if self.scorer is None:
             return items, logp
         score = self.scorer(self.model, memory, key_mask(history == 0), items) + self.gamma * logp

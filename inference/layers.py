@@ -30,6 +30,19 @@ class Attention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
         return self.out(y.transpose(1, 2).flatten(2))
 
+    def attend_cached(self, x: Tensor, past: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Causal self-attention of one new position x (B, 1, D) over the keys and values cached for the earlier
+        positions, past (B, l, 2D), and its own: -> (B, 1, D) and the cache grown to (B, l + 1, 2D). The cache keeps
+        the projection's own layout, so growing it appends contiguous rows."""
+        head_dim = x.shape[-1] // self.heads
+        q = self.query(x).unflatten(-1, (self.heads, head_dim)).transpose(1, 2)
+        kv = self.key_value(x)
+        if past is not None:
+            kv = torch.cat([past, kv], dim=1)
+        k, v = kv.unflatten(-1, (2, self.heads, head_dim)).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v)
+        return self.out(y.transpose(1, 2).flatten(2)), kv
+
 
 class Block(nn.Module):
     """Pre-norm block: self-attention, optional cross-attention over an encoder memory, feed-forward.
@@ -51,6 +64,15 @@ class Block(nn.Module):
     ) -> Tensor:
         h = self.norm_self(x)
         x = x + self.drop(self.self_attention(h, h, mask))
+        return self._cross_and_ffn(x, memory, memory_mask)
+
+    def step(self, x: Tensor, past: Tensor | None, memory: Tensor, memory_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """`forward` for one new decoder position (B, 1, D), its causal self-attention served from the cache of the
+        earlier ones (`Attention.attend_cached`): a beam step costs one token, not the whole prefix."""
+        y, present = self.self_attention.attend_cached(self.norm_self(x), past)
+        return self._cross_and_ffn(x + self.drop(y), memory, memory_mask), present
+
+    def _cross_and_ffn(self, x: Tensor, memory: Tensor | None, memory_mask: Tensor | None) -> Tensor:
         if self.cross_attention is not None and self.norm_cross is not None:
             # x holds W sequences (beams, candidates) per memory row: their queries share that row's keys and
             # values, so they go in one attention call as a longer query, never copying the memory W times.

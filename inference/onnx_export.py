@@ -1,5 +1,6 @@
-"""Export the generative retriever to ONNX as two graphs, the way serving runs it: the encoder (once per request)
-and one decoder step (per beam level), dynamic in batch, history length, beam width and prefix length.
+"""Export the generative retriever to ONNX as three graphs, the way the beam search runs it (`StepModel`): the encoder
+(once per request), the decoder's first step (BOS) and its next step (one new token per beam over the self-attention
+cache), dynamic in batch, history length, beam width and prefix length.
 
 The TorchScript-based exporter is used (`dynamo=False`): the dynamo exporter needs onnxscript, which the pinned
 environment does not carry. Every shape the graphs depend on is computed from tensors, never baked in as a Python
@@ -15,47 +16,59 @@ import torch
 from torch import Tensor, nn
 
 from inference.generative import GenerativeRetrieval
-from inference.layers import key_mask
 
 OPSET = 17
 
 
-class EncoderGraph(nn.Module):
+class _Graph(nn.Module):
     def __init__(self, model: GenerativeRetrieval) -> None:
         super().__init__()
         self.model = model
 
+
+class EncoderGraph(_Graph):
     def forward(self, history: Tensor) -> Tensor:
         return self.model.encode(history)[0]
 
 
-class DecoderStepGraph(nn.Module):
-    def __init__(self, model: GenerativeRetrieval) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, memory: Tensor, history: Tensor, tokens: Tensor) -> Tensor:
-        """Logits of the next code for (N, W, l + 1) decoder tokens (`decoder_input`): (N * W, sum(vocab))."""
-        return self.model.decode_tokens(memory, key_mask(history == 0), tokens, last_only=True)
+class FirstStepGraph(_Graph):
+    def forward(self, memory: Tensor, history: Tensor) -> tuple[Tensor, Tensor]:
+        return self.model.first_step(memory, history)
 
 
-def export(model: GenerativeRetrieval, directory: Path) -> tuple[Path, Path]:
+class NextStepGraph(_Graph):
+    def forward(self, memory: Tensor, history: Tensor, codes: Tensor, level: Tensor, cache: Tensor, parents: Tensor,
+                ) -> tuple[Tensor, Tensor]:  # fmt: skip
+        return self.model.next_step(memory, history, codes, level, cache, parents)
+
+
+GRAPHS = ("encoder.onnx", "first_step.onnx", "next_step.onnx")
+
+
+def export(model: GenerativeRetrieval, directory: Path) -> list[Path]:
     """The wrappers are exported in eval mode: the exporter restores each wrapper's mode afterwards, recursively,
     and a wrapper left in training mode would switch the model's dropout back on."""
     model = model.eval()
     directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / name for name in GRAPHS]
     history = torch.tensor([[0, 0, 3, 5], [1, 2, 3, 4]])
-    tokens = model.decoder_input(torch.zeros(2, 3, 1, dtype=torch.long))
-    memory = model.encode(history)[0].detach()
-    encoder, decoder = directory / "encoder.onnx", directory / "decoder_step.onnx"
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's deprecation notice and tracer warnings
-        torch.onnx.export(EncoderGraph(model).eval(), (history,), encoder, input_names=["history"], output_names=["memory"],
-                          dynamic_axes={"history": {0: "n", 1: "l"}, "memory": {0: "n", 1: "l"}}, opset_version=OPSET,
+        memory = model.encode(history)[0]
+        _, cache = model.first_step(memory, history)
+        codes, parents = torch.tensor([[1, 2, 0], [3, 1, 1]]), torch.tensor([0, 0, 0, 1, 1, 1])
+        n, cache_axes = {0: "n", 1: "l"}, {1: "rows", 2: "positions"}
+        torch.onnx.export(EncoderGraph(model).eval(), (history,), paths[0], input_names=["history"],
+                          output_names=["memory"], dynamic_axes={"history": n, "memory": n}, opset_version=OPSET,
                           dynamo=False)  # fmt: skip
-        torch.onnx.export(DecoderStepGraph(model).eval(), (memory, history, tokens), decoder,
-                          input_names=["memory", "history", "tokens"], output_names=["logits"],
-                          dynamic_axes={"memory": {0: "n", 1: "l"}, "history": {0: "n", 1: "l"},
-                                        "tokens": {0: "n", 1: "w", 2: "p"}, "logits": {0: "nw"}},
+        torch.onnx.export(FirstStepGraph(model).eval(), (memory, history), paths[1], input_names=["memory", "history"],
+                          output_names=["logits", "cache"],
+                          dynamic_axes={"memory": n, "history": n, "logits": {0: "n"}, "cache": {1: "n"}},
                           opset_version=OPSET, dynamo=False)  # fmt: skip
-    return encoder, decoder
+        torch.onnx.export(NextStepGraph(model).eval(), (memory, history, codes, torch.tensor(0), cache, parents),
+                          paths[2], input_names=["memory", "history", "codes", "level", "cache", "parents"],
+                          output_names=["logits", "next_cache"],
+                          dynamic_axes={"memory": n, "history": n, "codes": {0: "n", 1: "w"}, "cache": cache_axes,
+                                        "parents": {0: "nw"}, "logits": {0: "nw"}, "next_cache": {1: "nw", 2: "p"}},
+                          opset_version=OPSET, dynamo=False)  # fmt: skip
+    return paths

@@ -114,22 +114,31 @@ class OnlineReader:
 
     def read_batch(self, entity_ids: Sequence[int] | np.ndarray, now_ms: int | None = None) -> FeatureBatch:
         """All views of `entity_ids`, atomically (as of one instant), decoded into columns."""
+        return self.read_batch_with(entity_ids, (), now_ms)[0]
+
+    def read_batch_with(self, entity_ids: Sequence[int] | np.ndarray, keys: Sequence[bytes], now_ms: int | None = None,
+                        ) -> tuple[FeatureBatch, list[bytes | None]]:  # fmt: skip
+        """`read_batch`, plus the string values at `keys` (GET) in the same transaction: a consumer that keeps its
+        own state beside the features (serving's result cache) sees both as of one instant, in one round trip."""
         ids = np.asarray(entity_ids, dtype=np.int64)
-        replies = self._fetch(ids.tolist())
+        replies = self._fetch(ids.tolist(), keys)
         now = now_ms if now_ms is not None else int(time.time() * 1000)
         views = {}
+        features = replies[: len(replies) - len(keys)]
         for v, layout in enumerate(self.layouts):
-            views[layout.view.name] = self._decode(layout, replies[v :: len(self.layouts)], now)
-        return FeatureBatch(ids, views)
+            views[layout.view.name] = self._decode(layout, features[v :: len(self.layouts)], now)
+        return FeatureBatch(ids, views), replies[len(replies) - len(keys) :]
 
-    def _fetch(self, ids: list[int]) -> list[list[bytes | None]]:
-        """One HMGET per view per entity, entity-major; several go in one MULTI/EXEC: one round trip, one instant."""
+    def _fetch(self, ids: list[int], keys: Sequence[bytes] = ()) -> list:
+        """One HMGET per view per entity, entity-major, then a GET per key; several go in one MULTI/EXEC: one round
+        trip, one instant."""
         commands = [
             b"%s$%d\r\n%s\r\n%s" % (head, len(key), key, tail)
             for entity in ids
             for layout, (head, tail) in zip(self.layouts, self._hmget)
             for key in (layout.key(entity),)
         ]
+        commands += [resp.command([b"GET", key]) for key in keys]
         with self._connections.connection() as connection:
             if len(commands) == 1:  # one HMGET is atomic by itself
                 connection.send_packed_command(commands)

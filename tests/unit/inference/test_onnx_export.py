@@ -1,4 +1,5 @@
-"""Reference vs exported: the ONNX encoder and decoder step match PyTorch at shapes other than the export shapes."""
+"""Reference vs cached vs exported: the decoder's cached steps equal the teacher-forced pass, and the ONNX graphs
+equal PyTorch at shapes other than the export shapes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 import torch
 
 from inference.generative import GenerativeRetrieval, GRConfig
@@ -13,24 +15,63 @@ from inference.layers import key_mask
 from inference.onnx_export import export
 
 
-def test_onnx_graphs_match_torch_at_new_shapes(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def model() -> GenerativeRetrieval:
     torch.manual_seed(0)
     codes = torch.randint(0, 8, (101, 4))
+    codes[:, 3] %= 4
     codes[0] = 0
-    model = GenerativeRetrieval(codes, [8, 8, 8, 8], GRConfig(dim=32, heads=2, ffn=64, max_length=10)).eval()
-    encoder_path, decoder_path = export(model, tmp_path)
-    encoder, decoder = ort.InferenceSession(str(encoder_path)), ort.InferenceSession(str(decoder_path))
+    return GenerativeRetrieval(codes, [8, 8, 8, 4], GRConfig(dim=32, heads=2, ffn=64, max_length=10)).eval()
+
+
+@pytest.fixture(scope="module")
+def history() -> torch.Tensor:
     history = torch.randint(1, 101, (5, 7))
     history[:, :3] = 0
     history[0, :] = 0  # an all-padding row
     history[0, -1] = 9
-    with torch.no_grad():
-        memory = model.encode(history)[0]
-        got = encoder.run(None, {"history": history.numpy()})[0]
-        np.testing.assert_allclose(got, memory.numpy(), atol=1e-5)
-        for width, length in ((1, 0), (6, 2), (4, 3)):
-            prefix = torch.randint(0, 8, (5, width, length))
-            want = model.decode(memory, key_mask(history == 0), prefix, last_only=True)
-            tokens = model.decoder_input(prefix).numpy()
-            got = decoder.run(None, {"memory": memory.numpy(), "history": history.numpy(), "tokens": tokens})[0]
-            np.testing.assert_allclose(got, want.numpy(), atol=1e-5)
+    return history
+
+
+def steps(model: GenerativeRetrieval, memory: torch.Tensor, history: torch.Tensor, prefix: torch.Tensor) -> list:
+    """Logits at every position of (N, W, l) prefixes through first_step/next_step, the cache shared per request."""
+    n, w, length = prefix.shape
+    logits, cache = model.first_step(memory, history)
+    out = [logits.repeat_interleave(w, 0)]
+    parents = torch.arange(n).repeat_interleave(w)  # every beam continues its request's BOS row
+    for level in range(length):
+        logits, cache = model.next_step(memory, history, prefix[..., level], level, cache, parents)
+        out.append(logits)
+        parents = torch.arange(n * w)
+    return out
+
+
+@torch.no_grad()
+def test_cached_steps_equal_the_teacher_forced_decoder(model: GenerativeRetrieval, history: torch.Tensor) -> None:
+    memory = model.encode(history)[0]
+    prefix = torch.randint(0, 4, (5, 3, 3))
+    want = model.decode(memory, key_mask(history == 0), prefix)
+    for position, got in enumerate(steps(model, memory, history, prefix)):
+        torch.testing.assert_close(got, want[:, position], atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+def test_onnx_graphs_match_torch_at_new_shapes(model: GenerativeRetrieval, history: torch.Tensor, tmp_path: Path) -> None:
+    encoder, first, step = (ort.InferenceSession(str(p)) for p in export(model, tmp_path))
+    memory = model.encode(history)[0]
+    np.testing.assert_allclose(encoder.run(None, {"history": history.numpy()})[0], memory.numpy(), atol=1e-5)
+    feed = {"memory": memory.numpy(), "history": history.numpy()}
+    logits, cache = model.first_step(memory, history)
+    got_logits, got_cache = first.run(None, feed)
+    np.testing.assert_allclose(got_logits, logits.numpy(), atol=1e-5)
+    for level, width in ((0, 6), (1, 4), (2, 2)):  # widths differ from the export's
+        rows = len(cache)
+        codes = torch.randint(0, 4, (5, width))
+        parents = torch.randint(0, cache.shape[1], (5 * width,))
+        logits, next_cache = model.next_step(memory, history, codes, level, cache, parents)
+        got = step.run(None, feed | {"codes": codes.numpy(), "level": np.array(level), "cache": cache.numpy(),
+                                     "parents": parents.numpy()})  # fmt: skip
+        np.testing.assert_allclose(got[0], logits.numpy(), atol=1e-5)
+        np.testing.assert_allclose(got[1], next_cache.numpy(), atol=1e-5)
+        assert len(next_cache) == rows
+        cache = next_cache

@@ -1,0 +1,91 @@
+"""Runtimes of the generative retriever behind one contract (`beam_search.StepModel`), chosen by name at serving.
+
+- `torch`: the PyTorch reference model itself.
+- `onnx`: the exported encoder and decoder-step graphs (`onnx_export`) on onnxruntime, the CPU default.
+
+Each returns torch tensors, so the beam search, the refined scorer and the filters are the same code for all of them;
+the parity tests hold every runtime to the reference's top-K and scores.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from inference.artifacts import LoadedModel
+from inference.beam_search import StepModel
+from inference.generative import GenerativeRetrieval
+from inference.onnx_export import GRAPHS, export
+
+RUNTIMES = ("torch", "onnx")
+
+
+class OnnxRuntime:
+    """The three ONNX graphs on onnxruntime (CPU). Inputs and outputs cross as zero-copy numpy views."""
+
+    def __init__(self, directory: Path, vocab_sizes: list[int], threads: int = 1) -> None:
+        """`threads`: intra-op threads per call; serving runs one batch at a time, so this is the cores it may use."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.encoder, self.first, self.next = (
+            ort.InferenceSession(str(directory / name), options, providers=["CPUExecutionProvider"]) for name in GRAPHS
+        )
+        self.vocab_sizes = list(vocab_sizes)
+
+    def encode_memory(self, history: Tensor) -> Tensor:
+        return _torch(self.encoder.run(None, {"history": _numpy(history)}))[0]
+
+    def first_step(self, memory: Tensor, history: Tensor) -> tuple[Tensor, Tensor]:
+        logits, cache = _torch(self.first.run(None, {"memory": _numpy(memory), "history": _numpy(history)}))
+        return logits, cache
+
+    def next_step(self, memory: Tensor, history: Tensor, codes: Tensor, level: int, cache: Tensor, parents: Tensor,
+                  ) -> tuple[Tensor, Tensor]:  # fmt: skip
+        feed = {"memory": _numpy(memory), "history": _numpy(history), "codes": _numpy(codes),
+                "level": np.array(level, dtype=np.int64), "cache": _numpy(cache), "parents": _numpy(parents)}  # fmt: skip
+        logits, cache = _torch(self.next.run(None, feed))
+        return logits, cache
+
+
+def make_runtime(name: str, loaded: LoadedModel, threads: int = 1) -> StepModel:
+    """The named runtime for a loaded model directory; `onnx` exports the graphs into it on first use."""
+    if name == "torch":
+        torch.set_num_threads(threads)
+        return loaded.model
+    if name == "onnx":
+        directory = loaded.directory / "onnx"
+        if not all((directory / name).is_file() for name in GRAPHS):
+            export_atomically(loaded.model, directory)
+        return OnnxRuntime(directory, loaded.model.vocab_sizes, threads)
+    raise ValueError(f"unknown runtime {name!r}: one of {', '.join(RUNTIMES)}")
+
+
+def export_atomically(model: GenerativeRetrieval, directory: Path) -> None:
+    """Export beside `directory`, then rename: API workers starting together never read a half-written graph."""
+    staging = Path(tempfile.mkdtemp(prefix=".onnx-", dir=directory.parent))
+    try:
+        export(model, staging)
+        os.rename(staging, directory)
+    except OSError:  # another process renamed its export first: use that one
+        if not all((directory / name).is_file() for name in GRAPHS):
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _torch(arrays: list[np.ndarray]) -> list[Tensor]:
+    return [torch.from_numpy(a) for a in arrays]
+
+
+def _numpy(tensor: Tensor) -> np.ndarray:
+    return np.ascontiguousarray(tensor.detach().cpu().numpy())

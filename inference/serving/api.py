@@ -1,0 +1,129 @@
+"""The HTTP API (FastAPI; OpenAPI at /openapi.json, docs at /docs).
+
+    POST /recommend  {user_id, k, exclude?} -> items with scores, how they were made, intent tags, a reason
+    GET  /healthz    the process answers          GET /readyz  model loaded and Redis reachable
+    GET  /metrics    Prometheus
+
+Errors are 4xx with a message for what the client got wrong (validation 422, unreadable JSON 400, body too large
+413, bad API key 401), 503 when overloaded or not ready, 504 past the request timeout: never a 5xx for bad input.
+(No `from __future__ import annotations` here: FastAPI reads the request model from the handler's annotations.)
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import orjson
+import redis
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from inference.serving.batching import Overloaded
+from inference.serving.config import ServingConfig
+from inference.serving.service import RecommendationService
+
+MAX_ID = 2**53 - 1
+"""Ids are JSON numbers: beyond 2^53 a client's double silently rounds them into another id."""
+
+
+class ScoredItem(BaseModel):
+    item_id: int
+    score: float
+
+
+class RecommendResponse(BaseModel):
+    user_id: int
+    items: list[ScoredItem]
+    path: str = Field(description="cached (current for the user's feature version), computed, or cold (fallback)")
+    source: str = Field(description="generative, or popular for a cold user")
+    fallback: bool = Field(description="true when the user is cold and got the popular fallback")
+    feature_version: int | None = Field(description="version of the user's features the result reflects")
+    model: str
+    intent_tags: list[str]
+    reason: str
+
+
+class ErrorResponse(BaseModel):
+    detail: Any
+
+
+def create_app(service: RecommendationService, config: ServingConfig, client: redis.Redis) -> FastAPI:
+    class RecommendRequest(BaseModel):
+        model_config = {"extra": "forbid"}
+        user_id: int = Field(ge=0, le=MAX_ID)
+        k: int = Field(10, ge=1, le=min(config.max_k, config.beam), description="how many items")
+        exclude: list[Annotated[int, Field(ge=0, le=MAX_ID)]] = Field(
+            default_factory=list, max_length=config.max_exclude, description="item ids never to return")
+
+    app = FastAPI(title="freshrec ranking API", version="1")
+    app.state.service = service
+    api_key = config.api_key.get_secret_value() if config.api_key else None
+    errors = {c: {"model": ErrorResponse} for c in (400, 401, 413, 422, 503, 504)}
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > config.max_body_bytes):
+            return _error(413, f"request body over {config.max_body_bytes} bytes")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        unreadable = any(e.get("type") == "json_invalid" for e in exc.errors())
+        service.metrics.errors.labels("400" if unreadable else "422").inc()
+        if unreadable:
+            return _error(400, "request body is not valid JSON")
+        return _json({"detail": [{k: e[k] for k in ("loc", "msg", "type")} for e in exc.errors()]}, 422)
+
+    @app.post("/recommend", response_model=RecommendResponse, responses=errors)
+    async def recommend(body: RecommendRequest, x_api_key: Annotated[str | None, Header()] = None) -> Response:
+        if api_key is not None and x_api_key != api_key:
+            service.metrics.errors.labels("401").inc()
+            return _error(401, "missing or wrong X-API-Key")
+        start = time.perf_counter()
+        try:
+            rec = await asyncio.wait_for(service.recommend(body.user_id, body.k, body.exclude), config.request_timeout_s)
+        except TimeoutError:
+            service.metrics.errors.labels("504").inc()
+            return _error(504, f"no answer within {config.request_timeout_s} s")
+        except Overloaded as exc:
+            service.metrics.errors.labels("503").inc()
+            return _error(503, f"overloaded: {exc}")
+        service.metrics.latency.labels(rec.path).observe(time.perf_counter() - start)
+        return _json({
+            "user_id": rec.user_id, "items": [{"item_id": i, "score": s} for i, s in zip(rec.items, rec.scores)],
+            "path": rec.path, "source": rec.source, "fallback": rec.path == "cold",
+            "feature_version": rec.feature_version, "model": rec.model, "intent_tags": rec.intent_tags,
+            "reason": rec.reason,
+        })  # fmt: skip
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", responses={503: {"model": ErrorResponse}})
+    async def readyz() -> Response:
+        try:
+            await asyncio.to_thread(client.ping)
+        except redis.RedisError as exc:
+            return _error(503, f"redis unreachable: {exc}")
+        return _json({"status": "ready", "model": service.ranker.model_id})
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> Response:
+        service.metrics.queue_depth.set(service.compute.depth())
+        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _json(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status, media_type="application/json")
+
+
+def _error(status: int, detail: str) -> Response:
+    return _json({"detail": detail}, status)

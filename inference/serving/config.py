@@ -1,0 +1,26 @@
+"""Serving settings, typed: the `serving` section of freshrec's configuration (FRESHREC_SERVING__*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class ServingConfig(BaseModel):
+    model_dir: Path | None = Field(None, description="model directory to serve; default: the newest under models_dir")
+    runtime: str = Field("onnx", description="torch (reference) or onnx (onnxruntime, the CPU default)")
+    beam: int = Field(50, ge=1, le=500, description="λ: beam width = candidates the refined scorer re-ranks")
+    max_k: int = Field(50, ge=1, description="largest k a request may ask for (at most the beam)")
+    max_batch: int = Field(16, ge=1, description="micro-batch size limit; 1 turns micro-batching off")
+    max_wait_ms: float = Field(2.0, ge=0, description="how long a batch waits for more requests once it has one")
+    compute_workers: int = Field(2, ge=1, description="threads running batches at once (onnxruntime frees the GIL)")
+    threads_per_worker: int = Field(1, ge=1, description="intra-op threads of each batch")
+    max_queue: int = Field(2048, ge=1, description="requests waiting for compute beyond this are refused (503)")
+    request_timeout_s: float = Field(2.0, gt=0, description="a request still unanswered after this gets 504")
+    max_body_bytes: int = Field(65_536, ge=256, description="larger request bodies get 413")
+    max_exclude: int = Field(1_000, ge=0, description="most item ids a request may exclude")
+    api_key: SecretStr | None = Field(None, description="when set, /recommend requires the X-API-Key header")
+    cache_ttl_s: int = Field(86_400, ge=1, description="cached results expire after this")
+    host: str = "127.0.0.1"
+    port: int = 8000

@@ -1,0 +1,36 @@
+"""Open everything serving needs from configuration: the model directory (newest by default), its runtime, the
+online-store reader and the result cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis
+
+from feature_store.online.reader import OnlineReader
+from feature_store.views import USER_INTENT, USER_REALTIME
+from inference import artifacts
+from inference.runtimes import make_runtime
+from inference.serving.config import ServingConfig
+from inference.serving.metrics import ServingMetrics
+from inference.serving.ranker import Ranker
+from inference.serving.result_cache import ResultCache
+from inference.serving.service import RecommendationService
+
+
+def newest_model(models_dir: Path) -> Path:
+    candidates = sorted((p for p in models_dir.glob("*/config.json")), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        raise FileNotFoundError(f"no model directory under {models_dir}: run `freshrec train` first")
+    return candidates[-1].parent
+
+
+def open_ranker(config: ServingConfig, models_dir: Path) -> Ranker:
+    loaded = artifacts.load(config.model_dir or newest_model(models_dir))
+    return Ranker(loaded, make_runtime(config.runtime, loaded, config.threads_per_worker), config.beam)
+
+
+def open_service(config: ServingConfig, client: redis.Redis, models_dir: Path) -> RecommendationService:
+    reader = OnlineReader(client, [USER_REALTIME, USER_INTENT])
+    return RecommendationService(reader, open_ranker(config, models_dir), ResultCache(client, config.cache_ttl_s),
+                                 config, ServingMetrics())  # fmt: skip

@@ -1,0 +1,83 @@
+"""From a user's recent items to ranked items, for a batch of users at once: generative retrieval (trie-constrained
+beam search + refined scorer) for users with known items, popularity for cold ones.
+
+Item ids are the model's own (the dataset's, 1..num_items); ids the model does not know are ignored (an item newer
+than the model), and a user left with none is cold: flagged, served the most popular unseen items, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from inference.artifacts import LoadedModel
+from inference.beam_search import StepModel
+from inference.evaluation import seen_mask
+from inference.gr_training import Retriever
+from inference.sequences import pad_left
+
+GENERATIVE, POPULAR = "generative", "popular"
+
+
+@dataclass
+class RankInput:
+    history: np.ndarray
+    """the user's recent item ids, oldest first (as the online store keeps them)."""
+    exclude: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """further item ids never to return (the user's history is always excluded)."""
+
+
+@dataclass
+class Ranked:
+    items: np.ndarray
+    scores: np.ndarray
+    source: str
+    """generative, or popular (cold user: no item the model knows)."""
+    history_used: int
+    """how many of the user's items the model read."""
+
+
+class Ranker:
+    def __init__(self, loaded: LoadedModel, runtime: StepModel, beam: int) -> None:
+        self.loaded, self.beam = loaded, beam
+        self.retriever = Retriever(loaded.model, loaded.trie, beam, loaded.scorer, loaded.gamma, runtime)
+        self.max_length = loaded.model.config.max_length
+        popularity = loaded.popularity.copy()
+        popularity[0] = -np.inf
+        self._popular = np.argsort(-popularity, kind="stable")[: loaded.num_items]
+        self._popular_scores = popularity[self._popular].astype(np.float32)
+
+    @property
+    def model_id(self) -> str:
+        return self.loaded.model_id
+
+    def known(self, items: np.ndarray) -> np.ndarray:
+        items = np.asarray(items, dtype=np.int64)
+        return items[(items >= 1) & (items <= self.loaded.num_items)]
+
+    def rank(self, inputs: list[RankInput]) -> list[Ranked]:
+        """Up to `beam` items per input, best first; one beam search for all warm users of the batch."""
+        histories = [self.known(x.history) for x in inputs]
+        excluded = [np.concatenate([h, self.known(x.exclude)]) for h, x in zip(histories, inputs)]
+        warm = [i for i, h in enumerate(histories) if len(h)]
+        out: list[Ranked | None] = [None] * len(inputs)
+        if warm:
+            recent = [histories[i][-self.max_length :] for i in warm]
+            padded = torch.from_numpy(pad_left(recent, self.max_length))
+            items, scores = self.retriever.candidates(padded, seen_mask([excluded[i] for i in warm], self.loaded.num_items))
+            items, scores = items.cpu().numpy(), scores.float().cpu().numpy()
+            for row, i in enumerate(warm):
+                valid = np.isfinite(scores[row])
+                out[i] = Ranked(items[row][valid], scores[row][valid], GENERATIVE, len(recent[row]))
+        for i, result in enumerate(out):
+            if result is None:
+                out[i] = self.popular(excluded[i])
+        return out  # type: ignore[return-value]
+
+    def popular(self, excluded: np.ndarray) -> Ranked:
+        take = self.beam + len(excluded)
+        items, scores = self._popular[:take], self._popular_scores[:take]
+        keep = ~np.isin(items, excluded)
+        return Ranked(items[keep][: self.beam], scores[keep][: self.beam], POPULAR, 0)

@@ -1,0 +1,118 @@
+"""The recommendation service: features and cached result in one round trip, then the cached result if it is
+current, else the model (micro-batched), with intent tags and a reason. Transport-free: the HTTP layer (`api`) and
+the tests call the same `recommend`.
+
+Paths, as reported to clients and metrics:
+- `cached`: the result cached for the user's current feature version (refresher or an earlier request made it);
+- `computed`: the model ran for this request (and its result is written back for the next one);
+- `cold`: the user has no features or no item the model knows: the popular fallback, flagged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from feature_store.online.reader import FeatureVector, OnlineReader
+from inference.serving import result_cache
+from inference.serving.batching import MicroBatcher
+from inference.serving.config import ServingConfig
+from inference.serving.metrics import ServingMetrics
+from inference.serving.ranker import POPULAR, Ranked, Ranker, RankInput
+from inference.serving.result_cache import CachedResult, ResultCache
+
+
+@dataclass
+class Recommendation:
+    user_id: int
+    items: list[int]
+    scores: list[float]
+    path: str
+    """cached, computed or cold."""
+    source: str
+    """generative or popular."""
+    feature_version: int | None
+    model: str
+    intent_tags: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class UserState:
+    features: FeatureVector
+    cached: CachedResult | None
+
+
+class RecommendationService:
+    def __init__(self, reader: OnlineReader, ranker: Ranker, cache: ResultCache, config: ServingConfig,
+                 metrics: ServingMetrics) -> None:  # fmt: skip
+        self.reader, self.ranker, self.cache, self.config, self.metrics = reader, ranker, cache, config, metrics
+        self.reads = MicroBatcher(self._read, 256, 0.0, 1, config.max_queue, "reads",
+                                  lambda n: metrics.batch_size.labels("read").observe(n))  # fmt: skip
+        self.compute = MicroBatcher(ranker.rank, config.max_batch, config.max_wait_ms / 1000, config.compute_workers,
+                                    config.max_queue, "compute", lambda n: metrics.batch_size.labels("compute").observe(n))  # fmt: skip
+        self.writes = MicroBatcher(self._write, 256, 0.0, 1, config.max_queue, "writes")
+
+    async def recommend(self, user_id: int, k: int, exclude: list[int]) -> Recommendation:
+        state = await self.reads.submit(user_id)
+        realtime, intent = state.features["user_realtime"], state.features["user_intent"]
+        if realtime.event_time:
+            self.metrics.feature_age.observe(max(0.0, time.time() - realtime.event_time / 1000))
+        tags = list(intent.values.get("tags", [])) if intent.status == "present" else []
+        version = realtime.version if realtime.status == "present" else None
+        history = realtime.values.get("item_ids", np.zeros(0, dtype=np.int64)) if version is not None else np.zeros(0, np.int64)
+        excluded = np.asarray(exclude, dtype=np.int64)
+
+        cached = state.cached
+        if cached and version is not None and cached.version == version and cached.model_id == self.ranker.model_id:
+            items, scores = _top_k(np.asarray(cached.items), np.asarray(cached.scores), excluded, k)
+            if len(items) == k or len(cached.items) < self.ranker.beam:  # the cache held every candidate there is
+                used = min(len(self.ranker.known(history)), self.ranker.max_length)
+                return self._answer(user_id, items, scores, "cached", "generative", version, tags, used)
+
+        self.metrics.queue_depth.set(self.compute.depth())
+        ranked: Ranked = await self.compute.submit(RankInput(history))
+        if ranked.source != POPULAR and version is not None:
+            computed = CachedResult(version, self.ranker.model_id, int(time.time() * 1000), ranked.items.tolist(),
+                                    ranked.scores.tolist())  # fmt: skip
+            self.writes.submit_nowait((user_id, computed))
+        items, scores = _top_k(ranked.items, ranked.scores, excluded, k)
+        if len(items) < k and len(excluded) and ranked.source != POPULAR:  # exclusions ate the beam: search without them
+            ranked = (await self.compute.submit(RankInput(history, excluded)))
+            items, scores = ranked.items[:k], ranked.scores[:k]
+        path = "cold" if ranked.source == POPULAR else "computed"
+        return self._answer(user_id, items, scores, path, ranked.source, version, tags, ranked.history_used)
+
+    def _answer(self, user_id: int, items: np.ndarray, scores: np.ndarray, path: str, source: str, version: int | None,
+                tags: list[str], history_used: int) -> Recommendation:  # fmt: skip
+        self.metrics.results.labels(path).inc()
+        return Recommendation(user_id, [int(i) for i in items], [float(s) for s in scores], path, source, version,
+                              self.ranker.model_id, tags, _reason(source, tags, history_used))  # fmt: skip
+
+    def _read(self, user_ids: list[int]) -> list[UserState]:
+        batch, raw = self.reader.read_batch_with(user_ids, [result_cache.key(u) for u in user_ids])
+        return [UserState(batch.vector(i), CachedResult.decode(raw[i])) for i in range(len(user_ids))]
+
+    def _write(self, entries: list[tuple[int, CachedResult]]) -> list[int]:
+        self.cache.write_many(dict(entries))
+        return [0] * len(entries)
+
+    def close(self) -> None:
+        for batcher in (self.reads, self.compute, self.writes):
+            batcher.close()
+
+
+def _top_k(items: np.ndarray, scores: np.ndarray, excluded: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    if len(excluded):
+        keep = ~np.isin(items, excluded)
+        items, scores = items[keep], scores[keep]
+    return items[:k], scores[:k]
+
+
+def _reason(source: str, tags: list[str], history_used: int) -> str:
+    if source == POPULAR:
+        return "popular items: no history this model knows yet"
+    because = f"generated from your last {history_used} item{'s' if history_used != 1 else ''}"
+    return f"{because}; your interests: {', '.join(tags[:3])}" if tags else because

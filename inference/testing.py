@@ -1,0 +1,24 @@
+"""A small untrained model directory for tests and benchmarks: real format, real code paths, seconds to make."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inference import artifacts
+from inference.generative import GenerativeRetrieval, GRConfig
+from inference.refined_scorer import RefinedScorer
+from inference.semantic_ids import with_collision_codes
+
+
+def tiny_model_dir(directory: Path, num_items: int = 300, seed: int = 0, dim: int = 32) -> Path:
+    """Items 1..num_items with random 3-level codes (+ collision codes), random weights, popularity = item id."""
+    torch.manual_seed(seed)
+    codes = torch.from_numpy(with_collision_codes(np.random.default_rng(seed).integers(0, 6, (num_items, 3))))
+    vocab = [6, 6, 6, int(codes[:, 3].max()) + 1]
+    model = GenerativeRetrieval(codes, vocab, GRConfig(dim=dim, heads=2, ffn=2 * dim, max_length=12))
+    scorer = RefinedScorer(dim, heads=2, hidden=16)
+    popularity = np.arange(num_items + 1, dtype=np.float32)
+    return artifacts.save(directory, {}, model, codes.numpy(), popularity, scorer, torch.tensor(0.5), {}, {})

@@ -1,0 +1,106 @@
+"""The ranking API end to end on real Redis: features in, fresh results out, cache by feature version, fallbacks,
+and clear 4xx for bad requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import redis
+
+from feature_store.online.writer import OnlineWriter
+from feature_store.views import USER_INTENT
+from tests.integration.inference.serving.conftest import NUM_ITEMS, get, post, start_api, write_user
+
+
+def test_warm_user_computed_then_cached_then_fresh_after_a_click(api: str, redis_client: redis.Redis) -> None:
+    history = [5, 17, 42, 99]
+    version = write_user(redis_client, 7, history)
+    status, first = post(f"{api}/recommend", {"user_id": 7, "k": 10})
+    assert status == 200, first
+    assert (first["path"], first["source"], first["fallback"]) == ("computed", "generative", False)
+    assert first["feature_version"] == version
+    items = [i["item_id"] for i in first["items"]]
+    scores = [i["score"] for i in first["items"]]
+    assert len(items) == 10 == len(set(items)) and not set(items) & set(history)
+    assert all(1 <= i <= NUM_ITEMS for i in items) and scores == sorted(scores, reverse=True)
+    assert "last 4 items" in first["reason"]
+
+    time.sleep(0.2)  # the write-back is asynchronous
+    status, second = post(f"{api}/recommend", {"user_id": 7, "k": 10})
+    assert (status, second["path"], second["items"]) == (200, "cached", first["items"])
+
+    clicked = items[0]
+    newer = write_user(redis_client, 7, [*history, clicked], version + 1)
+    status, third = post(f"{api}/recommend", {"user_id": 7, "k": 10})
+    assert (status, third["path"], third["feature_version"]) == (200, "computed", newer)
+    assert clicked not in [i["item_id"] for i in third["items"]]
+
+
+def test_exclude_is_applied_on_cached_and_computed_paths(api: str, redis_client: redis.Redis) -> None:
+    write_user(redis_client, 8, [1, 2, 3])
+    _, full = post(f"{api}/recommend", {"user_id": 8, "k": 20})
+    drop = [i["item_id"] for i in full["items"][:5]]
+    time.sleep(0.2)
+    status, cached = post(f"{api}/recommend", {"user_id": 8, "k": 10, "exclude": drop})
+    assert status == 200 and cached["path"] == "cached"
+    assert [i["item_id"] for i in cached["items"]] == [i["item_id"] for i in full["items"][5:15]]
+    # excluding most of the beam: fewer than k left in the cache, so the model searches again without them
+    status, searched = post(f"{api}/recommend", {"user_id": 8, "k": 10, "exclude": [i["item_id"] for i in full["items"][:18]]})
+    assert status == 200 and searched["path"] == "computed" and len(searched["items"]) == 10
+    assert not {i["item_id"] for i in searched["items"]} & {i["item_id"] for i in full["items"][:18]}
+
+
+def test_cold_users_get_the_flagged_popular_fallback(api: str, redis_client: redis.Redis) -> None:
+    status, unknown = post(f"{api}/recommend", {"user_id": 123456789, "k": 5})
+    assert status == 200
+    assert (unknown["path"], unknown["source"], unknown["fallback"], unknown["feature_version"]) == ("cold", "popular", True, None)
+    assert [i["item_id"] for i in unknown["items"]] == [300, 299, 298, 297, 296]  # popularity = item id in the tiny model
+    write_user(redis_client, 9, [10**9, 10**9 + 1])  # items newer than the model
+    status, new_items = post(f"{api}/recommend", {"user_id": 9, "k": 5, "exclude": [300]})
+    assert status == 200 and new_items["fallback"] and [i["item_id"] for i in new_items["items"]] == [299, 298, 297, 296, 295]
+
+
+def test_intent_tags_are_returned_with_the_reason(api: str, redis_client: redis.Redis) -> None:
+    write_user(redis_client, 10, [4, 5])
+    now = int(time.time() * 1000)
+    OnlineWriter(redis_client, USER_INTENT).write([{
+        "user_id": 10, "event_time": now, "tags": ["summer skincare", "gentle cleanser"], "tag_scores": [0.9, 0.7],
+        "grade": "A", "model_version": "m", "prompt_version": "p", "intent_date": "2026-11-22"}])  # fmt: skip
+    status, body = post(f"{api}/recommend", {"user_id": 10})
+    assert status == 200 and body["intent_tags"] == ["summer skincare", "gentle cleanser"]
+    assert "summer skincare" in body["reason"] and len(body["items"]) == 10
+
+
+def test_bad_requests_get_clear_4xx(api: str) -> None:
+    url = f"{api}/recommend"
+    assert post(url, None, raw=b"{not json")[0] == 400
+    for body in ({"user_id": 1, "k": 0}, {"user_id": 1, "k": 21}, {"user_id": -1}, {"k": 3}, {"user_id": "x"},
+                 {"user_id": 1, "extra": 1}, {"user_id": 1, "exclude": list(range(1001))}, [1, 2]):  # fmt: skip
+        status, reply = post(url, body)
+        assert status == 422, (body, status, reply)
+        assert reply["detail"], body
+    status, reply = post(url, None, raw=json.dumps({"user_id": 1, "exclude": list(range(20_000))}).encode())
+    assert status == 413 and "bytes" in reply["detail"]
+
+
+def test_health_readiness_and_metrics(api: str) -> None:
+    assert get(f"{api}/healthz")[0] == 200
+    status, ready = get(f"{api}/readyz")
+    assert status == 200 and json.loads(ready)["model"] == "tiny"
+    post(f"{api}/recommend", {"user_id": 1})
+    status, text = get(f"{api}/metrics")
+    assert status == 200
+    for metric in ("freshrec_request_seconds_bucket", 'freshrec_results_total{path="cold"}', "freshrec_batch_size_bucket"):
+        assert metric.encode() in text, metric
+    status, spec = get(f"{api}/openapi.json")
+    assert status == 200 and "/recommend" in json.loads(spec)["paths"]
+
+
+def test_api_key_is_required_when_configured(redis_client: redis.Redis, model_dir: Path) -> None:
+    for url in start_api(redis_client, model_dir, api_key="s3cret"):
+        assert post(f"{url}/recommend", {"user_id": 1})[0] == 401
+        assert post(f"{url}/recommend", {"user_id": 1}, {"X-API-Key": "wrong"})[0] == 401
+        assert post(f"{url}/recommend", {"user_id": 1}, {"X-API-Key": "s3cret"})[0] == 200
+        assert get(f"{url}/healthz")[0] == 200

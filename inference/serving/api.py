@@ -10,15 +10,17 @@ Errors are 4xx with a message for what the client got wrong (validation 422, unr
 """
 
 import asyncio
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
 import redis
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, HTTPException, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
+from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
@@ -60,16 +62,9 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
             default_factory=list, max_length=config.max_exclude, description="item ids never to return")
 
     app = FastAPI(title="freshrec ranking API", version="1")
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.state.service = service
-    api_key = config.api_key.get_secret_value() if config.api_key else None
     errors = {c: {"model": ErrorResponse} for c in (400, 401, 413, 422, 503, 504)}
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > config.max_body_bytes):
-            return _error(413, f"request body over {config.max_body_bytes} bytes")
-        return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -79,11 +74,10 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
             return _error(400, "request body is not valid JSON")
         return _json({"detail": [{k: e[k] for k in ("loc", "msg", "type")} for e in exc.errors()]}, 422)
 
-    @app.post("/recommend", response_model=RecommendResponse, responses=errors)
-    async def recommend(body: RecommendRequest, x_api_key: Annotated[str | None, Header()] = None) -> Response:
-        if api_key is not None and x_api_key != api_key:
-            service.metrics.errors.labels("401").inc()
-            return _error(401, "missing or wrong X-API-Key")
+    guard = [Security(_api_key_check(config.api_key.get_secret_value(), service))] if config.api_key else []
+
+    @app.post("/recommend", response_model=RecommendResponse, responses=errors, dependencies=guard)
+    async def recommend(body: RecommendRequest) -> Response:
         start = time.perf_counter()
         try:
             rec = await asyncio.wait_for(service.recommend(body.user_id, body.k, body.exclude), config.request_timeout_s)
@@ -119,6 +113,57 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
         return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _api_key_check(expected: str, service: RecommendationService) -> Callable[[str | None], None]:
+    """A security dependency (declared in the OpenAPI spec), present only when a key is configured: without one the
+    request path carries no header parsing at all."""
+
+    def check(key: Annotated[str | None, Security(APIKeyHeader(name="X-API-Key", auto_error=False))]) -> None:
+        if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+            service.metrics.errors.labels("401").inc()
+            raise HTTPException(401, "missing or wrong X-API-Key")
+
+    return check
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """413 for a body over `max_bytes`: at once from Content-Length, else (chunked) as soon as the count passes it.
+    Plain ASGI: Starlette's BaseHTTPMiddleware would cost more per request than the cached path itself."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return await _error(413, f"request body over {self.max_bytes} bytes")(scope, receive, send)
+        seen, started = 0, False
+
+        async def counted() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if not started:
+                await _error(413, f"request body over {self.max_bytes} bytes")(scope, receive, send)
 
 
 def _json(content: Any, status: int = 200) -> Response:

@@ -10,6 +10,7 @@ from infra.cli.features import features
 from infra.cli.jars import jars
 from infra.cli.model import evaluate_model, train
 from infra.cli.replay import replay
+from infra.cli.serve import refresh, serve
 from infra.cli.stack import down, status, up
 from infra.cli.stream import stream
 from infra.cli.topics import topics
@@ -29,5 +30,5 @@ def main(ctx: click.Context, log_level: str) -> None:
     ctx.obj = load_settings()
 
 
-for command in (up, down, status, jars, topics, replay, features, stream, train, evaluate_model):
+for command in (up, down, status, jars, topics, replay, features, stream, train, evaluate_model, serve, refresh):
     main.add_command(command)

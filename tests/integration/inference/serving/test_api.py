@@ -7,11 +7,14 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_INTENT
 from tests.integration.inference.serving.conftest import NUM_ITEMS, get, post, start_api, write_user
+
+pytestmark = pytest.mark.integration
 
 
 def test_warm_user_computed_then_cached_then_fresh_after_a_click(api: str, redis_client: redis.Redis) -> None:

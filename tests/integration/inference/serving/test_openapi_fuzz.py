@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.integration.inference.serving.conftest import start_api, write_user
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def api_schema(redis_server, model_dir: Path) -> Iterator[schemathesis.BaseSchema]:  # noqa: ANN001

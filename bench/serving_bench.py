@@ -1,0 +1,145 @@
+"""Serving load test on loopback: the cached path, the compute path, and the compute path without micro-batching
+(the baseline), same model, same machine, same run.
+
+    python -m bench.serving_bench [--model DIR] [--users 20000] [--seconds 15]
+
+A private Redis holds `user_realtime` features for real users of the model's dataset (their histories minus the
+last item). The API runs as `freshrec serve` in its own process; the load generator (`bench.http_load`, closed
+loop, keep-alive) in this one. Phases:
+  1. compute, micro-batched: every request for a user not requested before (their result is computed, then
+     written back to the cache);
+  2. cached: requests for the users of phase 1, at random (each answer comes from the cache);
+  3. compute, unbatched baseline: the API restarted with max_batch=1, fresh users, as phase 1.
+The refresher's click -> fresh result latency is measured by `bench.freshness_bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import orjson
+import redis
+
+from bench.http_load import LoadResult, run_load
+from feature_store.online.writer import OnlineWriter
+from feature_store.testing import sample_realtime_row
+from feature_store.views import SEQUENCE_LENGTH, USER_REALTIME
+from inference import artifacts
+from inference.pipeline import DATASETS
+from inference.sequences import leave_one_out
+from inference.serving.loading import newest_model
+from infra.config import RedisSettings, load_settings
+from infra.stack.process import free_port
+from infra.stack.redis import LocalRedis
+
+
+def write_users(client: redis.Redis, histories: list[np.ndarray]) -> None:
+    now = int(time.time() * 1000)
+    writer = OnlineWriter(client, USER_REALTIME)
+    for start in range(0, len(histories), 1_000):
+        rows = []
+        for user, history in enumerate(histories[start : start + 1_000], start):
+            items = history[-SEQUENCE_LENGTH:].tolist()
+            row = sample_realtime_row(user, now, n=len(items), seed=user)
+            rows.append(row | {"item_ids": items})
+        writer.write(rows)
+
+
+@contextmanager
+def api(model: Path, redis_port: int, **serving: object) -> Iterator[int]:
+    port = free_port()
+    env = {**os.environ, "FRESHREC_REDIS__PORT": str(redis_port), "FRESHREC_SERVING__MODEL_DIR": str(model),
+           **{f"FRESHREC_SERVING__{k.upper()}": str(v) for k, v in serving.items()}}  # fmt: skip
+    freshrec = Path(sys.executable).parent / "freshrec"
+    process = subprocess.Popen([str(freshrec), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as ready:
+                    if ready.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the API did not become ready") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def bodies(users: Iterator[int], k: int) -> callable:  # noqa: ANN001
+    def next_body() -> bytes | None:
+        user = next(users, None)
+        return None if user is None else orjson.dumps({"user_id": user, "k": k})
+
+    return next_body
+
+
+def row(name: str, result: LoadResult, baseline: LoadResult | None = None) -> str:
+    ratio = f"{result.rate / baseline.rate:.2f}x" if baseline else ""
+    paths = ", ".join(f"{p} {n}" for p, n in result.paths.most_common())
+    errors = sum(n for s, n in result.statuses.items() if s != 200)
+    return (f"| {name} | {result.rate:,.0f} | {result.percentile_ms(50):.1f} | {result.percentile_ms(99):.1f} | "
+            f"{ratio} | {paths}; errors {errors} |")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=None, help="model directory (default: the newest)")
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--k", type=int, default=20)
+    parser.add_argument("--compute-concurrency", type=int, default=16)
+    parser.add_argument("--cached-concurrency", type=int, default=32)
+    args = parser.parse_args()
+    settings = load_settings()
+    model = args.model or newest_model(settings.models_dir)
+    config = artifacts.load(model).config
+    data = DATASETS[config["pipeline"]["dataset"]](settings.datasets_dir)
+    histories = leave_one_out(data).test_history[: args.users]
+    half = len(histories) // 2
+    rng = np.random.default_rng(0)
+    print(f"model {model.name}; {len(histories)} users; beam {settings.serving.beam}; k {args.k}; "
+          f"{os.cpu_count()} cores", flush=True)  # fmt: skip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
+        server.start()
+        try:
+            write_users(server.client(), histories)
+            with api(model, server.settings.port) as port:
+                batched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half)), args.k),
+                                   args.compute_concurrency, args.seconds)  # fmt: skip
+                warmed = int(sum(batched.paths.values()))
+                time.sleep(1)  # the last write-backs
+                cached = run_load("127.0.0.1", port, "/recommend",
+                                  bodies((int(u) for u in itertools.cycle(rng.integers(0, warmed, 1_000_000))), args.k),
+                                  args.cached_concurrency, args.seconds)  # fmt: skip
+            with api(model, server.settings.port, max_batch=1) as port:
+                unbatched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half, len(histories))), args.k),
+                                     args.compute_concurrency, args.seconds)  # fmt: skip
+        finally:
+            server.stop()
+    print("| path | req/s | p50 ms | p99 ms | vs unbatched | answers |")
+    print("|---|---:|---:|---:|---:|---|")
+    print(row(f"cached (concurrency {args.cached_concurrency})", cached))
+    print(row(f"compute, micro-batched (max {settings.serving.max_batch}, concurrency {args.compute_concurrency})",
+              batched, unbatched))  # fmt: skip
+    print(row(f"compute, unbatched baseline (concurrency {args.compute_concurrency})", unbatched, unbatched))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""`freshrec serve` and `freshrec refresh`: the ranking API and the refresher that keeps its cache fresh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import redis
+
+from infra.config import Settings
+
+
+def _serving(settings: Settings, model: Path | None, runtime: str | None):  # noqa: ANN202
+    updates = {k: v for k, v in {"model_dir": model, "runtime": runtime}.items() if v is not None}
+    return settings.serving.model_copy(update=updates)
+
+
+@click.command()
+@click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Model directory (default: serving.model_dir, else the newest under models_dir).")  # fmt: skip
+@click.option("--runtime", type=click.Choice(["torch", "onnx"]), default=None, help="Default: serving.runtime (onnx).")
+@click.option("--host", default=None, help="Default: serving.host.")
+@click.option("--port", type=int, default=None, help="Default: serving.port.")
+@click.pass_obj
+def serve(settings: Settings, model: Path | None, runtime: str | None, host: str | None, port: int | None) -> None:
+    """Serve POST /recommend (OpenAPI at /docs) on the online store at the configured Redis."""
+    from inference.serving.api import create_app
+    from inference.serving.loading import open_service
+    from inference.serving.server import serve as run_server
+
+    config = _serving(settings, model, runtime)
+    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
+    try:
+        service = open_service(config, client, settings.models_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"serving {service.ranker.model_id} ({config.runtime}) on http://{host or config.host}:{port or config.port}")
+    try:
+        run_server(create_app(service, config, client), host or config.host, port or config.port)
+    finally:
+        service.close()
+
+
+@click.command()
+@click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Model directory (default: as `freshrec serve`).")  # fmt: skip
+@click.option("--runtime", type=click.Choice(["torch", "onnx"]), default=None)
+@click.option("--group", default="freshrec-refresher", show_default=True, help="Kafka consumer group.")
+@click.option("--idle-stop", type=float, default=None, help="Stop after this many seconds without updates.")
+@click.pass_obj
+def refresh(settings: Settings, model: Path | None, runtime: str | None, group: str, idle_stop: float | None) -> None:
+    """Recompute and cache each user's top-K whenever feature-updates says their features changed."""
+    from feature_store.online.reader import OnlineReader
+    from feature_store.views import USER_REALTIME
+    from inference.serving.loading import open_ranker
+    from inference.serving.refresher import Refresher
+    from inference.serving.result_cache import ResultCache
+
+    config = _serving(settings, model, runtime)
+    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
+    try:
+        ranker = open_ranker(config, settings.models_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    refresher = Refresher(settings.kafka.bootstrap_servers, settings.topics.feature_updates,
+                          OnlineReader(client, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group)  # fmt: skip
+    click.echo(f"refreshing with {ranker.model_id} from {settings.topics.feature_updates} ...")
+    try:
+        stats = refresher.run(idle_stop_s=idle_stop)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+        return
+    click.echo(f"{stats.updates} updates, {stats.users} users refreshed, {stats.written} results cached")

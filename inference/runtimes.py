@@ -2,6 +2,9 @@
 
 - `torch`: the PyTorch reference model itself.
 - `onnx`: the exported encoder and decoder-step graphs (`onnx_export`) on onnxruntime, the CPU default.
+- `onnx-int8`: the same graphs with int8 weights and dynamically quantized activations (onnxruntime's
+  `quantize_dynamic`): ~1.4x faster on this CPU (VNNI); scores move by the quantization error, so its parity test
+  bounds the top-K overlap instead of requiring equality, and docs/serving.md reports its Recall@10.
 
 Each returns torch tensors, so the beam search, the refined scorer and the filters are the same code for all of them;
 the parity tests hold every runtime to the reference's top-K and scores.
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +26,7 @@ from inference.artifacts import LoadedModel
 from inference.beam_search import StepModel
 from inference.generative import GenerativeRetrieval
 from inference.onnx_export import GRAPHS, export
-
-RUNTIMES = ("torch", "onnx")
+from inference.serving.config import RUNTIMES
 
 
 class OnnxRuntime:
@@ -58,23 +61,52 @@ class OnnxRuntime:
 
 
 def make_runtime(name: str, loaded: LoadedModel, threads: int = 1) -> StepModel:
-    """The named runtime for a loaded model directory; `onnx` exports the graphs into it on first use."""
+    """The named runtime for a loaded model directory; `onnx` exports the graphs into it on first use.
+
+    PyTorch's own intra-op pool is sized to `threads` for every runtime: the beam search's glue ops run in torch,
+    and with the default (one OpenMP thread per core) each serving worker's tiny ops would spin up and busy-wait a
+    pool that competes with the other workers for the same cores."""
+    torch.set_num_threads(threads)
     if name == "torch":
-        torch.set_num_threads(threads)
         return loaded.model
-    if name == "onnx":
+    if name in ("onnx", "onnx-int8"):
         directory = loaded.directory / "onnx"
-        if not all((directory / name).is_file() for name in GRAPHS):
+        if not all((directory / graph).is_file() for graph in GRAPHS):
             export_atomically(loaded.model, directory)
+        if name == "onnx-int8":
+            quantized = loaded.directory / "onnx-int8"
+            if not all((quantized / graph).is_file() for graph in GRAPHS):
+                _atomically(quantized, lambda staging: quantize(directory, staging))
+            directory = quantized
         return OnnxRuntime(directory, loaded.model.vocab_sizes, threads)
     raise ValueError(f"unknown runtime {name!r}: one of {', '.join(RUNTIMES)}")
 
 
-def export_atomically(model: GenerativeRetrieval, directory: Path) -> None:
-    """Export beside `directory`, then rename: API workers starting together never read a half-written graph."""
-    staging = Path(tempfile.mkdtemp(prefix=".onnx-", dir=directory.parent))
+def quantize(source: Path, target: Path) -> None:
+    """int8 weights, activations quantized per call (no calibration data needed)."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    advice = logging.Filter()
+    advice.filter = lambda record: "pre-processing" not in record.getMessage()  # its advice for vision models
+    logging.getLogger().addFilter(advice)
     try:
-        export(model, staging)
+        for graph in GRAPHS:
+            quantize_dynamic(str(source / graph), str(target / graph), weight_type=QuantType.QInt8)
+    finally:
+        logging.getLogger().removeFilter(advice)
+
+
+def export_atomically(model: GenerativeRetrieval, directory: Path) -> None:
+    _atomically(directory, lambda staging: export(model, staging))
+
+
+def _atomically(directory: Path, make: Callable[[Path], object]) -> None:
+    """Build beside `directory`, then rename: API workers starting together never read a half-written graph."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        make(staging)
         os.rename(staging, directory)
     except OSError:  # another process renamed its export first: use that one
         if not all((directory / name).is_file() for name in GRAPHS):

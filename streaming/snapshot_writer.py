@@ -20,6 +20,10 @@ from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
 from schemas.codec import AvroCodec
 
+POLL_S = 0.02
+"""How long a poll waits to fill a batch: it returns at `batch_size` messages or after this, so it bounds the
+latency a quiet period adds (a click waits at most this before its snapshot is written)."""
+
 
 @dataclass
 class WriterStats:
@@ -59,7 +63,7 @@ class SnapshotWriter:
         idle_since = time.monotonic()
         try:
             while not should_stop():
-                messages = [m for m in self.consumer.consume(self.batch_size, timeout=0.2) if m.error() is None]
+                messages = [m for m in self.consumer.consume(self.batch_size, timeout=POLL_S) if m.error() is None]
                 if not messages:
                     if idle_stop_s is not None and time.monotonic() - idle_since > idle_stop_s:
                         break

@@ -127,12 +127,9 @@ def _api_key_check(expected: str, service: RecommendationService) -> Callable[[s
     return check
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """413 for a body over `max_bytes`: at once from Content-Length, else (chunked) as soon as the count passes it.
+    """413 for a body over `max_bytes`: at once from Content-Length, else (chunked) as soon as the count passes it,
+    after which the app is told the client left and whatever it answers is dropped.
     Plain ASGI: Starlette's BaseHTTPMiddleware would cost more per request than the cached path itself."""
 
     def __init__(self, app: Any, max_bytes: int) -> None:
@@ -141,29 +138,30 @@ class BodyLimit:
     async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        too_large = _error(413, f"request body over {self.max_bytes} bytes")
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return await _error(413, f"request body over {self.max_bytes} bytes")(scope, receive, send)
-        seen, started = 0, False
+            return await too_large(scope, receive, send)
+        seen, refused = 0, False
 
         async def counted() -> dict:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise _TooLarge
-            return message
+            if seen > self.max_bytes and not refused:
+                refused = True
+                await too_large(scope, receive, send)
+            return {"type": "http.disconnect"} if refused else message
 
-        async def tracked(message: dict) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def unless_refused(message: dict) -> None:
+            if not refused:
+                await send(message)
 
         try:
-            await self.app(scope, counted, tracked)
-        except _TooLarge:
-            if not started:
-                await _error(413, f"request body over {self.max_bytes} bytes")(scope, receive, send)
+            await self.app(scope, counted, unless_refused)
+        except Exception:
+            if not refused:
+                raise
 
 
 def _json(content: Any, status: int = 200) -> Response:

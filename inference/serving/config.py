@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, SecretStr
+
+Runtime = Literal["torch", "onnx", "onnx-int8"]
+RUNTIMES: tuple[str, ...] = get_args(Runtime)
+"""`inference.runtimes` implements each; named here so the CLI lists them without importing torch."""
 
 
 class ServingConfig(BaseModel):
     model_dir: Path | None = Field(None, description="model directory to serve; default: the newest under models_dir")
-    runtime: str = Field("onnx", description="torch (reference) or onnx (onnxruntime, the CPU default)")
+    runtime: Runtime = Field("onnx", description="torch (reference), onnx (onnxruntime, the CPU default) or onnx-int8 (quantized)")
     beam: int = Field(50, ge=1, le=500, description="λ: beam width = candidates the refined scorer re-ranks")
     max_k: int = Field(50, ge=1, description="largest k a request may ask for (at most the beam)")
     max_batch: int = Field(16, ge=1, description="micro-batch size limit; 1 turns micro-batching off")

@@ -1,10 +1,14 @@
 """The refresher: on `feature-updates`, recompute each changed user's top-K and cache it with the feature version,
 so the API answers from the cache right after a click instead of running the model on the request path.
 
-Per poll: updates are coalesced per user (only the newest version matters), the users' features are read in one
+Per poll (at most one batch per worker, so a cycle stays short): updates are coalesced per user (only the newest version matters), the users' features are read in one
 round trip, ranked in batches, and written with a version compare-and-set; offsets are committed after the
 writes (at-least-once: a crash recomputes a few users, never skips one). A refresh always ranks the features as
 they are when read, which may be newer than the update that triggered it: the cache then holds the newer version.
+
+Overload: an update already older than `max_lag_ms` when its poll comes is shed (counted, not refreshed). Its user's
+cached result stays stale by version, so the API computes that user's result on request: nothing wrong is served,
+and the refresher's capacity goes to the clicks it can still make fresh in time instead of to a growing backlog.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer
@@ -34,19 +39,24 @@ class RefreshStats:
     cold: int = 0
     """users with no item the model knows: nothing to cache (the API serves them the popular fallback)."""
     undecodable: int = 0
+    shed: int = 0
+    """updates older than max_lag_ms when polled: left to the API's compute path."""
     lag_ms: list[int] = field(default_factory=list)
     """per refreshed user: cache write time - event time of the update (click -> fresh result)."""
 
 
 class Refresher:
     def __init__(self, bootstrap: str, topic: str, reader: OnlineReader, ranker: Ranker, cache: ResultCache,
-                 group: str = "freshrec-refresher", batch_size: int = 32, metrics: ServingMetrics | None = None,
-                 ) -> None:  # fmt: skip
+                 group: str = "freshrec-refresher", batch_size: int = 32, workers: int = 2,
+                 max_lag_ms: int | None = 500, metrics: ServingMetrics | None = None) -> None:  # fmt: skip
+        """`workers` threads refresh batches of `batch_size` users in parallel (onnxruntime runs free of the GIL)."""
         self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
                                   "auto.offset.reset": "earliest", "fetch.wait.max.ms": 10})  # fmt: skip
         self.consumer.subscribe([topic])
         self.reader, self.ranker, self.cache, self.batch_size = reader, ranker, cache, batch_size
         self.metrics = metrics
+        self.workers, self.max_lag_ms = workers, max_lag_ms
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="refresh")
         self.codec = AvroCodec("feature_update")
 
     def run(self, should_stop: Callable[[], bool] = lambda: False, idle_stop_s: float | None = None) -> RefreshStats:
@@ -55,7 +65,7 @@ class Refresher:
         idle_since = time.monotonic()
         try:
             while not should_stop():
-                messages = [m for m in self.consumer.consume(1_000, timeout=0.05) if m.error() is None]
+                messages = [m for m in self.consumer.consume(self.workers * self.batch_size, timeout=0.02) if m.error() is None]
                 if not messages:
                     if idle_stop_s is not None and time.monotonic() - idle_since > idle_stop_s:
                         break
@@ -65,6 +75,7 @@ class Refresher:
                 self.consumer.commit(asynchronous=False)
         finally:
             self.consumer.close()
+            self.pool.shutdown()
         return stats
 
     def _refresh(self, messages: list, stats: RefreshStats) -> None:
@@ -79,11 +90,24 @@ class Refresher:
                 continue
             stats.updates += 1
             newest[update["user_id"]] = max(newest.get(update["user_id"], 0), update["event_time"])
+        if self.max_lag_ms is not None:
+            oldest = int(time.time() * 1000) - self.max_lag_ms
+            stale = [user for user, event_time in newest.items() if event_time < oldest]
+            stats.shed += len(stale)
+            for user in stale:
+                del newest[user]
         users = list(newest)
-        for start in range(0, len(users), self.batch_size):
-            self._refresh_users(users[start : start + self.batch_size], newest, stats)
+        count = max(min(self.workers, len(users)), -(-len(users) // self.batch_size))  # balanced over the workers
+        size = -(-len(users) // count) if users else 1
+        chunks = [users[start : start + size] for start in range(0, len(users), size)]
+        for done in self.pool.map(lambda chunk: self._refresh_users(chunk, newest), chunks):
+            stats.users += done.users
+            stats.written += done.written
+            stats.cold += done.cold
+            stats.lag_ms += done.lag_ms
 
-    def _refresh_users(self, users: list[int], event_times: dict[int, int], stats: RefreshStats) -> None:
+    def _refresh_users(self, users: list[int], event_times: dict[int, int]) -> RefreshStats:
+        stats = RefreshStats(users=len(users))
         features = self.reader.read_batch(users)["user_realtime"]
         present = [i for i, status in enumerate(features.status) if status == "present"]
         item_ids = features.columns["item_ids"]
@@ -94,12 +118,12 @@ class Refresher:
             for i, r in zip(present, ranked)
             if r.source == GENERATIVE
         }
-        stats.written += self.cache.write_many(results)
+        stats.written = self.cache.write_many(results)
         written = int(time.time() * 1000)
-        stats.users += len(users)
-        stats.cold += len(present) - len(results)
+        stats.cold = len(present) - len(results)
         for user in results:
             stats.lag_ms.append(written - event_times[user])
             if self.metrics:
                 self.metrics.refresh_lag.observe((written - event_times[user]) / 1000)
                 self.metrics.refreshed.inc()
+        return stats

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import redis
 
+from inference.serving.config import RUNTIMES
 from infra.config import Settings
 
 
@@ -18,7 +19,7 @@ def _serving(settings: Settings, model: Path | None, runtime: str | None):  # no
 @click.command()
 @click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Model directory (default: serving.model_dir, else the newest under models_dir).")  # fmt: skip
-@click.option("--runtime", type=click.Choice(["torch", "onnx"]), default=None, help="Default: serving.runtime (onnx).")
+@click.option("--runtime", type=click.Choice(RUNTIMES), default=None, help="Default: serving.runtime (onnx).")
 @click.option("--host", default=None, help="Default: serving.host.")
 @click.option("--port", type=int, default=None, help="Default: serving.port.")
 @click.pass_obj
@@ -44,7 +45,7 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
 @click.command()
 @click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Model directory (default: as `freshrec serve`).")  # fmt: skip
-@click.option("--runtime", type=click.Choice(["torch", "onnx"]), default=None)
+@click.option("--runtime", type=click.Choice(RUNTIMES), default=None)
 @click.option("--group", default="freshrec-refresher", show_default=True, help="Kafka consumer group.")
 @click.option("--idle-stop", type=float, default=None, help="Stop after this many seconds without updates.")
 @click.pass_obj

@@ -3,6 +3,7 @@ and clear 4xx for bad requests."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from pathlib import Path
@@ -86,6 +87,13 @@ def test_bad_requests_get_clear_4xx(api: str) -> None:
         assert reply["detail"], body
     status, reply = post(url, None, raw=json.dumps({"user_id": 1, "exclude": list(range(20_000))}).encode())
     assert status == 413 and "bytes" in reply["detail"]
+    # chunked: no Content-Length to refuse up front, so the body is counted as it arrives
+    host, port = api.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    chunks = iter([b'{"user_id": 1, "exclude": [', *([b"1," * 5_000] * 10), b"1]}"])
+    connection.request("POST", "/recommend", chunks, {"Content-Type": "application/json"}, encode_chunked=True)
+    response = connection.getresponse()
+    assert response.status == 413 and b"bytes" in response.read()
 
 
 def test_health_readiness_and_metrics(api: str) -> None:

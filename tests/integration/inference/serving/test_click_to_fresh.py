@@ -47,7 +47,8 @@ def pipeline(kafka: KafkaEndpoint, topic: str, redis_client: redis.Redis, model_
                             names["snapshots"], names["updates"], group=f"writer-{topic}")  # fmt: skip
     config = ServingConfig(model_dir=model_dir, beam=20, max_k=20)
     refresher = Refresher(kafka.bootstrap_servers, names["updates"], OnlineReader(redis_client, [USER_REALTIME]),
-                          open_ranker(config, model_dir.parent), ResultCache(redis_client, 3600), f"refresh-{topic}")  # fmt: skip
+                          open_ranker(config, model_dir.parent), ResultCache(redis_client, 3600), f"refresh-{topic}",
+                          max_lag_ms=None)  # fmt: skip  (a slow CI start must not shed the first clicks)
     threads = [threading.Thread(target=w.run, kwargs={"should_stop": stop.is_set}, daemon=True) for w in (writer, refresher)]
     for thread in threads:
         thread.start()

@@ -1,0 +1,132 @@
+"""Click -> fresh result: how long after a click the user's cached recommendations reflect it, at a fixed click rate,
+through the whole real path on this machine:
+
+    clicks (Kafka) -> behavior job (Flink, checkpoints on) -> snapshot writer -> Redis + feature-updates
+                   -> refresher (features read, ranked, cached with the feature version)
+
+    python -m bench.freshness_bench [--model DIR] [--rate 1000] [--seconds 30] [--users 5000]
+
+Clicks come from real users of the model's dataset: `--users` users, each clicking the items of their own history in
+order, users interleaved at random, `--rate` clicks/s, event time = send time. Lag per refreshed user = cache write
+time - event time of the newest click folded into the refreshed features; the first 5 s (warm-up) are dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import redis
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from feature_store.online.reader import OnlineReader
+from feature_store.online.writer import OnlineWriter
+from feature_store.views import USER_REALTIME
+from inference import artifacts
+from inference.pipeline import DATASETS
+from inference.sequences import leave_one_out
+from inference.serving.loading import newest_model, open_ranker
+from inference.serving.refresher import Refresher
+from inference.serving.result_cache import ResultCache
+from infra.config import KafkaSettings, RedisSettings, load_settings
+from infra.jars import fetch
+from infra.stack.kafka import LocalKafka
+from infra.stack.process import free_port
+from infra.stack.redis import LocalRedis
+from schemas.codec import AvroCodec
+from streaming.flink.environment import job_jar
+from streaming.jobs.behavior_job import JobConfig, start
+from streaming.snapshot_writer import SnapshotWriter
+
+WARM_UP_S = 5
+
+
+def produce_clicks(bootstrap: str, topic: str, histories: list[np.ndarray], rate: int, seconds: float) -> int:
+    """`rate` clicks/s in 10 ms ticks; returns how many were sent."""
+    codec = AvroCodec("click_event")
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 2})
+    rng = np.random.default_rng(0)
+    position = np.zeros(len(histories), dtype=np.int64)
+    sent, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        for user in rng.integers(0, len(histories), int(rate * elapsed) - sent):
+            item = int(histories[user][position[user] % len(histories[user])])
+            position[user] += 1
+            event = {"event_id": uuid.uuid4().hex, "user_id": int(user), "item_id": item, "category_id": 0,
+                     "behavior": "PV", "event_time": int(time.time() * 1000)}  # fmt: skip
+            producer.produce(topic, codec.encode(event), b"%d" % user)
+            sent += 1
+        producer.poll(0)
+        time.sleep(0.01)
+    producer.flush(30)
+    return sent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--rate", type=int, default=1_000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--users", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=64, help="refresher batch size")
+    parser.add_argument("--workers", type=int, default=2, help="refresher threads")
+    parser.add_argument("--max-lag-ms", type=int, default=500, help="refresher: shed updates older than this")
+    args = parser.parse_args()
+    settings = load_settings()
+    model = args.model or newest_model(settings.models_dir)
+    data = DATASETS[artifacts.load(model).config["pipeline"]["dataset"]](settings.datasets_dir)
+    histories = leave_one_out(data).test_history[: args.users]
+    config = settings.serving.model_copy(update={"model_dir": model})
+
+    with tempfile.TemporaryDirectory() as tmp:
+        kafka = LocalKafka(KafkaSettings(port=free_port(), controller_port=free_port()), Path(tmp), settings.cache_dir)
+        store = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
+        kafka.start()
+        store.start()
+        bootstrap, client = kafka.bootstrap_servers, redis.Redis(port=store.settings.port)
+        topics = ["clicks", "clicks-dlq", "user-snapshots", "feature-updates"]
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics]).values():
+            future.result(30)
+        jars = [*sorted(fetch("flink-connectors", settings.cache_dir).glob("*.jar")), job_jar()]
+        job = start(JobConfig(bootstrap, *topics), jars)
+        stop = threading.Event()
+        writer = SnapshotWriter(bootstrap, OnlineWriter(client, USER_REALTIME), None, topics[2], topics[3])
+        refresher = Refresher(bootstrap, topics[3], OnlineReader(client, [USER_REALTIME]), open_ranker(config, settings.models_dir),
+                              ResultCache(client, 3600), batch_size=args.batch, workers=args.workers, max_lag_ms=args.max_lag_ms)  # fmt: skip
+        results = {}
+        threads = [threading.Thread(target=lambda w=w, n=n: results.__setitem__(n, w.run(should_stop=stop.is_set)))
+                   for n, w in (("writer", writer), ("refresher", refresher))]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(5)  # the job's first checkpoint and the consumers' partition assignment
+            started_ms = int(time.time() * 1000)
+            sent = produce_clicks(bootstrap, topics[0], histories, args.rate, args.seconds)
+            time.sleep(5)  # let the last clicks through
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(60)
+            job.get_job_client().cancel().result()
+            kafka.stop()
+            store.stop()
+    stats = results["refresher"]
+    lag = np.asarray(stats.lag_ms[len(stats.lag_ms) * WARM_UP_S // int(args.seconds + 5) :])
+    p50, p99 = np.percentile(lag, [50, 99])
+    print(f"model {model.name}; runtime {config.runtime}; {sent} clicks in {args.seconds:.0f} s "
+          f"({sent / args.seconds:,.0f}/s) from {len(histories)} users; started {started_ms}")  # fmt: skip
+    print(f"snapshots written {results['writer'].snapshots}; feature updates {stats.updates}; users refreshed "
+          f"{stats.users}; results cached {stats.written}; shed (older than {refresher.max_lag_ms} ms) {stats.shed}")  # fmt: skip
+    print(f"click -> fresh cached result: p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {lag.max():.0f} ms "
+          f"({len(lag)} refreshes after the {WARM_UP_S} s warm-up)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ RUNTIMES: tuple[str, ...] = get_args(Runtime)
 
 class ServingConfig(BaseModel):
     model_dir: Path | None = Field(None, description="model directory to serve; default: the newest under models_dir")
-    runtime: Runtime = Field("onnx", description="torch (reference), onnx (onnxruntime, the CPU default) or onnx-int8 (quantized)")
+    runtime: Runtime = Field("onnx-int8", description="torch (reference), onnx (onnxruntime, exact) or onnx-int8 (quantized, the CPU default)")
     beam: int = Field(50, ge=1, le=500, description="λ: beam width = candidates the refined scorer re-ranks")
     max_k: int = Field(50, ge=1, description="largest k a request may ask for (at most the beam)")
     max_batch: int = Field(16, ge=1, description="micro-batch size limit; 1 turns micro-batching off")

@@ -19,7 +19,7 @@ def _serving(settings: Settings, model: Path | None, runtime: str | None):  # no
 @click.command()
 @click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Model directory (default: serving.model_dir, else the newest under models_dir).")  # fmt: skip
-@click.option("--runtime", type=click.Choice(RUNTIMES), default=None, help="Default: serving.runtime (onnx).")
+@click.option("--runtime", type=click.Choice(RUNTIMES), default=None, help="Default: serving.runtime (onnx-int8).")
 @click.option("--host", default=None, help="Default: serving.host.")
 @click.option("--port", type=int, default=None, help="Default: serving.port.")
 @click.pass_obj

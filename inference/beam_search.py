@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-from inference.generative import level_log_probs
 from inference.trie import SemanticIdTrie
 
 
@@ -46,7 +46,7 @@ def beam_search(
     logits, cache = model.first_step(memory, history)
     for level in range(trie.levels):
         width = nodes.shape[1]
-        logp = level_log_probs(logits, model.vocab_sizes, level).view(n, width, -1)
+        logp = F.log_softmax(logits, dim=-1).view(n, width, -1)  # a step's logits are its level's codes only
         children = trie.step(level, nodes.clamp(min=0))  # (N, W, V)
         invalid = (children < 0) | (nodes < 0)[..., None]
         index = children.clamp(min=0).flatten(1)

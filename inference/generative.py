@@ -26,6 +26,16 @@ class GRConfig:
     ffn: int = 512
     dropout: float = 0.1
     max_length: int = 20
+    hybrid_slots: int = 0
+    """> 0: read the hybrid compressed input instead of the raw sequence (`hybrid_tokens`): K interest slots ..."""
+    hybrid_recent: int = 0
+    """... plus the last m items, every item as its semantic-id codes only (no item-id table)."""
+    hybrid_decay: float = 0.9
+    """weight of an older item in its slot: decay ** (its distance from the recent window)."""
+
+    @property
+    def hybrid(self) -> bool:
+        return self.hybrid_slots > 0
 
 
 class GenerativeRetrieval(nn.Module):
@@ -38,10 +48,12 @@ class GenerativeRetrieval(nn.Module):
         self.register_buffer("codes", codes.long(), persistent=True)
         offsets = torch.tensor([0, *vocab_sizes[:-1]]).cumsum(0)
         self.register_buffer("offsets", offsets, persistent=False)
+        self.register_buffer("level_sizes", torch.tensor(vocab_sizes), persistent=False)
         self.code_embeddings = nn.Embedding(sum(vocab_sizes) + 1, d)  # last row: decoder BOS
         self.item_embeddings = nn.Embedding(len(codes), d, padding_idx=0)
         self.positions = nn.Embedding(config.max_length, d)
         self.levels = nn.Embedding(len(vocab_sizes), d)
+        self.slots = nn.Embedding(config.hybrid_slots, d) if config.hybrid else None
         self.drop = nn.Dropout(config.dropout)
         self.encoder = nn.ModuleList(
             Block(d, config.heads, config.ffn, config.dropout) for _ in range(config.encoder_layers)
@@ -59,14 +71,50 @@ class GenerativeRetrieval(nn.Module):
         return self.code_embeddings(codes).sum(-2) + self.item_embeddings(items)
 
     def encode(self, history: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, L) left-padded item ids -> memory (B, L, D) and its attention mask (B, 1, 1, L)."""
-        # positions as index tensors (not slices): a traced ONNX graph keeps them dynamic in the history length
-        start = self.config.max_length - history.shape[1]
-        x = self.drop(self.item_tokens(history) + self.positions(torch.arange(history.shape[1], device=history.device) + start))
-        mask = key_mask(history == 0)
+        """(B, L) left-padded item ids -> memory (B, T, D) and its attention mask (B, 1, 1, T); T = L, or K + m for
+        the hybrid input."""
+        if self.config.hybrid:
+            x, padding = self.hybrid_tokens(history)
+        else:
+            # positions as index tensors (not slices): a traced ONNX graph keeps them dynamic in the history length
+            start = self.config.max_length - history.shape[1]
+            x = self.item_tokens(history) + self.positions(torch.arange(history.shape[1], device=history.device) + start)
+            padding = history == 0
+        x, mask = self.drop(x), key_mask(padding)
         for block in self.encoder:
             x = block(x, mask)
         return self.encoder_norm(x), mask
+
+    def hybrid_tokens(self, history: Tensor) -> tuple[Tensor, Tensor]:
+        """The hybrid compressed input (RecGPT-V2's idea, for this model): every item is its semantic-id codes only
+        (what `user_realtime.sid_codes` stores, 4 bytes an item); the last m items stay tokens of their own, and
+        everything older is pooled into K fixed interest slots (slot = first-level code mod K, weight decaying with
+        age), so the encoder reads K + m tokens however long the history. -> tokens (B, K + m, D), padding (B, K + m)."""
+        history, weights, padding = self._hybrid_layout(history)
+        m = self.config.hybrid_recent
+        tokens = self.code_embeddings(self.codes[history] + self.offsets).sum(-2)
+        positions = torch.arange(m, device=history.device) + self.config.max_length - m
+        recent = tokens[:, -m:] + self.positions(positions)
+        mass = weights.sum(1)  # (B, K)
+        slots = (weights.transpose(1, 2) @ tokens[:, :-m]) / mass.clamp(min=1e-9)[..., None] + self.slots.weight
+        return torch.cat([slots, recent], dim=1), padding
+
+    def _hybrid_layout(self, history: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(history padded to > m columns, per-older-item slot weights (B, L - m, K), token padding (B, K + m))."""
+        k, m = self.config.hybrid_slots, self.config.hybrid_recent
+        if history.shape[1] <= m:  # no older items: every slot empty
+            history = F.pad(history, (m + 1 - history.shape[1], 0))
+        present = history != 0
+        older = present[:, :-m].float()
+        age = torch.arange(older.shape[1], 0, -1, device=history.device).float()
+        weights = F.one_hot(self.codes[history[:, :-m], 0] % k, k).float() * (older * self.config.hybrid_decay**age)[..., None]
+        return history, weights, torch.cat([weights.sum(1) == 0, ~present[:, -m:]], dim=1)
+
+    def memory_mask(self, history: Tensor) -> Tensor:
+        """The attention mask of `encode(history)`'s memory, from the history alone (decoder steps, scorer)."""
+        if self.config.hybrid:
+            return key_mask(self._hybrid_layout(history)[2])
+        return key_mask(history == 0)
 
     def encode_memory(self, history: Tensor) -> Tensor:
         """`StepModel` contract: the encoder memory only (every runtime derives the mask from the history)."""
@@ -74,28 +122,33 @@ class GenerativeRetrieval(nn.Module):
 
     def first_step(self, memory: Tensor, history: Tensor) -> tuple[Tensor, Tensor]:
         """`StepModel` contract: the decoder at BOS for each memory row -> logits of the level-0 codes
-        (N, sum(vocab)) and the self-attention cache (decoder layers, N, 1, 2 * dim)."""
+        (N, vocab[0]) and the self-attention cache (decoder layers, N, 1, 2 * dim)."""
         bos = torch.zeros_like(history[:, :1]) + sum(self.vocab_sizes)  # shape from a tensor: stays dynamic in ONNX
         return self._step(memory, history, bos, torch.zeros((), dtype=torch.long, device=history.device), None)
 
     def next_step(self, memory: Tensor, history: Tensor, codes: Tensor, level: Tensor | int, cache: Tensor,
                   parents: Tensor) -> tuple[Tensor, Tensor]:  # fmt: skip
         """`StepModel` contract: codes (N, W) just chosen at `level`, each continuing the cache row `parents` (N * W,)
-        -> logits of the next level's codes (N * W, sum(vocab)) and the cache, reordered and one position longer."""
+        -> logits of the next level's codes (N * W, vocab[level + 1]) and the cache, reordered and one position
+        longer."""
         level = torch.as_tensor(level, device=codes.device)
         tokens = codes.reshape(-1, 1) + self.offsets[level]
         return self._step(memory, history, tokens, level + 1, cache.index_select(1, parents))
 
     def _step(self, memory: Tensor, history: Tensor, tokens: Tensor, position: Tensor, cache: Tensor | None,
               ) -> tuple[Tensor, Tensor]:  # fmt: skip
-        """One decoder position for (N * W, 1) tokens, the same function as `decode` at that position."""
+        """One decoder position for (N * W, 1) tokens, the same function as `decode` at that position, except that
+        the head computes only the rows of the level this position predicts (a third of the head, or 4 of its
+        772 rows at the collision level)."""
         x = self.drop(self.code_embeddings(tokens) + self.levels(position))
-        memory_mask = key_mask(history == 0)
+        memory_mask = self.memory_mask(history)
         present = []
         for i, block in enumerate(self.decoder):
             x, kv = block.step(x, None if cache is None else cache[i], memory, memory_mask)
             present.append(kv)
-        return self.head(self.decoder_norm(x[:, -1])), torch.stack(present)
+        rows = torch.arange(self.level_sizes[position], device=tokens.device) + self.offsets[position]
+        logits = F.linear(self.decoder_norm(x[:, -1]), self.head.weight.index_select(0, rows), self.head.bias.index_select(0, rows))
+        return logits, torch.stack(present)
 
     def decode(self, memory: Tensor, memory_mask: Tensor, prefix: Tensor) -> Tensor:
         """prefix (N, W, l): W code prefixes per memory row -> logits (N * W, l + 1, sum(vocab)), teacher-forced,

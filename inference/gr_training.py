@@ -13,7 +13,6 @@ from torch import Tensor
 from inference.beam_search import StepModel, beam_search
 from inference.evaluation import seen_mask
 from inference.generative import GenerativeRetrieval
-from inference.layers import key_mask
 from inference.preference import listwise_dpo_loss
 from inference.refined_scorer import RefinedScorer, listwise_loss
 from inference.training import Curve, TrainConfig, fit, trim_left
@@ -72,7 +71,7 @@ class Retriever:
         items, logp, memory = beam_search(self.runtime, self.trie, history, seen, self.beam)
         if self.scorer is None:
             return items, logp
-        score = self.scorer(self.model, memory, key_mask(history == 0), items) + self.gamma * logp
+        score = self.scorer(self.model, memory, self.model.memory_mask(history), items) + self.gamma * logp
         score = score.masked_fill(torch.isinf(logp), -torch.inf)
         order = score.argsort(dim=1, descending=True)
         return items.gather(1, order), score.gather(1, order)
@@ -108,7 +107,7 @@ def preference_lists(reference: GenerativeRetrieval, trie: SemanticIdTrie, pairs
         beams, _, memory = beam_search(reference, trie, history, seen.to(device), config.beam_negatives)
         randoms = torch.from_numpy(rng.integers(1, num_items + 1, (len(chunk), config.random_negatives)))
         lists.append(torch.cat([targets[:, None], beams.cpu(), randoms], dim=1))
-        ref_logps.append(reference.sequence_log_prob(memory, key_mask(history == 0), lists[-1].to(device)).cpu())
+        ref_logps.append(reference.sequence_log_prob(memory, reference.memory_mask(history), lists[-1].to(device)).cpu())
         tier = torch.cat([torch.full((len(chunk), 1), 2), torch.ones_like(beams.cpu()), torch.zeros_like(randoms)], 1)
         tier[:, 1 : 1 + config.beam_negatives][beams.cpu() == 0] = -1  # empty beam slots
         tiers.append(tier)

@@ -9,6 +9,7 @@ constant, so a graph traced at one shape is exact at any other (the parity tests
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -43,6 +44,23 @@ class NextStepGraph(_Graph):
 
 
 GRAPHS = ("encoder.onnx", "first_step.onnx", "next_step.onnx")
+EXPORT_VERSION = 2
+"""Bumped whenever the graphs' inputs, outputs or meaning change: a model directory's older export is rebuilt
+(`exported`), never run against a beam search that expects something else (v2: per-level logits)."""
+STAMP = "export.json"
+
+
+def exported(directory: Path) -> bool:
+    """Does `directory` hold every graph of the current export version?"""
+    try:
+        stamp = json.loads((directory / STAMP).read_text())
+    except (OSError, ValueError):
+        return False
+    return stamp.get("version") == EXPORT_VERSION and all((directory / name).is_file() for name in GRAPHS)
+
+
+def stamp(directory: Path) -> None:
+    (directory / STAMP).write_text(json.dumps({"version": EXPORT_VERSION, "opset": OPSET}))
 
 
 def export(model: GenerativeRetrieval, directory: Path) -> list[Path]:
@@ -71,4 +89,5 @@ def export(model: GenerativeRetrieval, directory: Path) -> list[Path]:
                           dynamic_axes={"memory": n, "history": n, "codes": {0: "n", 1: "w"}, "cache": cache_axes,
                                         "parents": {0: "nw"}, "logits": {0: "nw"}, "next_cache": {1: "nw", 2: "p"}},
                           opset_version=OPSET, dynamo=False)  # fmt: skip
+    stamp(directory)
     return paths

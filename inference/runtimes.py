@@ -24,8 +24,7 @@ from torch import Tensor
 
 from inference.artifacts import LoadedModel
 from inference.beam_search import StepModel
-from inference.generative import GenerativeRetrieval
-from inference.onnx_export import GRAPHS, export
+from inference.onnx_export import GRAPHS, export, exported, stamp
 from inference.serving.config import RUNTIMES
 
 
@@ -71,11 +70,11 @@ def make_runtime(name: str, loaded: LoadedModel, threads: int = 1) -> StepModel:
         return loaded.model
     if name in ("onnx", "onnx-int8"):
         directory = loaded.directory / "onnx"
-        if not all((directory / graph).is_file() for graph in GRAPHS):
-            export_atomically(loaded.model, directory)
+        if not exported(directory):
+            _atomically(directory, lambda staging: export(loaded.model, staging))
         if name == "onnx-int8":
             quantized = loaded.directory / "onnx-int8"
-            if not all((quantized / graph).is_file() for graph in GRAPHS):
+            if not exported(quantized):
                 _atomically(quantized, lambda staging: quantize(directory, staging))
             directory = quantized
         return OnnxRuntime(directory, loaded.model.vocab_sizes, threads)
@@ -83,7 +82,7 @@ def make_runtime(name: str, loaded: LoadedModel, threads: int = 1) -> StepModel:
 
 
 def quantize(source: Path, target: Path) -> None:
-    """int8 weights, activations quantized per call (no calibration data needed)."""
+    """int8 weights, activations quantized per call (no calibration data needed); stamped as its source."""
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -96,20 +95,20 @@ def quantize(source: Path, target: Path) -> None:
             quantize_dynamic(str(source / graph), str(target / graph), weight_type=QuantType.QInt8)
     finally:
         logging.getLogger().removeFilter(advice)
-
-
-def export_atomically(model: GenerativeRetrieval, directory: Path) -> None:
-    _atomically(directory, lambda staging: export(model, staging))
+    stamp(target)
 
 
 def _atomically(directory: Path, make: Callable[[Path], object]) -> None:
-    """Build beside `directory`, then rename: API workers starting together never read a half-written graph."""
+    """Build beside `directory`, then rename: API workers starting together never read a half-written graph. An
+    out-of-date build in the way is removed first."""
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:
         make(staging)
+        if directory.exists() and not exported(directory):
+            shutil.rmtree(directory)
         os.rename(staging, directory)
-    except OSError:  # another process renamed its export first: use that one
-        if not all((directory / name).is_file() for name in GRAPHS):
+    except OSError:  # another process renamed its build first: use that one
+        if not exported(directory):
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -46,13 +46,18 @@ def steps(model: GenerativeRetrieval, memory: torch.Tensor, history: torch.Tenso
     return out
 
 
+def level_slice(model: GenerativeRetrieval, logits: torch.Tensor, level: int) -> torch.Tensor:
+    start = sum(model.vocab_sizes[:level])
+    return logits[:, start : start + model.vocab_sizes[level]]
+
+
 @torch.no_grad()
 def test_cached_steps_equal_the_teacher_forced_decoder(model: GenerativeRetrieval, history: torch.Tensor) -> None:
     memory = model.encode(history)[0]
     prefix = torch.randint(0, 4, (5, 3, 3))
     want = model.decode(memory, key_mask(history == 0), prefix)
     for position, got in enumerate(steps(model, memory, history, prefix)):
-        torch.testing.assert_close(got, want[:, position], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(got, level_slice(model, want[:, position], position), atol=1e-5, rtol=1e-5)
 
 
 @torch.no_grad()
@@ -75,3 +80,24 @@ def test_onnx_graphs_match_torch_at_new_shapes(model: GenerativeRetrieval, histo
         np.testing.assert_allclose(got[1], next_cache.numpy(), atol=1e-5)
         assert len(next_cache) == rows
         cache = next_cache
+
+
+@torch.no_grad()
+def test_hybrid_input_is_fixed_size_and_decodes_like_the_raw_input(history: torch.Tensor) -> None:
+    """The hybrid encoder reads K + m tokens at any history length, and its cached decoder steps equal the
+    teacher-forced pass (the same decoder contract as the raw input)."""
+    torch.manual_seed(1)
+    codes = torch.randint(0, 8, (101, 4))
+    codes[:, 3] %= 4
+    codes[0] = 0
+    config = GRConfig(dim=32, heads=2, ffn=64, max_length=30, hybrid_slots=4, hybrid_recent=3)
+    model = GenerativeRetrieval(codes, [8, 8, 8, 4], config).eval()
+    for length in (2, 7, 30):
+        memory, mask = model.encode(torch.randint(1, 101, (5, length)))
+        assert memory.shape == (5, 7, 32) and mask.shape == (5, 1, 1, 7)
+    memory = model.encode(history)[0]
+    torch.testing.assert_close(model.memory_mask(history), model.encode(history)[1])
+    prefix = torch.randint(0, 4, (5, 2, 3))
+    want = model.decode(memory, model.memory_mask(history), prefix)
+    for position, got in enumerate(steps(model, memory, history, prefix)):
+        torch.testing.assert_close(got, level_slice(model, want[:, position], position), atol=1e-5, rtol=1e-5)

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
 from inference import artifacts
 from inference.evaluation import seen_mask
 from inference.gr_training import Retriever
+from inference.onnx_export import EXPORT_VERSION, STAMP
 from inference.runtimes import make_runtime
 from inference.testing import tiny_model_dir
 
@@ -45,3 +48,15 @@ def test_quantized_runtime_stays_close_to_the_reference(loaded: artifacts.Loaded
     assert sum(kept) / len(kept) >= 0.7, kept
     assert (got_scores[:, 0] - want_scores[:, 0]).abs().max() < 0.5
     assert not seen.gather(1, got_items).any()
+
+
+def test_an_out_of_date_export_is_rebuilt(tmp_path_factory: pytest.TempPathFactory) -> None:
+    loaded = artifacts.load(tiny_model_dir(tmp_path_factory.mktemp("models") / "stale", NUM_ITEMS))
+    make_runtime("onnx", loaded)
+    stamp = loaded.directory / "onnx" / STAMP
+    stamp.write_text(json.dumps({"version": EXPORT_VERSION - 1}))
+    (loaded.directory / "onnx" / "next_step.onnx").write_bytes(b"an older graph")
+    runtime = Retriever(loaded.model, loaded.trie, 10, runtime=make_runtime("onnx", loaded))
+    assert json.loads(stamp.read_text())["version"] == EXPORT_VERSION
+    history = torch.randint(1, NUM_ITEMS + 1, (2, 12))
+    runtime.candidates(history, seen_mask([h.numpy() for h in history], NUM_ITEMS))

@@ -10,10 +10,13 @@ from inference import artifacts
 from inference.evaluation import evaluate
 from inference.gr_training import Retriever
 from inference.pipeline import DATASETS
+from inference.runtimes import make_runtime
 from inference.sequences import leave_one_out
 
 
-def evaluate_saved(directory: Path, datasets_dir: Path, beam: int | None = None) -> dict[str, dict[str, float]]:
+def evaluate_saved(directory: Path, datasets_dir: Path, beam: int | None = None, runtime: str = "torch",
+                   ) -> dict[str, dict[str, float]]:  # fmt: skip
+    """`runtime`: which runtime runs the beam search (`inference.runtimes`): the quality check of an exported one."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     loaded = artifacts.load(directory, device)
     settings = loaded.config["pipeline"]
@@ -26,9 +29,10 @@ def evaluate_saved(directory: Path, datasets_dir: Path, beam: int | None = None)
     split = leave_one_out(data)
     width = beam or settings["scorer"]["candidates"]
     length = loaded.model.config.max_length
-    out = {"GR": evaluate(Retriever(loaded.model, loaded.trie, width).recommend, split.test_history, split.test_target,
+    steps = make_runtime(runtime, loaded, torch.get_num_threads()) if runtime != "torch" else None
+    out = {"GR": evaluate(Retriever(loaded.model, loaded.trie, width, runtime=steps).recommend, split.test_history, split.test_target,
                           data.num_items, length)}  # fmt: skip
     if loaded.scorer is not None:
-        retriever = Retriever(loaded.model, loaded.trie, width, loaded.scorer, loaded.gamma)
+        retriever = Retriever(loaded.model, loaded.trie, width, loaded.scorer, loaded.gamma, steps)
         out["GR + RSP"] = evaluate(retriever.recommend, split.test_history, split.test_target, data.num_items, length)
     return out

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from inference.serving.config import RUNTIMES
 from infra.config import Settings
 
 
@@ -47,13 +48,15 @@ def train(settings: Settings, preset: str, dataset: str, device: str, seed: int,
 @click.command("eval")
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--beam", type=int, default=None, help="Beam width (default: the scorer's λ).")
+@click.option("--runtime", type=click.Choice(RUNTIMES), default="torch", show_default=True,
+              help="Runtime of the beam search: torch (reference) or an exported one, to check its quality.")  # fmt: skip
 @click.pass_obj
-def evaluate_model(settings: Settings, model_dir: Path, beam: int | None) -> None:
+def evaluate_model(settings: Settings, model_dir: Path, beam: int | None, runtime: str) -> None:
     """Score a saved model directory on its dataset's test split again (checks the data fingerprint)."""
     from inference.evaluate_saved import evaluate_saved
 
     try:
-        metrics = evaluate_saved(model_dir, settings.datasets_dir, beam)
+        metrics = evaluate_saved(model_dir, settings.datasets_dir, beam, runtime)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     for name, values in metrics.items():

@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--compute-concurrency", type=int, default=16)
     parser.add_argument("--cached-concurrency", type=int, default=32)
+    parser.add_argument("--api-workers", type=int, default=None, help="API processes (default: serving.workers)")
     args = parser.parse_args()
     settings = load_settings()
     model = args.model or newest_model(settings.models_dir)
@@ -113,14 +114,15 @@ def main() -> None:
     half = len(histories) // 2
     rng = np.random.default_rng(0)
     print(f"model {model.name}; {len(histories)} users; beam {settings.serving.beam}; k {args.k}; "
-          f"{os.cpu_count()} cores", flush=True)  # fmt: skip
+          f"API workers {args.api_workers or settings.serving.workers}; {os.cpu_count()} cores", flush=True)  # fmt: skip
 
     with tempfile.TemporaryDirectory() as tmp:
         server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
         server.start()
         try:
             write_users(server.client(), histories)
-            with api(model, server.settings.port) as port:
+            workers = {"workers": args.api_workers} if args.api_workers else {}
+            with api(model, server.settings.port, **workers) as port:
                 batched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half)), args.k),
                                    args.compute_concurrency, args.seconds)  # fmt: skip
                 warmed = int(sum(batched.paths.values()))
@@ -128,7 +130,7 @@ def main() -> None:
                 cached = run_load("127.0.0.1", port, "/recommend",
                                   bodies((int(u) for u in itertools.cycle(rng.integers(0, warmed, 1_000_000))), args.k),
                                   args.cached_concurrency, args.seconds)  # fmt: skip
-            with api(model, server.settings.port, max_batch=1) as port:
+            with api(model, server.settings.port, max_batch=1, **workers) as port:
                 unbatched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half, len(histories))), args.k),
                                      args.compute_concurrency, args.seconds)  # fmt: skip
         finally:

@@ -21,7 +21,7 @@ from fastapi import FastAPI, HTTPException, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 
 from inference.serving.batching import Overloaded
@@ -110,7 +110,7 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
     @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
         service.metrics.queue_depth.set(service.compute.depth())
-        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

@@ -29,3 +29,4 @@ class ServingConfig(BaseModel):
     cache_ttl_s: int = Field(86_400, ge=1, description="cached results expire after this")
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(1, ge=1, description="API processes sharing the port, each with its own model and event loop")

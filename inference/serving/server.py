@@ -1,15 +1,24 @@
-"""Running the API under uvicorn (uvloop + httptools), in the foreground or in a background thread (tests, bench)."""
+"""Running the API under uvicorn (uvloop + httptools): one process in the foreground, several worker processes
+sharing the port (each with its own model and event loop: one event loop is one core of HTTP handling), or in a
+background thread (tests, bench)."""
 
 from __future__ import annotations
 
 import gc
+import json
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import redis
 import uvicorn
 from fastapi import FastAPI
+
+from inference.serving.config import ServingConfig
 
 
 def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
@@ -28,6 +37,34 @@ def freeze_heap() -> None:
 def serve(app: FastAPI, host: str, port: int) -> None:
     freeze_heap()
     uvicorn.Server(_config(app, host, port)).run()
+
+
+SPEC_ENV = "FRESHREC_SERVE_SPEC"
+"""What each worker process builds its service from (JSON), set by `serve_workers` for the workers it starts."""
+
+
+def serve_workers(config: ServingConfig, redis_host: str, redis_port: int, models_dir: Path, host: str, port: int,
+                  workers: int) -> None:  # fmt: skip
+    secret = config.api_key.get_secret_value() if config.api_key else None
+    os.environ[SPEC_ENV] = json.dumps({"serving": {**config.model_dump(mode="json"), "api_key": secret},
+                                       "redis": [redis_host, redis_port], "models_dir": str(models_dir)})  # fmt: skip
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="freshrec-metrics-")
+    uvicorn.run("inference.serving.server:app_from_spec", factory=True, workers=workers, host=host, port=port,
+                loop="uvloop", http="httptools", access_log=False, log_level="warning", backlog=4096,
+                timeout_keep_alive=30)  # fmt: skip
+
+
+def app_from_spec() -> FastAPI:
+    """The app factory each worker process runs (`serve_workers`)."""
+    from inference.serving.api import create_app
+    from inference.serving.loading import open_service
+
+    spec = json.loads(os.environ[SPEC_ENV])
+    config = ServingConfig.model_validate(spec["serving"])
+    client = redis.Redis(host=spec["redis"][0], port=spec["redis"][1])
+    app = create_app(open_service(config, client, Path(spec["models_dir"])), config, client)
+    freeze_heap()
+    return app
 
 
 @contextmanager

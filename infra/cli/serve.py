@@ -22,14 +22,28 @@ def _serving(settings: Settings, model: Path | None, runtime: str | None):  # no
 @click.option("--runtime", type=click.Choice(RUNTIMES), default=None, help="Default: serving.runtime (onnx-int8).")
 @click.option("--host", default=None, help="Default: serving.host.")
 @click.option("--port", type=int, default=None, help="Default: serving.port.")
+@click.option("--workers", type=int, default=None, help="API processes sharing the port. Default: serving.workers (1).")
 @click.pass_obj
-def serve(settings: Settings, model: Path | None, runtime: str | None, host: str | None, port: int | None) -> None:
+def serve(settings: Settings, model: Path | None, runtime: str | None, host: str | None, port: int | None,
+          workers: int | None) -> None:  # fmt: skip
     """Serve POST /recommend (OpenAPI at /docs) on the online store at the configured Redis."""
     from inference.serving.api import create_app
-    from inference.serving.loading import open_service
+    from inference.serving.loading import newest_model, open_service
     from inference.serving.server import serve as run_server
+    from inference.serving.server import serve_workers
 
     config = _serving(settings, model, runtime)
+    workers = workers or config.workers
+    if workers > 1:  # the model is resolved once here, so every worker serves the same one
+        try:
+            config = config.model_copy(update={"model_dir": config.model_dir or newest_model(settings.models_dir)})
+        except FileNotFoundError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"serving {config.model_dir.name} ({config.runtime}) with {workers} workers on "
+                   f"http://{host or config.host}:{port or config.port}")  # fmt: skip
+        serve_workers(config, settings.redis.host, settings.redis.port, settings.models_dir, host or config.host,
+                      port or config.port, workers)  # fmt: skip
+        return
     client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
     try:
         service = open_service(config, client, settings.models_dir)

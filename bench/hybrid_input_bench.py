@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=26)
     parser.add_argument("--slots", type=int, default=4)
     parser.add_argument("--recent", type=int, default=5)
+    parser.add_argument("--variants", default="raw,hybrid",
+                        help="comma list of raw (last 20), raw50 (last 50: the hybrid's history, uncompressed), hybrid")
     args = parser.parse_args()
     settings = load_settings()
     source = artifacts.load(args.model or newest_model(settings.models_dir))
@@ -63,11 +65,13 @@ def main() -> None:
     valid_h, valid_t = [split.valid_history[i] for i in pick], split.valid_target[pick]
     train = dataclasses.replace(PipelineConfig().gr_train, epochs=args.epochs)
     base = GRConfig(**source.config["gr"])
-    variants = {
-        "raw (last 20 items: ids + codes)": dataclasses.replace(base, max_length=RAW_LENGTH),
-        f"hybrid ({args.slots} slots + last {args.recent}, codes only, 50 items)": dataclasses.replace(
-            base, max_length=HYBRID_LENGTH, hybrid_slots=args.slots, hybrid_recent=args.recent),
+    known = {
+        "raw": ("raw (last 20 items: ids + codes)", dataclasses.replace(base, max_length=RAW_LENGTH)),
+        "raw50": ("raw (last 50 items: ids + codes)", dataclasses.replace(base, max_length=HYBRID_LENGTH)),
+        "hybrid": (f"hybrid ({args.slots} slots + last {args.recent}, codes only, 50 items)", dataclasses.replace(
+            base, max_length=HYBRID_LENGTH, hybrid_slots=args.slots, hybrid_recent=args.recent)),
     }  # fmt: skip
+    variants = dict(known[v] for v in args.variants.split(","))
     threads, trained = torch.get_num_threads(), []
     for name, config in variants.items():
         torch.manual_seed(0)
@@ -81,7 +85,8 @@ def main() -> None:
         test = evaluate(Retriever(model, source.trie, 50).recommend, split.test_history, split.test_target, n, config.max_length)
         trained.append((name, config, model.eval(), test, minutes))
         # beside, not among, the served models (serving picks the newest directory directly under models_dir)
-        directory = settings.models_dir / "experiments" / f"{source.model_id}-{'hybrid' if config.hybrid else 'raw'}-ntp"
+        tag = "hybrid" if config.hybrid else f"raw{config.max_length}"
+        directory = settings.models_dir / "experiments" / f"{source.model_id}-{tag}-ntp"
         artifacts.save(directory, {"pipeline": source.config["pipeline"], "dataset_fingerprint": data.fingerprint,
                                    "variant": name}, model, source.codes, source.popularity, None, None,
                        {"test": test}, {})  # fmt: skip
@@ -93,7 +98,7 @@ def main() -> None:
             timings[name].append(latency_ms(model, source.trie, split.test_history[:4000], n, config.max_length))
     rows = [(name, config.hybrid_slots + config.hybrid_recent if config.hybrid else config.max_length, test,
              float(np.median(timings[name])), minutes) for name, config, _, test, minutes in trained]  # fmt: skip
-    raw_ms = rows[0][3]
+    raw_ms = rows[0][3]  # the first variant is the reference of the ratio column
     print("| input | encoder tokens | Recall@10 | NDCG@10 | ms/user (beam 50, batch 16, 1 thread) | vs raw | train min |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, tokens, test, ms, minutes in rows:

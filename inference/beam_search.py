@@ -21,8 +21,6 @@ class StepModel(Protocol):
     """What a beam search needs of a generative retriever: one encoder pass, then one decoder step per level, each
     step one new token per beam over a self-attention cache (see `GenerativeRetrieval.first_step`, `next_step`)."""
 
-    vocab_sizes: list[int]
-
     def encode_memory(self, history: Tensor) -> Tensor: ...
 
     def first_step(self, memory: Tensor, history: Tensor) -> tuple[Tensor, Tensor]: ...

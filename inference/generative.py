@@ -153,13 +153,23 @@ class GenerativeRetrieval(nn.Module):
     def decode(self, memory: Tensor, memory_mask: Tensor, prefix: Tensor) -> Tensor:
         """prefix (N, W, l): W code prefixes per memory row -> logits (N * W, l + 1, sum(vocab)), teacher-forced,
         each position's slice of the vocabulary being its level's codes (the other slices are meaningless)."""
-        tokens = decoder_tokens(prefix, self.vocab_sizes).flatten(0, 1)
+        tokens = self._decoder_tokens(prefix).flatten(0, 1)
         levels = torch.arange(tokens.shape[-1], device=tokens.device)
         x = self.drop(self.code_embeddings(tokens) + self.levels(levels))
         mask = (levels[:, None] >= levels[None, :])[None, None]  # causal
         for block in self.decoder:
             x = block(x, mask, memory, memory_mask)
         return self.head(self.decoder_norm(x))
+
+    def _decoder_tokens(self, prefix: Tensor) -> Tensor:
+        """(N, W, l) codes c_0..c_{l-1} -> (N, W, l + 1) decoder tokens: BOS (the last embedding row), then each code
+        offset into its level's slice of the shared code vocabulary."""
+        bos = torch.full((*prefix.shape[:-1], 1), self.code_embeddings.num_embeddings - 1, device=prefix.device)
+        return torch.cat([bos, prefix + self.offsets[: prefix.shape[-1]]], dim=-1)
+
+    def _level_log_probs(self, logits: Tensor, level: int) -> Tensor:
+        start = int(self.offsets[level])
+        return F.log_softmax(logits[..., start : start + self.vocab_sizes[level]], dim=-1)
 
     def sequence_log_prob(self, memory: Tensor, memory_mask: Tensor, items: Tensor) -> Tensor:
         """log π(item | history) for (B, C) candidate items per history: (B, C), teacher-forced in one pass."""
@@ -169,7 +179,7 @@ class GenerativeRetrieval(nn.Module):
         codes = codes.flatten(0, 1)
         total = torch.zeros(b * c, device=items.device)
         for level in range(len(self.vocab_sizes)):
-            logp = level_log_probs(logits[:, level], self.vocab_sizes, level)
+            logp = self._level_log_probs(logits[:, level], level)
             total = total + logp.gather(1, codes[:, level : level + 1]).squeeze(1)
         return total.view(b, c)
 
@@ -178,16 +188,3 @@ class GenerativeRetrieval(nn.Module):
         memory, mask = self.encode(history)
         return -self.sequence_log_prob(memory, mask, targets[:, None]).mean() / len(self.vocab_sizes)
 
-
-def decoder_tokens(prefix: Tensor, vocab_sizes: list[int]) -> Tensor:
-    """(N, W, l) codes c_0..c_{l-1} -> (N, W, l + 1) decoder tokens: BOS (the last embedding row), then each code
-    offset into its level's slice of the shared code vocabulary."""
-    offsets = torch.tensor([0, *vocab_sizes[:-1]], device=prefix.device).cumsum(0)
-    bos = torch.full((*prefix.shape[:-1], 1), sum(vocab_sizes), device=prefix.device)
-    return torch.cat([bos, prefix + offsets[: prefix.shape[-1]]], dim=-1)
-
-
-def level_log_probs(logits: Tensor, vocab_sizes: list[int], level: int) -> Tensor:
-    """log-softmax over the codes of `level` (logits span every level's vocabulary)."""
-    start = sum(vocab_sizes[:level])
-    return F.log_softmax(logits[..., start : start + vocab_sizes[level]], dim=-1)

@@ -31,7 +31,7 @@ from inference.serving.config import RUNTIMES
 class OnnxRuntime:
     """The three ONNX graphs on onnxruntime (CPU). Inputs and outputs cross as zero-copy numpy views."""
 
-    def __init__(self, directory: Path, vocab_sizes: list[int], threads: int = 1) -> None:
+    def __init__(self, directory: Path, threads: int = 1) -> None:
         """`threads`: intra-op threads per call; serving runs one batch at a time, so this is the cores it may use."""
         import onnxruntime as ort
 
@@ -42,7 +42,6 @@ class OnnxRuntime:
         self.encoder, self.first, self.next = (
             ort.InferenceSession(str(directory / name), options, providers=["CPUExecutionProvider"]) for name in GRAPHS
         )
-        self.vocab_sizes = list(vocab_sizes)
 
     def encode_memory(self, history: Tensor) -> Tensor:
         return _torch(self.encoder.run(None, {"history": _numpy(history)}))[0]
@@ -77,7 +76,7 @@ def make_runtime(name: str, loaded: LoadedModel, threads: int = 1) -> StepModel:
             if not exported(quantized):
                 _atomically(quantized, lambda staging: quantize(directory, staging))
             directory = quantized
-        return OnnxRuntime(directory, loaded.model.vocab_sizes, threads)
+        return OnnxRuntime(directory, threads)
     raise ValueError(f"unknown runtime {name!r}: one of {', '.join(RUNTIMES)}")
 
 

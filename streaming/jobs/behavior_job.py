@@ -1,7 +1,7 @@
 """The `behavior` job: clicks -> per-user state in the JVM -> coalesced snapshots and dead letters, on Kafka.
 
 All per-event work runs in the JVM (decode, dedup, ordering, state, encoding); Python only builds the plan. Snapshots
-go to an upsert topic (one record per user per mini-batch) that `streaming.snapshot_writer` writes to the online and
+go to an upsert topic (one record per user per sink flush) that `streaming.snapshot_writer` writes to the online and
 offline stores in batches, so the Flink job itself never blocks on Python.
 """
 
@@ -31,35 +31,40 @@ class JobConfig:
     snapshot_topic: str = "user-snapshots"
     group: str = "freshrec-behavior"
     out_of_orderness_ms: int = 5_000
+    watermark_emit: str = "on-periodic"
+    """See `tables.Watermark.emit`."""
     checkpoint_interval: str = "2 s"
-    mini_batch_latency: str = "100 ms"
+    flush_interval: str = "100 ms"
+    """How long the snapshot sink collects updates before writing each user's newest one (coalescing)."""
+    flush_rows: int = 20_000
     bounded: bool = False
     """Stop at the topic's current end (tests, backfills); unbounded otherwise."""
 
 
 def start(config: JobConfig, jars: Sequence[Path]) -> TableResult:
-    """Submit the job (one statement set: dead letters + snapshots); returns the running job's handle."""
+    """Submit the job (one statement set: dead letters and late events + snapshots); returns the running job's handle."""
     env = table_environment(
         jars,
-        extra={
-            "execution.checkpointing.interval": config.checkpoint_interval,
-            "table.exec.mini-batch.enabled": "true",
-            "table.exec.mini-batch.allow-latency": config.mini_batch_latency,
-            "table.exec.mini-batch.size": "5000",
-        },
+        # no mini-batch: its assigner emits processing-time watermarks, which would make every event look late
+        extra={"execution.checkpointing.interval": config.checkpoint_interval},
     )
     tables.register_functions(env)
-    env.execute_sql(tables.kafka_source("clicks_in", config.clicks_topic, config.bootstrap, config.group, config.bounded))
+    watermark = tables.Watermark(config.out_of_orderness_ms, config.watermark_emit)
+    env.execute_sql(tables.kafka_source("clicks_in", config.clicks_topic, config.bootstrap, config.group, config.bounded,
+                                        watermark))  # fmt: skip
     env.execute_sql(tables.kafka_sink("clicks_dlq", config.dead_letter_topic, config.bootstrap))
-    env.execute_sql(snapshot_sink("user_snapshots", config.snapshot_topic, config.bootstrap))
+    env.execute_sql(snapshot_sink("user_snapshots", config.snapshot_topic, config.bootstrap, config.flush_interval,
+                                  config.flush_rows))  # fmt: skip
     statements = env.create_statement_set()
-    statements.add_insert_sql(tables.dead_letters("clicks_in", "clicks_dlq"))
+    statements.add_insert_sql(tables.rejected_clicks("clicks_in", "clicks_dlq"))
     statements.add_insert_sql(f"INSERT INTO user_snapshots {tables.user_snapshots('clicks_in', config.out_of_orderness_ms)}")
     return statements.execute()
 
 
-def snapshot_sink(name: str, topic: str, bootstrap: str) -> str:
-    """Upsert topic keyed by user: retractions never reach it, only each user's newest snapshot per mini-batch."""
+def snapshot_sink(name: str, topic: str, bootstrap: str, flush_interval: str = "100 ms", flush_rows: int = 20_000) -> str:
+    """Upsert topic keyed by user: the sink buffers updates by key and writes only each user's newest snapshot per
+    flush (every `flush_interval`, or `flush_rows` buffered, and on every checkpoint)."""
     return f"""CREATE TABLE {name} (user_id BIGINT, s {SNAPSHOT_ROW}, PRIMARY KEY (user_id) NOT ENFORCED) WITH (
   'connector' = 'upsert-kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = '{bootstrap}',
-  'key.format' = 'json', 'value.format' = 'json')"""
+  'key.format' = 'json', 'value.format' = 'json',
+  'sink.buffer-flush.interval' = '{flush_interval}', 'sink.buffer-flush.max-rows' = '{flush_rows}')"""

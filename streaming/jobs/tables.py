@@ -6,6 +6,8 @@ Kafka topics are read and written with the `raw` format: decoding and encoding h
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyflink.table import TableEnvironment
 
 FUNCTIONS = {
@@ -15,13 +17,28 @@ FUNCTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class Watermark:
+    """Flink's bounded-out-of-orderness watermark on the clicks' event time, per Kafka partition (the minimum across
+    partitions; a partition quiet for `idle_timeout` stops holding it back)."""
+
+    bound_ms: int = 5_000
+    emit: str = "on-periodic"
+    """on-periodic (every pipeline.auto-watermark-interval, 200 ms) or on-event (after every record: the watermark
+    tracks the stream exactly, at a cost per event)."""
+    idle_timeout: str = "1 s"
+
+
 def register_functions(env: TableEnvironment) -> None:
     for name, java_class in FUNCTIONS.items():
         env.execute_sql(f"CREATE TEMPORARY FUNCTION IF NOT EXISTS {name} AS '{java_class}' LANGUAGE JAVA")
 
 
-def kafka_source(name: str, topic: str, bootstrap: str, group: str, bounded: bool = False) -> str:
-    """Raw key and value plus the record's coordinates (for dead letters) and Kafka timestamp."""
+def kafka_source(name: str, topic: str, bootstrap: str, group: str, bounded: bool = False,
+                 watermark: Watermark | None = None) -> str:
+    """Raw key and value plus the record's coordinates (for dead letters); with `watermark`, also the decoded click
+    `e` and its event time `event_ts`, the table's event-time attribute (invalid records count as time 0, so they
+    never move the watermark)."""
     options = {
         "connector": "kafka", "topic": topic, "properties.bootstrap.servers": bootstrap,
         "properties.group.id": group, "scan.startup.mode": "group-offsets",
@@ -30,12 +47,20 @@ def kafka_source(name: str, topic: str, bootstrap: str, group: str, bounded: boo
     }  # fmt: skip
     if bounded:
         options["scan.bounded.mode"] = "latest-offset"
+    timed = ""
+    if watermark:
+        options["scan.watermark.emit.strategy"] = watermark.emit
+        options["scan.watermark.idle-timeout"] = watermark.idle_timeout
+        timed = f""",
+  e AS decode_click(payload),
+  event_ts AS TO_TIMESTAMP_LTZ(COALESCE(decode_click(payload).event_time, 0), 3),
+  WATERMARK FOR event_ts AS event_ts - INTERVAL '{watermark.bound_ms / 1000:.3f}' SECOND"""
     return f"""CREATE TABLE {name} (
   record_key BYTES,
   payload BYTES,
   source_topic STRING METADATA FROM 'topic' VIRTUAL,
   source_partition INT METADATA FROM 'partition' VIRTUAL,
-  source_offset BIGINT METADATA FROM 'offset' VIRTUAL
+  source_offset BIGINT METADATA FROM 'offset' VIRTUAL{timed}
 ) WITH ({_options(options)})"""
 
 
@@ -49,22 +74,25 @@ def kafka_sink(name: str, topic: str, bootstrap: str) -> str:
     return f"CREATE TABLE {name} (record_key BYTES, payload BYTES) WITH ({_options(options)})"
 
 
-def dead_letters(source: str, dlq: str) -> str:
-    """Every record of `source` that does not decode to a valid ClickEvent, to `dlq` whole, with the reason."""
+def rejected_clicks(source: str, dlq: str) -> str:
+    """Invalid records and late events (behind the watermark of a `kafka_source(watermark=...)` table) to `dlq`."""
+    reason = ("COALESCE(e.error, 'Late: event time ' || CAST(event_ts AS STRING) || ' is behind the watermark ' "
+              "|| CAST(CURRENT_WATERMARK(event_ts) AS STRING))")  # fmt: skip
     return f"""INSERT INTO {dlq}
 SELECT record_key,
-       encode_dead_letter(source_topic, source_partition, source_offset, record_key, payload, e.error,
+       encode_dead_letter(source_topic, source_partition, source_offset, record_key, payload, {reason},
                           CAST(UNIX_TIMESTAMP() AS BIGINT) * 1000)
-FROM (SELECT *, decode_click(payload) AS e FROM {source})
-WHERE e.error IS NOT NULL"""
+FROM {source}
+WHERE e.error IS NOT NULL OR event_ts < CURRENT_WATERMARK(event_ts)"""
 
 
 def user_snapshots(source: str, bound_ms: int) -> str:
-    """The per-user state of every valid event of `source`: one updating row per user (GROUP BY), in the JVM."""
+    """The per-user state of every valid, on-time event of a `kafka_source(watermark=...)` table: one updating row
+    per user (GROUP BY), in the JVM. A row is on time unless it is behind the watermark, as in `rejected_clicks`."""
     return f"""SELECT e.user_id, behavior_state(e.event_id, e.item_id, e.category_id, e.behavior, e.event_time,
                                   CAST({bound_ms} AS BIGINT)) AS s
-FROM (SELECT decode_click(payload) AS e FROM {source})
-WHERE e.error IS NULL
+FROM {source}
+WHERE e.error IS NULL AND (CURRENT_WATERMARK(event_ts) IS NULL OR event_ts >= CURRENT_WATERMARK(event_ts))
 GROUP BY e.user_id"""
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from confluent_kafka import Consumer
 
 from infra.config import load_settings
 from infra.jars import fetch
@@ -17,27 +15,9 @@ from streaming.replay import replay
 from streaming.sources.datasets import load
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.services import KafkaEndpoint
+from tests.integration.streaming.job_output import FIELDS, latest_per_user
 
 pytestmark = pytest.mark.integration
-FIELDS = ("item_ids", "category_ids", "behaviors", "event_times", "count_pv", "count_cart", "count_fav", "count_buy",
-          "top_categories", "summary", "event_time", "version")  # fmt: skip
-
-
-def _latest_per_user(bootstrap: str, topic: str) -> dict[int, dict]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{topic}", "auto.offset.reset": "earliest"})
-    consumer.subscribe([topic])
-    latest: dict[int, dict] = {}
-    idle = 0
-    while idle < 5:
-        batch = [m for m in consumer.consume(5_000, timeout=1.0) if m.error() is None]
-        idle = 0 if batch else idle + 1
-        for message in batch:
-            key = json.loads(message.key())["user_id"]
-            latest[key] = json.loads(message.value()) if message.value() else None
-    consumer.close()
-    return {k: v for k, v in latest.items() if v is not None}
-
-
 def test_jvm_state_equals_the_reference_for_every_user(kafka: KafkaEndpoint, topic: str, datasets_dir: Path) -> None:
     source = load("taobao-head", datasets_dir)
     replay(source, topic, {"bootstrap.servers": kafka.bootstrap_servers})
@@ -45,7 +25,8 @@ def test_jvm_state_equals_the_reference_for_every_user(kafka: KafkaEndpoint, top
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     env = table_environment(jars, streaming=True)
     tables.register_functions(env)
-    env.execute_sql(tables.kafka_source("clicks_in", topic, kafka.bootstrap_servers, f"job-{topic}", bounded=True))
+    env.execute_sql(tables.kafka_source("clicks_in", topic, kafka.bootstrap_servers, f"job-{topic}", bounded=True,
+                                        watermark=tables.Watermark()))  # fmt: skip
     env.execute_sql(f"""
         CREATE TABLE user_state (user_id BIGINT, s ROW<item_ids ARRAY<BIGINT>, category_ids ARRAY<BIGINT>,
           behaviors ARRAY<INT>, event_times ARRAY<BIGINT>, count_pv BIGINT, count_cart BIGINT, count_fav BIGINT,
@@ -56,7 +37,7 @@ def test_jvm_state_equals_the_reference_for_every_user(kafka: KafkaEndpoint, top
     """)
     env.execute_sql(f"INSERT INTO user_state {tables.user_snapshots('clicks_in', 5_000)}").wait(300_000)
 
-    jvm = _latest_per_user(kafka.bootstrap_servers, out)
+    jvm = latest_per_user(kafka.bootstrap_servers, out)
     reference = BehaviorState(out_of_orderness_ms=5_000)
     reference.apply(source.table.to_pylist())  # type: ignore[attr-defined]
     assert set(jvm) == set(reference.users) and len(jvm) == 43

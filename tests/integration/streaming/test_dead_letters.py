@@ -16,6 +16,7 @@ from streaming.flink.environment import job_jar, table_environment
 from streaming.jobs import tables
 from streaming.sources.datasets import load
 from tests.fixtures.services import KafkaEndpoint
+from tests.integration.streaming.job_output import read_letters
 
 pytestmark = pytest.mark.integration
 
@@ -30,19 +31,6 @@ def _bad_records(valid: list[bytes]) -> list[bytes]:
         lambda i: update,
     ]
     return [kinds[i % len(kinds)](i) for i in range(1000)]
-
-
-def _consume(bootstrap: str, topic: str, expected: int) -> list:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{topic}", "auto.offset.reset": "earliest"})
-    consumer.subscribe([topic])
-    out: list = []
-    for _ in range(60):
-        out += [m for m in consumer.consume(2_000, timeout=1.0) if m.error() is None]
-        if len(out) >= expected:
-            break
-    out += [m for m in consumer.consume(2_000, timeout=2.0) if m.error() is None]  # nothing extra arrives
-    consumer.close()
-    return out
 
 
 def test_corrupt_records_go_to_the_dead_letter_topic(kafka: KafkaEndpoint, topic: str, datasets_dir: Path) -> None:
@@ -63,11 +51,12 @@ def test_corrupt_records_go_to_the_dead_letter_topic(kafka: KafkaEndpoint, topic
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     env = table_environment(jars, streaming=True)
     tables.register_functions(env)
-    env.execute_sql(tables.kafka_source("clicks_in", topic, kafka.bootstrap_servers, f"job-{topic}", bounded=True))
+    env.execute_sql(tables.kafka_source("clicks_in", topic, kafka.bootstrap_servers, f"job-{topic}", bounded=True,
+                                        watermark=tables.Watermark()))  # fmt: skip
     env.execute_sql(tables.kafka_sink("clicks_dlq", dlq, kafka.bootstrap_servers))
-    env.execute_sql(tables.dead_letters("clicks_in", "clicks_dlq")).wait(180_000)
+    env.execute_sql(tables.rejected_clicks("clicks_in", "clicks_dlq")).wait(180_000)
 
-    letters = [AvroCodec("dead_letter").decode(m.value()) for m in _consume(kafka.bootstrap_servers, dlq, 1000)]
+    letters = read_letters(kafka.bootstrap_servers, dlq, 1000)
     assert len(letters) == 1000
     assert sorted(letter["payload"] for letter in letters) == sorted(bad)
     assert {letter["error_type"] for letter in letters} == {"DecodeError", "UnknownSchemaFingerprint"}

@@ -1,0 +1,47 @@
+"""Reading back what the behavior job wrote: snapshots (upsert topic, JSON key and value) and dead letters."""
+
+from __future__ import annotations
+
+import json
+
+from confluent_kafka import Consumer, Message
+
+from schemas.codec import AvroCodec
+
+FIELDS = ("item_ids", "category_ids", "behaviors", "event_times", "count_pv", "count_cart", "count_fav", "count_buy",
+          "top_categories", "summary", "event_time", "version")  # fmt: skip
+
+
+def latest_per_user(bootstrap: str, topic: str) -> dict[int, dict]:
+    """Each user's newest snapshot, read until the topic stays quiet for 5 s (a tombstone removes the user)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{topic}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    latest: dict[int, dict] = {}
+    idle = 0
+    while idle < 5:
+        batch = [m for m in consumer.consume(5_000, timeout=1.0) if m.error() is None]
+        idle = 0 if batch else idle + 1
+        for message in batch:
+            key = json.loads(message.key())["user_id"]
+            latest[key] = json.loads(message.value()) if message.value() else None
+    consumer.close()
+    return {k: v for k, v in latest.items() if v is not None}
+
+
+def read_messages(bootstrap: str, topic: str, expected: int) -> list[Message]:
+    """Everything in `topic`: read until `expected` arrived (at most a minute), then 2 s more to catch any extra."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{topic}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    out: list[Message] = []
+    for _ in range(60):
+        out += [m for m in consumer.consume(2_000, timeout=1.0) if m.error() is None]
+        if len(out) >= expected:
+            break
+    out += [m for m in consumer.consume(2_000, timeout=2.0) if m.error() is None]
+    consumer.close()
+    return out
+
+
+def read_letters(bootstrap: str, topic: str, expected: int) -> list[dict]:
+    codec = AvroCodec("dead_letter")
+    return [codec.decode(m.value()) for m in read_messages(bootstrap, topic, expected)]

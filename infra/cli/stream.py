@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import redis
 
@@ -19,8 +21,10 @@ def stream() -> None:
 @click.option("--snapshot-topic", default="user-snapshots", show_default=True, help="Upsert topic between job and writer.")
 @click.option("--group", default="freshrec-behavior", show_default=True,
               help="Consumer group of the job: it resumes from the group's committed offsets.")
+@click.option("--checkpoint-dir", type=click.Path(path_type=Path), default=None,
+              help="Where checkpoints are kept; a restart resumes from the newest. Default: state_dir/checkpoints/GROUP.")
 @click.pass_obj
-def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str) -> None:
+def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, checkpoint_dir: Path | None) -> None:
     """Start the behavior job on a local Flink mini-cluster and write its snapshots to the feature store.
 
     Per-event work (decoding, dedup, event-time order, state, dead letters) runs in the JVM; the writer here turns
@@ -29,6 +33,7 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str) -> N
     """
     from feature_store.online.writer import OnlineWriter
     from feature_store.views import USER_REALTIME
+    from streaming.flink.checkpoints import latest_checkpoint
     from streaming.flink.environment import job_jar
     from streaming.jobs.behavior_job import JobConfig, start
     from streaming.snapshot_writer import SnapshotWriter
@@ -38,9 +43,13 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str) -> N
     except (JarError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     topics = settings.topics
-    config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group, bounded=bounded)
+    checkpoints = checkpoint_dir or settings.state_dir / "checkpoints" / group
+    resume = latest_checkpoint(checkpoints)
+    config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
+                       bounded=bounded, checkpoint_dir=checkpoints)  # fmt: skip
     start(config, jars)
-    click.echo(f"behavior job submitted ({'bounded' if bounded else 'unbounded'}); writing snapshots ...")
+    origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints}"
+    click.echo(f"behavior job submitted ({'bounded' if bounded else 'unbounded'}, {origin}); writing snapshots ...")
     client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
     writer = SnapshotWriter(settings.kafka.bootstrap_servers, OnlineWriter(client, USER_REALTIME),
                             settings.feature_repo / "data" / "offline", snapshot_topic, topics.feature_updates)  # fmt: skip

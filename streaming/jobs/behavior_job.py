@@ -7,15 +7,18 @@ offline stores in batches, so the Flink job itself never blocks on Python.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyflink.table import TableResult
 
+from streaming.flink.checkpoints import checkpoint_options
 from streaming.flink.environment import table_environment
 from streaming.jobs import tables
 
+log = logging.getLogger(__name__)
 SNAPSHOT_ROW = (
     "ROW<item_ids ARRAY<BIGINT>, category_ids ARRAY<BIGINT>, behaviors ARRAY<INT>, event_times ARRAY<BIGINT>,"
     " count_pv BIGINT, count_cart BIGINT, count_fav BIGINT, count_buy BIGINT, interest ARRAY<FLOAT>,"
@@ -39,15 +42,20 @@ class JobConfig:
     flush_rows: int = 20_000
     bounded: bool = False
     """Stop at the topic's current end (tests, backfills); unbounded otherwise."""
+    checkpoint_dir: Path | None = None
+    """Keep checkpoints here and resume from the newest one (`streaming.flink.checkpoints`); None: in memory only."""
 
 
 def start(config: JobConfig, jars: Sequence[Path]) -> TableResult:
     """Submit the job (one statement set: dead letters and late events + snapshots); returns the running job's handle."""
-    env = table_environment(
-        jars,
-        # no mini-batch: its assigner emits processing-time watermarks, which would make every event look late
-        extra={"execution.checkpointing.interval": config.checkpoint_interval},
-    )
+    if config.checkpoint_dir is None:
+        options = {"execution.checkpointing.interval": config.checkpoint_interval}
+    else:
+        options = checkpoint_options(config.checkpoint_dir, config.checkpoint_interval)
+        if "execution.state-recovery.path" in options:
+            log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
+    # no mini-batch: its assigner emits processing-time watermarks, which would make every event look late
+    env = table_environment(jars, extra=options)
     tables.register_functions(env)
     watermark = tables.Watermark(config.out_of_orderness_ms, config.watermark_emit)
     env.execute_sql(tables.kafka_source("clicks_in", config.clicks_topic, config.bootstrap, config.group, config.bounded,

@@ -43,6 +43,20 @@ class RedisSettings(BaseModel):
         return f"redis://{self.host}:{self.port}/0"
 
 
+class FlinkSettings(BaseModel):
+    host: str = "127.0.0.1"
+    rest_port: int = 8081
+    rpc_port: int = 6123
+    slots: int = Field(2, description="task slots of the TaskManager")
+    jobmanager_memory: str = "1024m"
+    taskmanager_memory: str = "1600m"
+
+    @property
+    def jobmanager(self) -> str:
+        """HOST:PORT of the REST endpoint, what `freshrec stream run --jobmanager` takes."""
+        return f"{self.host}:{self.rest_port}"
+
+
 class TopicSettings(BaseModel):
     clicks: str = "clicks"
     feature_updates: str = "feature-updates"
@@ -57,6 +71,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     redis: RedisSettings = RedisSettings()
     topics: TopicSettings = TopicSettings()
+    flink: FlinkSettings = FlinkSettings()
     serving: ServingConfig = ServingConfig()
     datasets_dir: Path = Field(PROJECT_ROOT.parent / "shared" / "datasets", description="the public datasets folder")
     feature_repo: Path = Field(PROJECT_ROOT / "feature_store" / "repo", description="the Feast repository folder")

@@ -7,6 +7,7 @@ import logging
 import click
 
 from infra.cli.features import features
+from infra.cli.flink import flink
 from infra.cli.jars import jars
 from infra.cli.model import evaluate_model, train
 from infra.cli.replay import replay
@@ -30,5 +31,5 @@ def main(ctx: click.Context, log_level: str) -> None:
     ctx.obj = load_settings()
 
 
-for command in (up, down, status, jars, topics, replay, features, stream, train, evaluate_model, serve, refresh):
+for command in (up, down, status, jars, topics, replay, features, stream, flink, train, evaluate_model, serve, refresh):
     main.add_command(command)

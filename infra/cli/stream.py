@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import redis
 
 from infra.config import Settings
+
+if TYPE_CHECKING:
+    from streaming.snapshot_writer import SnapshotWriter
 from infra.jars import JarError, fetch
 
 
@@ -21,41 +25,69 @@ def stream() -> None:
 @click.option("--snapshot-topic", default="user-snapshots", show_default=True, help="Upsert topic between job and writer.")
 @click.option("--group", default="freshrec-behavior", show_default=True,
               help="Consumer group of the job: it resumes from the group's committed offsets.")
+@click.option("--jobmanager", metavar="HOST:PORT", default=None,
+              help="Submit to this Flink session cluster (its REST endpoint) instead of an in-process mini-cluster.")
 @click.option("--checkpoint-dir", type=click.Path(path_type=Path), default=None,
-              help="Where checkpoints are kept; a restart resumes from the newest. Default: state_dir/checkpoints/GROUP.")
+              help="Where checkpoints are kept; a restart resumes from the newest. Default: state_dir/checkpoints/GROUP "
+                   "(with --jobmanager: the cluster's own checkpoint configuration).")
 @click.pass_obj
-def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, checkpoint_dir: Path | None) -> None:
-    """Start the behavior job on a local Flink mini-cluster and write its snapshots to the feature store.
+def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, jobmanager: str | None,
+        checkpoint_dir: Path | None) -> None:  # fmt: skip
+    """Start the behavior job (in-process mini-cluster, or `--jobmanager`) and write its snapshots to the feature store.
 
     Per-event work (decoding, dedup, event-time order, state, dead letters) runs in the JVM; the writer here turns
     the job's coalesced per-user snapshots into Feast-layout Redis rows, parquet snapshots and feature-updates, in
     batches, committing Kafka offsets only after a batch is stored.
     """
-    from feature_store.online.writer import OnlineWriter
-    from feature_store.views import USER_REALTIME
     from streaming.flink.checkpoints import latest_checkpoint
     from streaming.flink.environment import job_jar
     from streaming.jobs.behavior_job import JobConfig, start
-    from streaming.snapshot_writer import SnapshotWriter
 
     try:
         jars = [*sorted(fetch("flink-connectors", settings.cache_dir).glob("*.jar")), job_jar()]
     except (JarError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     topics = settings.topics
-    checkpoints = checkpoint_dir or settings.state_dir / "checkpoints" / group
-    resume = latest_checkpoint(checkpoints)
+    checkpoints = checkpoint_dir or (None if jobmanager else settings.state_dir / "checkpoints" / group)
+    resume = latest_checkpoint(checkpoints) if checkpoints else None
     config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
-                       bounded=bounded, checkpoint_dir=checkpoints)  # fmt: skip
-    start(config, jars)
-    origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints}"
-    click.echo(f"behavior job submitted ({'bounded' if bounded else 'unbounded'}, {origin}); writing snapshots ...")
-    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
-    writer = SnapshotWriter(settings.kafka.bootstrap_servers, OnlineWriter(client, USER_REALTIME),
-                            settings.feature_repo / "data" / "offline", snapshot_topic, topics.feature_updates)  # fmt: skip
+                       bounded=bounded, jobmanager=jobmanager, checkpoint_dir=checkpoints)  # fmt: skip
+    try:
+        start(config, jars)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints or 'the cluster configuration'}"
+    where = f"to {jobmanager}" if jobmanager else "in process"
+    click.echo(f"behavior job submitted {where} ({'bounded' if bounded else 'unbounded'}, {origin}); writing snapshots ...")
+    writer = _writer(settings, snapshot_topic, "freshrec-snapshot-writer")
     try:  # bounded: stop once the job has gone quiet for 20 s (its end is not awaited: see docs/streaming.md)
         stats = writer.run(idle_stop_s=20 if bounded else None)
     except KeyboardInterrupt:
         click.echo("stopped")
         return
     click.echo(f"{stats.snapshots} snapshots written in {stats.batches} batches ({stats.applied} applied)")
+
+
+@stream.command()
+@click.option("--snapshot-topic", default="user-snapshots", show_default=True, help="The job's upsert snapshot topic.")
+@click.option("--group", default="freshrec-snapshot-writer", show_default=True, help="Consumer group of the writer.")
+@click.pass_obj
+def write(settings: Settings, snapshot_topic: str, group: str) -> None:
+    """Only the snapshot writer: for a behavior job that runs on a cluster of its own (Kubernetes: infra/deploy)."""
+    writer = _writer(settings, snapshot_topic, group)
+    click.echo(f"writing snapshots from {snapshot_topic} ...")
+    try:
+        writer.run()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+def _writer(settings: Settings, snapshot_topic: str, group: str) -> SnapshotWriter:
+    from feature_store.online.writer import OnlineWriter
+    from feature_store.views import USER_REALTIME
+    from streaming.snapshot_writer import SnapshotWriter
+
+    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
+    return SnapshotWriter(settings.kafka.bootstrap_servers, OnlineWriter(client, USER_REALTIME),
+                          settings.feature_repo / "data" / "offline", snapshot_topic, settings.topics.feature_updates,
+                          group)  # fmt: skip

@@ -4,6 +4,8 @@
   put its bin directory first on PATH (thread mode loads `pemja` from there).
 - Connector jars are not inside the PyFlink wheels: they come in as `pipeline.jars` (verified by infra.jars).
 - Thread mode runs Python functions inside the JVM: several times the throughput of process mode here.
+- `jobmanager` (HOST:PORT of a session cluster's REST endpoint) submits there instead of to an in-process
+  mini-cluster; the jars travel with the job.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ def job_jar() -> Path:
     return JOB_JAR
 
 
-def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, str] | None = None) -> Configuration:
+def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, str] | None = None,
+                  jobmanager: str | None = None) -> Configuration:  # fmt: skip
     bin_dir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bin_dir):
         os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -37,6 +40,7 @@ def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, s
         "python.client.executable": sys.executable,
         "python.execution-mode": "thread",
         "parallelism.default": str(parallelism),
+        **(remote(jobmanager) if jobmanager else {}),
         **(extra or {}),
     }
     for key, value in settings.items():
@@ -44,9 +48,19 @@ def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, s
     return config
 
 
+def remote(jobmanager: str) -> dict[str, str]:
+    """Options that send jobs to the session cluster whose REST endpoint is `jobmanager` (HOST:PORT)."""
+    host, _, port = jobmanager.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--jobmanager must be HOST:PORT (the cluster's REST endpoint), got {jobmanager!r}")
+    return {"execution.target": "remote", "rest.address": host, "rest.port": port}
+
+
 def table_environment(
-    jars: Sequence[Path], streaming: bool = True, parallelism: int = 1, extra: dict[str, str] | None = None
-) -> TableEnvironment:
+    jars: Sequence[Path], streaming: bool = True, parallelism: int = 1, extra: dict[str, str] | None = None,
+    jobmanager: str | None = None,
+) -> TableEnvironment:  # fmt: skip
     builder = EnvironmentSettings.new_instance()
     builder = builder.in_streaming_mode() if streaming else builder.in_batch_mode()
-    return TableEnvironment.create(builder.with_configuration(configuration(jars, parallelism, extra)).build())
+    settings = configuration(jars, parallelism, extra, jobmanager)
+    return TableEnvironment.create(builder.with_configuration(settings).build())

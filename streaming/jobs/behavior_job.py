@@ -7,6 +7,7 @@ offline stores in batches, so the Flink job itself never blocks on Python.
 
 from __future__ import annotations
 
+import argparse
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ class JobConfig:
     flush_rows: int = 20_000
     bounded: bool = False
     """Stop at the topic's current end (tests, backfills); unbounded otherwise."""
+    jobmanager: str | None = None
+    """HOST:PORT of a session cluster's REST endpoint; None: an in-process mini-cluster."""
     checkpoint_dir: Path | None = None
     """Keep checkpoints here and resume from the newest one (`streaming.flink.checkpoints`); None: in memory only."""
 
@@ -55,7 +58,7 @@ def start(config: JobConfig, jars: Sequence[Path]) -> TableResult:
         if "execution.state-recovery.path" in options:
             log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
     # no mini-batch: its assigner emits processing-time watermarks, which would make every event look late
-    env = table_environment(jars, extra=options)
+    env = table_environment(jars, extra=options, jobmanager=config.jobmanager)
     tables.register_functions(env)
     watermark = tables.Watermark(config.out_of_orderness_ms, config.watermark_emit)
     env.execute_sql(tables.kafka_source("clicks_in", config.clicks_topic, config.bootstrap, config.group, config.bounded,
@@ -76,3 +79,25 @@ def snapshot_sink(name: str, topic: str, bootstrap: str, flush_interval: str = "
   'connector' = 'upsert-kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = '{bootstrap}',
   'key.format' = 'json', 'value.format' = 'json',
   'sink.buffer-flush.interval' = '{flush_interval}', 'sink.buffer-flush.max-rows' = '{flush_rows}')"""
+
+
+def parser() -> argparse.ArgumentParser:
+    defaults = JobConfig(bootstrap="")
+    p = argparse.ArgumentParser(prog="streaming.jobs.behavior_job", description="Submit the behavior job to the cluster "
+                                "this runs in (the Kubernetes operator's application mode: PythonDriver -pym).")  # fmt: skip
+    p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
+    p.add_argument("--jars", type=Path, required=True, help="folder holding the connector jars and freshrec-flink.jar")
+    for name in ("clicks_topic", "dead_letter_topic", "snapshot_topic", "group", "checkpoint_interval", "flush_interval"):
+        p.add_argument(f"--{name.replace('_', '-')}", default=getattr(defaults, name))
+    p.add_argument("--out-of-orderness-ms", type=int, default=defaults.out_of_orderness_ms)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = vars(parser().parse_args(argv))
+    jars = sorted(args.pop("jars").glob("*.jar"))
+    start(JobConfig(**args), jars)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,20 +1,25 @@
 """The Kubernetes manifests agree with the code: commands exist, every FRESHREC_* variable is a real setting, the
-probes hit real routes."""
+probes hit real routes, the FlinkDeployment's job arguments parse."""
 
 from __future__ import annotations
 
+import click
 import yaml
 from click.testing import CliRunner
 
 from infra.cli import main
 from infra.config import PROJECT_ROOT, Settings
+from streaming.jobs import behavior_job
 
-MANIFEST = PROJECT_ROOT / "infra" / "deploy" / "api.yaml"
+MANIFESTS = sorted((PROJECT_ROOT / "infra" / "deploy").glob("*.yaml"))
+
+
+def _documents(kind: str) -> list[dict]:
+    return [d for m in MANIFESTS for d in yaml.safe_load_all(m.read_text()) if d and d["kind"] == kind]
 
 
 def _containers() -> list[dict]:
-    documents = [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d and d["kind"] == "Deployment"]
-    return [c for d in documents for c in d["spec"]["template"]["spec"]["containers"]]
+    return [c for d in _documents("Deployment") for c in d["spec"]["template"]["spec"]["containers"]]
 
 
 def test_every_variable_is_a_setting() -> None:
@@ -35,10 +40,22 @@ def test_commands_and_probes_exist() -> None:
     for container in _containers():
         command = container["command"]
         assert command[0] == ".venv/bin/freshrec"
-        result = runner.invoke(main, [*command[1:2], "--help"])
+        path = command[1:3] if isinstance(main.commands[command[1]], click.Group) else command[1:2]
+        result = runner.invoke(main, [*path, "--help"])
         assert result.exit_code == 0, result.output
-        for option in (a for a in command[2:] if a.startswith("--")):
+        for option in (a for a in command[1:] if a.startswith("--")):
             assert option in result.output, option
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             if probe in container:
                 assert container[probe]["httpGet"]["path"] in routes
+
+
+def test_flink_deployment_runs_the_job_module_with_valid_arguments() -> None:
+    (deployment,) = _documents("FlinkDeployment")
+    job = deployment["spec"]["job"]
+    assert job["entryClass"] == "org.apache.flink.client.python.PythonDriver"
+    flag, module, *args = job["args"]
+    assert (flag, module) == ("-pym", behavior_job.__name__)
+    parsed = behavior_job.parser().parse_args(args)  # exits (fails the test) on an unknown or missing argument
+    assert parsed.bootstrap and parsed.jars
+    assert job["upgradeMode"] == "last-state" and "execution.checkpointing.dir" in deployment["spec"]["flinkConfiguration"]

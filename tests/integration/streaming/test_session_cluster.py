@@ -1,0 +1,52 @@
+"""The behavior job submitted to a standalone Flink session cluster (`--jobmanager`): it runs there, not in this
+process, and every user's state equals the reference."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from infra.config import load_settings
+from infra.jars import fetch
+from streaming.flink.environment import job_jar
+from streaming.jobs.behavior_job import JobConfig, start
+from streaming.replay import replay
+from streaming.sources.datasets import load
+from streaming.state.user_state import BehaviorState
+from tests.fixtures.flink import FlinkEndpoint
+from tests.fixtures.services import KafkaEndpoint
+from tests.integration.streaming.job_output import FIELDS, latest_per_user
+
+pytestmark = pytest.mark.integration
+
+
+def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: FlinkEndpoint, topic: str,
+                                         datasets_dir: Path) -> None:  # fmt: skip
+    source = load("taobao-head", datasets_dir)
+    replay(source, topic, {"bootstrap.servers": kafka.bootstrap_servers})
+    names = {"dlq": f"{topic}-dlq", "snapshots": f"{topic}-snap"}
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+    for future in admin.create_topics([NewTopic(n, 2, 1) for n in names.values()]).values():
+        future.result(30)
+    config = JobConfig(kafka.bootstrap_servers, topic, names["dlq"], names["snapshots"], f"job-{topic}", bounded=True,
+                       jobmanager=flink_cluster.jobmanager)  # fmt: skip
+    jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
+    result = start(config, jars)
+    job_id = str(result.get_job_client().get_job_id())
+    result.wait(300_000)
+
+    with urllib.request.urlopen(f"http://{flink_cluster.jobmanager}/jobs/{job_id}", timeout=10) as response:
+        assert json.loads(response.read())["state"] == "FINISHED"  # the cluster ran it
+    got = latest_per_user(kafka.bootstrap_servers, names["snapshots"])
+    reference = BehaviorState(out_of_orderness_ms=config.out_of_orderness_ms)
+    reference.apply(source.table.to_pylist())  # type: ignore[attr-defined]
+    assert set(got) == set(reference.users) and len(got) == 43
+    for user in reference.users:
+        want = reference.snapshot(user)
+        assert {f: got[user]["s"][f] for f in FIELDS} == {f: want[f] for f in FIELDS}, user
+        np.testing.assert_allclose(got[user]["s"]["interest"], want["interest"], rtol=1e-5, atol=1e-6)

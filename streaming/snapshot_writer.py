@@ -6,19 +6,26 @@ acknowledged; a crash replays the batch, and the versioned writer makes the repl
 
 from __future__ import annotations
 
-import json
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
 from confluent_kafka import Consumer, Producer
 
 from feature_store.offline import parquet_log
-from feature_store.online.validation import rows_to_table
+from feature_store.online.validation import online_schema
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
-from schemas.codec import AvroCodec
+from schemas.columnar import encode_batch
+from schemas.ragged import decimal_ascii
+from schemas.registry import default_registry
+from streaming.replay import produce_all
 
 POLL_S = 0.02
 """How long a poll waits to fill a batch: it returns at `batch_size` messages or after this, so it bounds the
@@ -44,7 +51,10 @@ class SnapshotWriter:
         updates_topic: str = "feature-updates",
         group: str = "freshrec-snapshot-writer",
         batch_size: int = 5_000,
+        on_written: Callable[[pa.Table, int], None] | None = None,
     ) -> None:
+        """`on_written(table, ms)`: called after each stored batch with its coalesced rows (the online table) and the
+        time it was stored (benchmarks, metrics)."""
         self.consumer = Consumer(
             {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
              "auto.offset.reset": "earliest"}
@@ -55,7 +65,8 @@ class SnapshotWriter:
         self.offline_dir = offline_dir
         self.updates_topic = updates_topic
         self.batch_size = batch_size
-        self.updates = AvroCodec("feature_update")
+        self.update_schema = default_registry().latest("feature_update")
+        self.on_written = on_written
 
     def run(self, idle_stop_s: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> WriterStats:
         """Write batches until `should_stop()`, or until no snapshot arrived for `idle_stop_s` seconds."""
@@ -75,40 +86,47 @@ class SnapshotWriter:
         return stats
 
     def _write(self, messages: list, stats: WriterStats) -> None:
-        latest: dict[int, dict] = {}
-        for message in messages:  # coalesce again: only a user's newest snapshot in this batch matters
-            if message.value() is None:
-                continue
-            record = json.loads(message.value())
-            snapshot = _row(record)
-            previous = latest.get(snapshot["user_id"])
-            if previous is None or previous["version"] <= snapshot["version"]:
-                latest[snapshot["user_id"]] = snapshot
-        if latest:
-            table = rows_to_table(USER_REALTIME, list(latest.values()))
+        table = snapshots_table([m.value() for m in messages if m.value() is not None])
+        if table.num_rows:
             result = self.writer.write_table(table)
-            for row in latest.values():
-                update = {"user_id": row["user_id"], "version": row["version"], "event_time": row["event_time"]}
-                self.producer.produce(self.updates_topic, self.updates.encode(update), str(row["user_id"]).encode())
+            updates = table.select(["user_id", "version", "event_time"])
+            produce_all(self.producer, self.updates_topic, encode_batch(self.update_schema, updates).rows(),
+                        decimal_ascii(table["user_id"].to_numpy()).rows())  # fmt: skip
             if self.producer.flush(30):
                 raise RuntimeError("feature-updates not acknowledged; offsets not committed, the batch will replay")
             if self.offline_dir is not None:
                 parquet_log.append_snapshots(self.offline_dir, USER_REALTIME, table)
             stats.snapshots += table.num_rows
             stats.applied += result.applied
-            stats.freshness_ms.append(int(time.time() * 1000) - max(r["event_time"] for r in latest.values()))
+            written_ms = int(time.time() * 1000)
+            stats.freshness_ms.append(written_ms - pc.max(table["event_time"]).as_py())
+            if self.on_written:
+                self.on_written(table, written_ms)
         self.consumer.commit(asynchronous=False)
         stats.batches += 1
 
 
-def _row(record: dict) -> dict:
-    state = record["s"]
-    return {
-        "user_id": record["user_id"],
-        "event_time": state["event_time"],
-        "version": state["version"],
-        **{name: state[name] for name in ("item_ids", "category_ids", "behaviors", "event_times", "count_pv",
-                                          "count_cart", "count_fav", "count_buy", "interest", "top_categories",
-                                          "summary")},  # fmt: skip
-        "sid_codes": b"",  # semantic ids join once the model's item table is loaded (model issue)
-    }
+def snapshots_table(values: list[bytes]) -> pa.Table:
+    """The job's JSON snapshots parsed in Arrow (C++, no Python object per value), coalesced to each user's newest,
+    as the view's online table (`validation.online_schema`)."""
+    if not values:
+        return ONLINE_SCHEMA.empty_table()
+    parsed = pa_json.read_json(io.BytesIO(b"\n".join(values)), parse_options=_PARSE)
+    state = parsed["s"].combine_chunks()
+    users = parsed["user_id"].to_numpy()
+    versions = state.field("version").to_numpy(zero_copy_only=False)
+    order = np.lexsort((versions, users))  # by user, then version: the last of each user is its newest
+    last = order[np.append(users[order][1:] != users[order][:-1], True)]
+    columns = {"user_id": pa.array(users[last]), "event_time": state.field("event_time").take(last)}
+    for name in ONLINE_SCHEMA.names:
+        if name == "sid_codes":  # semantic ids join once the model's item table is loaded (model issue)
+            columns[name] = pa.array([b""] * len(last), pa.binary())
+        elif name not in columns:
+            columns[name] = state.field(name).take(last)
+    return pa.table(columns, schema=ONLINE_SCHEMA)
+
+
+ONLINE_SCHEMA = online_schema(USER_REALTIME)
+_STATE = pa.struct([f for f in ONLINE_SCHEMA if f.name not in ("user_id", "sid_codes")])
+_PARSE = pa_json.ParseOptions(explicit_schema=pa.schema([pa.field("user_id", pa.int64()), pa.field("s", _STATE)]),
+                              unexpected_field_behavior="ignore")  # fmt: skip

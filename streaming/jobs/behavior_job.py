@@ -43,6 +43,7 @@ class JobConfig:
     flush_rows: int = 20_000
     bounded: bool = False
     """Stop at the topic's current end (tests, backfills); unbounded otherwise."""
+    parallelism: int = 1
     jobmanager: str | None = None
     """HOST:PORT of a session cluster's REST endpoint; None: an in-process mini-cluster."""
     checkpoint_dir: Path | None = None
@@ -58,7 +59,7 @@ def start(config: JobConfig, jars: Sequence[Path]) -> TableResult:
         if "execution.state-recovery.path" in options:
             log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
     # no mini-batch: its assigner emits processing-time watermarks, which would make every event look late
-    env = table_environment(jars, extra=options, jobmanager=config.jobmanager)
+    env = table_environment(jars, parallelism=config.parallelism, extra=options, jobmanager=config.jobmanager)
     tables.register_functions(env)
     watermark = tables.Watermark(config.out_of_orderness_ms, config.watermark_emit)
     env.execute_sql(tables.kafka_source("clicks_in", config.clicks_topic, config.bootstrap, config.group, config.bounded,

@@ -12,6 +12,7 @@ from pyflink.table import TableEnvironment
 
 FUNCTIONS = {
     "decode_click": "io.freshrec.flink.DecodeClick",
+    "click_time": "io.freshrec.flink.ClickTime",
     "encode_dead_letter": "io.freshrec.flink.EncodeDeadLetter",
     "behavior_state": "io.freshrec.flink.BehaviorAggregate",
 }
@@ -58,7 +59,7 @@ def kafka_source(name: str, topic: str, bootstrap: str, group: str, bounded: boo
             options["scan.watermark.idle-timeout"] = watermark.idle_timeout
         timed = f""",
   e AS decode_click(payload),
-  event_ts AS TO_TIMESTAMP_LTZ(COALESCE(decode_click(payload).event_time, 0), 3),
+  event_ts AS TO_TIMESTAMP_LTZ(COALESCE(click_time(payload), 0), 3),
   WATERMARK FOR event_ts AS event_ts - INTERVAL '{watermark.bound_ms / 1000:.3f}' SECOND"""
     return f"""CREATE TABLE {name} (
   record_key BYTES,

@@ -13,7 +13,7 @@ def test_source_reads_raw_records_with_their_coordinates() -> None:
 
 def test_watermarked_source_decodes_once_per_column_and_times_events() -> None:
     ddl = tables.kafka_source("clicks_in", "clicks", "b:1", "g", watermark=tables.Watermark(2_500, "on-event"))
-    assert "e AS decode_click(payload)" in ddl
+    assert "e AS decode_click(payload)" in ddl and "TO_TIMESTAMP_LTZ(COALESCE(click_time(payload), 0), 3)" in ddl
     assert "WATERMARK FOR event_ts AS event_ts - INTERVAL '2.500' SECOND" in ddl
     assert "'scan.watermark.emit.strategy' = 'on-event'" in ddl and "idle-timeout" not in ddl
 

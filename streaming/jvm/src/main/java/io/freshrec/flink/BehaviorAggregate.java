@@ -47,6 +47,8 @@ public class BehaviorAggregate extends AggregateFunction<Row, BehaviorAggregate.
         public long newest;
         public long version;
         public long arrivals;
+        /** The last getValue result until the next event: Flink asks for it before and after every accumulate. */
+        public transient Row output;
     }
 
     @Override
@@ -59,6 +61,7 @@ public class BehaviorAggregate extends AggregateFunction<Row, BehaviorAggregate.
         if (s.ids.containsKey(eventId)) {
             return;
         }
+        s.output = null;
         int b = behaviorCode(behavior);
         long time = eventTime;
         long[] event = {time, ++s.arrivals, itemId, categoryId, b};
@@ -83,6 +86,13 @@ public class BehaviorAggregate extends AggregateFunction<Row, BehaviorAggregate.
 
     @Override
     public Row getValue(State s) {
+        if (s.output == null) {
+            s.output = snapshot(s);
+        }
+        return s.output;
+    }
+
+    private static Row snapshot(State s) {
         int n = s.events.size();
         Long[] items = new Long[n];
         Long[] categories = new Long[n];

@@ -43,8 +43,8 @@ public class DecodeClick extends ScalarFunction {
         if (payload.length < 10 || (payload[0] & 0xFF) != 0xC3 || payload[1] != 0x01) {
             return failure("DecodeError: not an Avro single-object message (bad or missing C3 01 header)");
         }
-        byte[] fingerprint = Arrays.copyOfRange(payload, 2, 10);
-        if (Arrays.stream(FINGERPRINTS).noneMatch(f -> Arrays.equals(f, fingerprint))) {
+        if (!knownFingerprint(payload)) {
+            byte[] fingerprint = Arrays.copyOfRange(payload, 2, 10);
             return failure("UnknownSchemaFingerprint: no click_event schema with fingerprint " + toHex(fingerprint));
         }
         Reader in = new Reader(payload, 10);
@@ -75,12 +75,21 @@ public class DecodeClick extends ScalarFunction {
         }
     }
 
+    static boolean knownFingerprint(byte[] payload) {
+        for (byte[] f : FINGERPRINTS) {
+            if (Arrays.equals(f, 0, 8, payload, 2, 10)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static Row failure(String reason) {
         return Row.of(null, null, null, null, null, null, reason);
     }
 
     /** Avro binary primitives over a byte array: zigzag varints, length-prefixed UTF-8, ["null", string] unions. */
-    private static final class Reader {
+    static final class Reader {
         final byte[] buf;
         int pos;
 
@@ -119,6 +128,14 @@ public class DecodeClick extends ScalarFunction {
             } catch (CharacterCodingException e) {
                 throw new IllegalArgumentException("invalid UTF-8");
             }
+        }
+
+        void skipString() {
+            long length = varlong();
+            if (length < 0 || length > buf.length - pos) {
+                throw new IllegalArgumentException("string length " + length + " beyond the message");
+            }
+            pos += (int) length;
         }
 
         void optionalString() {

@@ -1,0 +1,278 @@
+"""The behavior job (Kafka -> Flink SQL state in the JVM -> snapshot writer -> Redis) against its three baselines,
+same run, same synthetic events, Kafka and Redis local on this machine, checkpoints on.
+
+    python -m bench.streaming_bench [--events 500000] [--rates 2000,10000] [--seconds 20] [--baselines naive,feast,plain]
+
+Freshness first (on a quiet broker), then throughput. Throughput: each system starts on a topic already holding `--events` events (Zipf users and items); progress is the
+number of events whose effect is visible in Redis (for the job: the sum of all-time behaviour counts of the rows the
+writer has stored), and the rate is measured from the first write to the last event visible (startup excluded),
+capped at `--cap` seconds for the slow baselines. Freshness: the job alone, fed at a fixed rate by a paced producer
+whose events carry the send time as event time; per event, the time from its event time until the first stored
+snapshot that contains it (event time -> visible in Redis), p50/p99 over `--seconds` after a 5 s warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import redis
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from bench import streaming_baselines as baselines
+from feature_store.online.writer import OnlineWriter
+from feature_store.store import apply, copy_repo, open_store
+from feature_store.views import USER_REALTIME
+from infra.config import KafkaSettings, RedisSettings, load_settings
+from infra.jars import fetch
+from infra.stack.kafka import LocalKafka
+from infra.stack.process import free_port
+from infra.stack.redis import LocalRedis
+from schemas.columnar import encode_batch
+from schemas.registry import default_registry
+from streaming.flink.environment import job_jar
+from streaming.jobs.behavior_job import JobConfig, start
+from streaming.replay import PRODUCER_DEFAULTS, produce_all, replay, user_keys
+from streaming.snapshot_writer import SnapshotWriter
+from streaming.sources.datasets import SyntheticSource
+
+
+@dataclass
+class Progress:
+    """(time, events visible) samples; the rate from the first write on."""
+
+    samples: list[tuple[float, int]] = field(default_factory=list)
+
+    def __call__(self, applied: int) -> None:
+        if applied and (not self.samples or applied != self.samples[-1][1]):
+            self.samples.append((time.perf_counter(), applied))
+
+    @property
+    def applied(self) -> int:
+        return self.samples[-1][1] if self.samples else 0
+
+    def rate(self) -> float:
+        if len(self.samples) < 2:
+            return 0.0
+        (t0, a0), (t1, a1) = self.samples[0], self.samples[-1]
+        return (a1 - a0) / (t1 - t0)
+
+
+class Visibility:
+    """Snapshot-writer observer: events made visible per stored batch (throughput) and their freshness."""
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        self.progress = progress
+        self.totals: dict[int, int] = {}
+        self.newest: dict[int, int] = {}
+        self.applied = 0
+        self.latencies: list[int] | None = None
+
+    def __call__(self, table: pa.Table, written_ms: int) -> None:
+        totals = sum(table[f"count_{b}"].to_numpy() for b in ("pv", "cart", "fav", "buy"))
+        times = table["event_times"].to_pylist() if self.latencies is not None else None
+        for i, (user, total, newest) in enumerate(zip(table["user_id"].to_pylist(), totals.tolist(),
+                                                      table["event_time"].to_pylist())):  # fmt: skip
+            self.applied += total - self.totals.get(user, 0)
+            self.totals[user] = total
+            seen = self.newest.get(user, 0)
+            if times is not None and self.latencies is not None:
+                self.latencies.extend(written_ms - t for t in times[i] if t > seen)
+            self.newest[user] = max(seen, newest)
+        if self.progress:
+            self.progress(self.applied)
+
+
+def wait_for(progress: Progress, target: int, cap_s: float, stop: threading.Event) -> None:
+    deadline = None
+    while progress.applied < target:
+        if progress.samples and deadline is None:
+            deadline = time.perf_counter() + cap_s
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        time.sleep(0.05)
+    stop.set()
+
+
+def in_thread(target: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+class Bench:
+    def __init__(self, tmp: Path, kafka: LocalKafka, redis_server: LocalRedis, events: int, checkpoint_interval: str) -> None:
+        self.tmp, self.kafka, self.redis_server, self.events = tmp, kafka, redis_server, events
+        self.checkpoint_interval = checkpoint_interval
+        self.bootstrap = kafka.bootstrap_servers
+        self.client = redis.Redis(port=redis_server.settings.port)
+        self.jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
+        self.admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        self.count = 0
+
+    def topic(self, preload: bool) -> str:
+        self.count += 1
+        name = f"bench-{self.count}"
+        for future in self.admin.create_topics([NewTopic(name, 2, 1)]).values():
+            future.result(30)
+        if preload:
+            replay(SyntheticSource(self.events), name, {"bootstrap.servers": self.bootstrap})
+        return name
+
+    def job(self, clicks: str, visibility: Visibility, stop: threading.Event) -> Callable[[], None]:
+        """Start the behavior job + writer on `clicks`; returns a function that stops both."""
+        snapshots = f"{clicks}-snap"
+        for future in self.admin.create_topics([NewTopic(snapshots, 2, 1), NewTopic(f"{clicks}-upd", 2, 1)]).values():
+            future.result(30)
+        config = JobConfig(self.bootstrap, clicks, f"{clicks}-dlq", snapshots, f"job-{clicks}",
+                           checkpoint_interval=self.checkpoint_interval, checkpoint_dir=self.tmp / f"chk-{clicks}")  # fmt: skip
+        result = start(config, self.jars)
+        writer = SnapshotWriter(self.bootstrap, OnlineWriter(self.client, USER_REALTIME), None, snapshots,
+                                f"{clicks}-upd", group=f"writer-{clicks}", on_written=visibility)  # fmt: skip
+        thread = in_thread(lambda: writer.run(should_stop=stop.is_set))
+
+        def stop_all() -> None:
+            stop.set()
+            thread.join(30)
+            result.get_job_client().cancel()
+
+        return stop_all
+
+    def throughput_job(self, cap_s: float) -> Progress:
+        self.client.flushdb()
+        progress, stop = Progress(), threading.Event()
+        stop_all = self.job(self.topic(preload=True), Visibility(progress), stop)
+        wait_for(progress, self.events, cap_s, stop)
+        stop_all()
+        return progress
+
+    def throughput_consumer(self, write: Callable[[list[dict]], None], cap_s: float) -> Progress:
+        self.client.flushdb()
+        topic, progress, stop = self.topic(preload=True), Progress(), threading.Event()
+        thread = in_thread(lambda: baselines.consume_and_write(self.bootstrap, topic, write, progress, stop.is_set))
+        wait_for(progress, self.events, cap_s, stop)
+        thread.join(30)
+        return progress
+
+    def throughput_naive(self, cap_s: float) -> Progress:
+        self.client.flushdb()
+        topic, progress, stop = self.topic(preload=True), Progress(), threading.Event()
+        client = baselines.start_naive_job(self.jars, self.bootstrap, topic, self.redis_server.settings.port,
+                                           self.tmp / f"chk-{topic}")  # fmt: skip
+        thread = in_thread(lambda: baselines.follow_counter(self.client, progress, stop.is_set))
+        wait_for(progress, self.events - 100, cap_s, stop)
+        thread.join(10)
+        client.cancel()
+        return progress
+
+    def freshness(self, rates: list[int], seconds: float) -> dict[int, tuple[float, float, int]]:
+        self.client.flushdb()
+        topic, stop, visibility = self.topic(preload=False), threading.Event(), Visibility()
+        stop_all = self.job(topic, visibility, stop)
+        out = {}
+        try:
+            paced(self.bootstrap, topic, 2_000, 15.0, offset=0)  # job start-up and warm-up, not measured
+            for i, rate in enumerate(rates):
+                paced(self.bootstrap, topic, rate, 5.0, offset=(i + 1) * 10**7)
+                visibility.latencies = []
+                sent = paced(self.bootstrap, topic, rate, seconds, offset=(i + 1) * 10**7 + 10**6)
+                time.sleep(2.0)  # the last events' snapshots
+                latencies, visibility.latencies = np.array(visibility.latencies), None
+                p50, p99 = np.percentile(latencies, [50, 99])
+                out[rate] = (float(p50), float(p99), sent)
+        finally:
+            stop_all()
+        return out
+
+
+def paced(bootstrap: str, topic: str, rate: int, seconds: float, offset: int) -> int:
+    """Produce `rate` events/s for `seconds` in 10 ms ticks, each event stamped with its send time; returns the count."""
+    producer = Producer({**PRODUCER_DEFAULTS, "bootstrap.servers": bootstrap, "linger.ms": 1})
+    schema = default_registry().latest("click_event")
+    per_tick, started, sent = max(1, rate // 100), time.perf_counter(), 0
+    source = SyntheticSource(int(rate * seconds) + per_tick, seed=offset % 1000 + 1)
+    for batch in source.batches(per_tick):
+        if time.perf_counter() - started >= seconds:
+            break
+        now = int(time.time() * 1000)
+        batch = batch.set_column(batch.schema.get_field_index("event_time"), "event_time",
+                                 pa.array(np.full(batch.num_rows, now, dtype=np.int64)))  # fmt: skip
+        ids = pa.array([f"p{offset + sent + i}" for i in range(batch.num_rows)])
+        batch = batch.set_column(batch.schema.get_field_index("event_id"), "event_id", ids)
+        produce_all(producer, topic, encode_batch(schema, batch).rows(), user_keys(batch))
+        sent += batch.num_rows
+        ahead = sent / rate - (time.perf_counter() - started)
+        if ahead > 0:
+            time.sleep(ahead)
+    producer.flush(30)
+    return sent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--rates", default="2000,10000")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--cap", type=float, default=30.0, help="seconds a baseline is followed at most")
+    parser.add_argument("--baselines", default="naive,feast,plain", help="comma list, or none")
+    parser.add_argument("--checkpoint-interval", default=JobConfig.checkpoint_interval)
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+    settings = load_settings()
+    with tempfile.TemporaryDirectory() as directory:
+        tmp = Path(directory)
+        kafka = LocalKafka(KafkaSettings(port=free_port(), controller_port=free_port()), tmp, settings.cache_dir)
+        redis_server = LocalRedis(RedisSettings(port=free_port()), tmp)
+        kafka.start()
+        redis_server.start()
+        try:
+            run(Bench(tmp, kafka, redis_server, args.events, args.checkpoint_interval), args)
+        finally:
+            kafka.stop()
+            redis_server.stop()
+
+
+def run(bench: Bench, args: argparse.Namespace) -> None:
+    print(f"Kafka {bench.kafka.version()}, Redis {bench.redis_server.version()}, job checkpoints every "
+          f"{bench.checkpoint_interval}\n")  # fmt: skip
+    print("| rate (events/s) | events | freshness p50 (ms) | p99 (ms) |")  # first: on a quiet broker
+    print("|---:|---:|---:|---:|")
+    for rate, (p50, p99, sent) in bench.freshness([int(r) for r in args.rates.split(",")], args.seconds).items():
+        print(f"| {rate:,} | {sent:,} | {p50:.0f} | {p99:.0f} |")
+    print()
+    if not args.skip_throughput:
+        throughput(bench, args)
+
+
+def throughput(bench: Bench, args: argparse.Namespace) -> None:
+    print(f"{bench.events:,} synthetic events preloaded per system\n")
+    results = {"freshrec behavior job (Flink SQL + JVM state + writer)": bench.throughput_job(cap_s=120)}
+    chosen = args.baselines.split(",")
+    if "naive" in chosen:
+        results["(1) naive PyFlink KeyedProcessFunction"] = bench.throughput_naive(args.cap)
+    if "feast" in chosen:
+        store = open_store(copy_repo(bench.tmp / "feast-repo"), f"127.0.0.1:{bench.redis_server.settings.port}")
+        apply(store)
+        results["(2) Feast push consumer"] = bench.throughput_consumer(baselines.feast_pusher(store), args.cap)
+    if "plain" in chosen:
+        results["(3) plain Python consumer"] = bench.throughput_consumer(baselines.codec_writer(bench.client), args.cap)
+    job_rate = next(iter(results.values())).rate()
+    print("| system | events visible | seconds | events/s | job / system |")
+    print("|---|---:|---:|---:|---:|")
+    for name, progress in results.items():
+        seconds = progress.samples[-1][0] - progress.samples[0][0] if len(progress.samples) > 1 else 0.0
+        rate = progress.rate()
+        ratio = f"{job_rate / rate:.1f}x" if rate else "-"
+        print(f"| {name} | {progress.applied:,} | {seconds:.1f} | {rate:,.0f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()

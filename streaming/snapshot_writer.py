@@ -21,11 +21,12 @@ from confluent_kafka import Consumer, Producer
 from feature_store.offline import parquet_log
 from feature_store.online.validation import online_schema
 from feature_store.online.writer import OnlineWriter
-from feature_store.views import USER_REALTIME
+from feature_store.views import SID_LEVELS, USER_REALTIME
 from schemas.columnar import encode_batch
 from schemas.ragged import decimal_ascii
 from schemas.registry import default_registry
 from streaming.replay import produce_all
+from streaming.state.representation import SemanticIds
 
 POLL_S = 0.02
 """How long a poll waits to fill a batch: it returns at `batch_size` messages or after this, so it bounds the
@@ -52,9 +53,10 @@ class SnapshotWriter:
         group: str = "freshrec-snapshot-writer",
         batch_size: int = 5_000,
         on_written: Callable[[pa.Table, int], None] | None = None,
+        semantic_ids: SemanticIds | None = None,
     ) -> None:
         """`on_written(table, ms)`: called after each stored batch with its coalesced rows (the online table) and the
-        time it was stored (benchmarks, metrics)."""
+        time it was stored (benchmarks, metrics). `semantic_ids`: the model's table, to fill `sid_codes`."""
         self.consumer = Consumer(
             {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
              "auto.offset.reset": "earliest"}
@@ -67,6 +69,7 @@ class SnapshotWriter:
         self.batch_size = batch_size
         self.update_schema = default_registry().latest("feature_update")
         self.on_written = on_written
+        self.semantic_ids = semantic_ids
 
     def run(self, idle_stop_s: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> WriterStats:
         """Write batches until `should_stop()`, or until no snapshot arrived for `idle_stop_s` seconds."""
@@ -86,7 +89,7 @@ class SnapshotWriter:
         return stats
 
     def _write(self, messages: list, stats: WriterStats) -> None:
-        table = snapshots_table([m.value() for m in messages if m.value() is not None])
+        table = snapshots_table([m.value() for m in messages if m.value() is not None], self.semantic_ids)
         if table.num_rows:
             result = self.writer.write_table(table)
             updates = table.select(["user_id", "version", "event_time"])
@@ -106,9 +109,9 @@ class SnapshotWriter:
         stats.batches += 1
 
 
-def snapshots_table(values: list[bytes]) -> pa.Table:
+def snapshots_table(values: list[bytes], semantic_ids: SemanticIds | None = None) -> pa.Table:
     """The job's JSON snapshots parsed in Arrow (C++, no Python object per value), coalesced to each user's newest,
-    as the view's online table (`validation.online_schema`)."""
+    as the view's online table (`validation.online_schema`); `sid_codes` from `semantic_ids` (empty without)."""
     if not values:
         return ONLINE_SCHEMA.empty_table()
     parsed = pa_json.read_json(io.BytesIO(b"\n".join(values)), parse_options=_PARSE)
@@ -119,11 +122,21 @@ def snapshots_table(values: list[bytes]) -> pa.Table:
     last = order[np.append(users[order][1:] != users[order][:-1], True)]
     columns = {"user_id": pa.array(users[last]), "event_time": state.field("event_time").take(last)}
     for name in ONLINE_SCHEMA.names:
-        if name == "sid_codes":  # semantic ids join once the model's item table is loaded (model issue)
-            columns[name] = pa.array([b""] * len(last), pa.binary())
+        if name == "sid_codes":
+            columns[name] = _sid_codes(state.field("item_ids").take(last), semantic_ids)
         elif name not in columns:
             columns[name] = state.field(name).take(last)
     return pa.table(columns, schema=ONLINE_SCHEMA)
+
+
+def _sid_codes(item_ids: pa.ListArray, semantic_ids: SemanticIds | None) -> pa.Array:
+    """Per row, the SID_LEVELS codes of each of its items, concatenated: one lookup for the whole batch."""
+    if semantic_ids is None:
+        return pa.array([b""] * len(item_ids), pa.binary())
+    codes = semantic_ids.lookup(item_ids.flatten().to_numpy())
+    offsets = (item_ids.offsets.to_numpy() - item_ids.offsets[0].as_py()) * SID_LEVELS
+    return pa.BinaryArray.from_buffers(pa.binary(), len(item_ids), [None, pa.py_buffer(offsets.astype(np.int32)),
+                                                                     pa.py_buffer(codes.tobytes())])  # fmt: skip
 
 
 ONLINE_SCHEMA = online_schema(USER_REALTIME)

@@ -9,10 +9,14 @@ import click
 import redis
 
 from infra.config import Settings
+from infra.jars import JarError, fetch
 
 if TYPE_CHECKING:
     from streaming.snapshot_writer import SnapshotWriter
-from infra.jars import JarError, fetch
+
+MODEL_OPTION = click.option("--model", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+                            help="Model directory whose semantic ids fill sid_codes. Default: the newest under "
+                                 "models_dir, if any.")  # fmt: skip
 
 
 @click.group()
@@ -30,9 +34,10 @@ def stream() -> None:
 @click.option("--checkpoint-dir", type=click.Path(path_type=Path), default=None,
               help="Where checkpoints are kept; a restart resumes from the newest. Default: state_dir/checkpoints/GROUP "
                    "(with --jobmanager: the cluster's own checkpoint configuration).")
+@MODEL_OPTION
 @click.pass_obj
 def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, jobmanager: str | None,
-        checkpoint_dir: Path | None) -> None:  # fmt: skip
+        checkpoint_dir: Path | None, model: Path | None) -> None:  # fmt: skip
     """Start the behavior job (in-process mini-cluster, or `--jobmanager`) and write its snapshots to the feature store.
 
     Per-event work (decoding, dedup, event-time order, state, dead letters) runs in the JVM; the writer here turns
@@ -59,7 +64,7 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, jobm
     origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints or 'the cluster configuration'}"
     where = f"to {jobmanager}" if jobmanager else "in process"
     click.echo(f"behavior job submitted {where} ({'bounded' if bounded else 'unbounded'}, {origin}); writing snapshots ...")
-    writer = _writer(settings, snapshot_topic, "freshrec-snapshot-writer")
+    writer = _writer(settings, snapshot_topic, "freshrec-snapshot-writer", model)
     try:  # bounded: stop once the job has gone quiet for 20 s (its end is not awaited: see docs/streaming.md)
         stats = writer.run(idle_stop_s=20 if bounded else None)
     except KeyboardInterrupt:
@@ -71,10 +76,11 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, jobm
 @stream.command()
 @click.option("--snapshot-topic", default="user-snapshots", show_default=True, help="The job's upsert snapshot topic.")
 @click.option("--group", default="freshrec-snapshot-writer", show_default=True, help="Consumer group of the writer.")
+@MODEL_OPTION
 @click.pass_obj
-def write(settings: Settings, snapshot_topic: str, group: str) -> None:
+def write(settings: Settings, snapshot_topic: str, group: str, model: Path | None) -> None:
     """Only the snapshot writer: for a behavior job that runs on a cluster of its own (Kubernetes: infra/deploy)."""
-    writer = _writer(settings, snapshot_topic, group)
+    writer = _writer(settings, snapshot_topic, group, model)
     click.echo(f"writing snapshots from {snapshot_topic} ...")
     try:
         writer.run()
@@ -82,12 +88,27 @@ def write(settings: Settings, snapshot_topic: str, group: str) -> None:
         click.echo("stopped")
 
 
-def _writer(settings: Settings, snapshot_topic: str, group: str) -> SnapshotWriter:
+def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | None) -> SnapshotWriter:
+    import numpy as np
+
     from feature_store.online.writer import OnlineWriter
     from feature_store.views import USER_REALTIME
     from streaming.snapshot_writer import SnapshotWriter
+    from streaming.state.representation import ArraySemanticIds
 
+    table = (model or _newest_model(settings.models_dir) or Path("/nonexistent")) / "semantic_ids.npy"
+    semantic_ids = ArraySemanticIds(np.load(table)) if table.is_file() else None
+    click.echo(f"sid_codes from {table}" if semantic_ids else "sid_codes left empty: no trained model (freshrec train)")
     client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
     return SnapshotWriter(settings.kafka.bootstrap_servers, OnlineWriter(client, USER_REALTIME),
                           settings.feature_repo / "data" / "offline", snapshot_topic, settings.topics.feature_updates,
-                          group)  # fmt: skip
+                          group, semantic_ids=semantic_ids)  # fmt: skip
+
+
+def _newest_model(models_dir: Path) -> Path | None:
+    from inference.serving.loading import newest_model
+
+    try:
+        return newest_model(models_dir)
+    except FileNotFoundError:
+        return None

@@ -66,13 +66,28 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class TableSemanticIds:
-    """item id -> 4 uint8 codes; unknown items get 255s (no valid code path starts with 255 in a 3x256 table)."""
+    """item id -> 4 uint8 codes; unknown items get 255s (no item has collision code 255: never a valid code path)."""
 
     table: dict[int, bytes] = field(default_factory=dict)
 
     def lookup(self, item_ids: np.ndarray) -> np.ndarray:
         unknown = b"\xff" * SID_LEVELS
         return np.frombuffer(b"".join(self.table.get(int(i), unknown) for i in item_ids), dtype=np.uint8)
+
+
+@dataclass
+class ArraySemanticIds:
+    """A model's semantic-id table (`semantic_ids.npy`: row = item id, one column per level, row 0 = padding),
+    looked up for whole arrays at once; ids outside it (or 0) get 255s like `TableSemanticIds`."""
+
+    codes: np.ndarray
+
+    def lookup(self, item_ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(item_ids, dtype=np.int64)
+        known = (ids > 0) & (ids < len(self.codes))
+        out = np.full((len(ids), SID_LEVELS), 255, dtype=np.uint8)
+        out[known] = self.codes[ids[known], :SID_LEVELS]
+        return out.reshape(-1)
 
 
 @dataclass

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from feature_store.online.validation import validate
 from feature_store.views import USER_REALTIME
 from streaming.snapshot_writer import ONLINE_SCHEMA, snapshots_table
+from streaming.state.representation import ArraySemanticIds
 
 
 def _snapshot(user: int, version: int, items: list[int]) -> bytes:
@@ -30,3 +33,12 @@ def test_newest_snapshot_per_user_whatever_the_order() -> None:
 
 def test_no_snapshots_is_an_empty_batch() -> None:
     assert snapshots_table([]).num_rows == 0
+
+
+def test_sid_codes_come_from_the_models_table() -> None:
+    codes = np.array([[0, 0, 0, 0], [10, 11, 12, 0], [20, 21, 22, 1], [30, 31, 32, 0]])  # items 1..3, row 0 padding
+    table = snapshots_table([_snapshot(1, 5, [3, 1]), _snapshot(2, 5, [2, 99]), _snapshot(4, 5, [])],
+                            ArraySemanticIds(codes))  # fmt: skip
+    validate(USER_REALTIME, table)
+    sids = dict(zip(table["user_id"].to_pylist(), table["sid_codes"].to_pylist()))
+    assert sids == {1: bytes([30, 31, 32, 0, 10, 11, 12, 0]), 2: bytes([20, 21, 22, 1, 255, 255, 255, 255]), 4: b""}

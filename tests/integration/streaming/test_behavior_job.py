@@ -7,6 +7,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 from confluent_kafka import Consumer, Producer
@@ -23,6 +24,7 @@ from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.snapshot_writer import SnapshotWriter
 from streaming.sources.datasets import load
+from streaming.state.representation import ArraySemanticIds
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.services import KafkaEndpoint
 
@@ -59,8 +61,12 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
     config = JobConfig(kafka.bootstrap_servers, topic, names["dlq"], names["snapshots"], f"job-{topic}", bounded=True)
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     start(config, jars).wait(300_000)
+    max_item = max(e["item_id"] for e in events)
+    table = np.random.default_rng(0).integers(0, 256, (max_item // 2, 4))  # a model knowing half the item ids
+    semantic_ids = ArraySemanticIds(table)
     writer = SnapshotWriter(kafka.bootstrap_servers, OnlineWriter(redis_client, USER_REALTIME), tmp_path,
-                            names["snapshots"], names["updates"], group=f"writer-{topic}")  # fmt: skip
+                            names["snapshots"], names["updates"], group=f"writer-{topic}",
+                            semantic_ids=semantic_ids)  # fmt: skip
     stats = writer.run(idle_stop_s=5)
 
     reference = BehaviorState(out_of_orderness_ms=config.out_of_orderness_ms)
@@ -73,6 +79,7 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
         assert got.status == "present" and got.version == want["version"]
         assert got.values["item_ids"].tolist() == want["item_ids"] and got.values["count_pv"] == want["count_pv"]
         assert got.values["summary"] == want["summary"]
+        assert bytes(got.values["sid_codes"]) == semantic_ids.lookup(np.array(want["item_ids"])).tobytes()
     assert _count(kafka.bootstrap_servers, names["dlq"]) == 101
     assert _count(kafka.bootstrap_servers, names["updates"]) == stats.snapshots
     assert parquet_log.read(tmp_path / "user_realtime").num_rows == stats.snapshots >= 43

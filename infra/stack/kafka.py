@@ -117,7 +117,9 @@ class LocalKafka:
         return props
 
     def _format(self, java: str, jars: str, props: Path) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: a leading '-' reads as an option (1 in 64)
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         cmd = [java, "-cp", jars, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:

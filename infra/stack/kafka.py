@@ -34,6 +34,14 @@ logger.state.level = warn
 """
 
 
+def cluster_id() -> str:
+    """A random KRaft cluster id, never starting with '-' (as Kafka's Uuid.randomUuid): the storage tool's argument
+    parser would read it as an option, one start in 64."""
+    while (candidate := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))[0] == "-":
+        pass
+    return candidate
+
+
 @dataclass
 class LocalKafka:
     settings: KafkaSettings
@@ -117,10 +125,7 @@ class LocalKafka:
         return props
 
     def _format(self, java: str, jars: str, props: Path) -> None:
-        cluster_id = "-"
-        while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: a leading '-' reads as an option (1 in 64)
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        cmd = [java, "-cp", jars, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)]
+        cmd = [java, "-cp", jars, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props)]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             raise StackError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")

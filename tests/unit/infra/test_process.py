@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.stack.kafka import cluster_id
 from infra.stack.process import ManagedProcess, PortInUseError, StackError, ensure_port_free, free_port
 
 
@@ -47,3 +48,8 @@ def test_a_process_that_dies_while_starting_reports_its_log(tmp_path: Path) -> N
     service.start([sys.executable, "-c", "print('boom: bad config'); raise SystemExit(3)"])
     with pytest.raises(StackError, match="boom: bad config"):
         service.wait_until(lambda: False, timeout=10, what="ready")
+
+
+def test_kafka_cluster_ids_never_read_as_options() -> None:
+    ids = [cluster_id() for _ in range(5_000)]  # the old ids started with '-' once in 64
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids) and len(set(ids)) == len(ids)

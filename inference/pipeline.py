@@ -68,8 +68,8 @@ class PipelineConfig:
 
 
 PRESETS = {
-    "full": PipelineConfig(),
-    "hybrid": PipelineConfig(gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5)),
+    "full": PipelineConfig(gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5)),
+    "raw": PipelineConfig(),
     "smoke": PipelineConfig(
         subset=(2000, 8000),
         sasrec_train=TrainConfig(epochs=10, batch_size=128, lr=2e-3, eval_every=5),

@@ -87,7 +87,8 @@ def quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     advice = logging.Filter()
-    advice.filter = lambda record: "pre-processing" not in record.getMessage()  # its advice for vision models
+    advice.filter = lambda record: not any(  # its advice for vision models, and integer tensors it rightly skips
+        noise in record.getMessage() for noise in ("pre-processing", "unsupported type to quantize"))
     logging.getLogger().addFilter(advice)
     try:
         for graph in GRAPHS:

@@ -12,9 +12,9 @@ from infra.config import Settings
 
 
 @click.command()
-@click.option("--preset", type=click.Choice(["full", "hybrid", "smoke"]), default="full", show_default=True,
-              help="full: the reported run; hybrid: the same with the hybrid compressed input (4 interest slots + "
-                   "the last 5 of 50 items); smoke: a few minutes on a subset, for CI.")  # fmt: skip
+@click.option("--preset", type=click.Choice(["full", "raw", "smoke"]), default="full", show_default=True,
+              help="full: the reported run (hybrid compressed input: 4 interest slots + the last 5 of 50 items); "
+                   "raw: the same with the last 20 items as tokens; smoke: a few minutes on a subset, for CI.")  # fmt: skip
 @click.option("--dataset", type=click.Choice(["beauty"]), default="beauty", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto (cuda when available).")
 @click.option("--seed", type=int, default=0, show_default=True)

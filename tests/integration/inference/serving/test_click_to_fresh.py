@@ -85,9 +85,11 @@ def served_after(api: str, user: int, newer_than: int, timeout_s: float = 90) ->
 def test_a_click_reaches_the_served_recommendations(pipeline: str, kafka: KafkaEndpoint, topic: str) -> None:
     producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
     user, history = 4242, [11, 12, 13]
+    times = []
     for item in history:
-        click(producer, topic, user, item)
-    first = served_after(pipeline, user, 0)
+        times.append(click(producer, topic, user, item))
+        time.sleep(0.005)  # distinct event times: the version reaches times[-1] only once all three are applied
+    first = served_after(pipeline, user, times[-1] - 1)  # the job may publish a snapshot of the first clicks before
     first_items = [i["item_id"] for i in first["items"]]
     assert first["source"] == "generative" and not set(first_items) & set(history)
     assert "last 3 items" in first["reason"]

@@ -29,9 +29,10 @@ from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
 from inference import artifacts
+from inference.model_dirs import newest_model
 from inference.pipeline import DATASETS
 from inference.sequences import leave_one_out
-from inference.serving.loading import newest_model, open_ranker
+from inference.serving.loading import open_ranker
 from inference.serving.refresher import Refresher
 from inference.serving.result_cache import ResultCache
 from infra.config import KafkaSettings, RedisSettings, load_settings

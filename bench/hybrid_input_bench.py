@@ -25,9 +25,9 @@ from inference import artifacts
 from inference.evaluation import evaluate, seen_mask
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import Retriever, make_pairs, train_ntp
+from inference.model_dirs import newest_model
 from inference.pipeline import DATASETS, PipelineConfig
 from inference.sequences import leave_one_out, pad_left, training_pairs
-from inference.serving.loading import newest_model
 from infra.config import load_settings
 
 RAW_LENGTH, HYBRID_LENGTH = 20, 50

@@ -36,9 +36,9 @@ from feature_store.online.writer import OnlineWriter
 from feature_store.testing import sample_realtime_row
 from feature_store.views import SEQUENCE_LENGTH, USER_REALTIME
 from inference import artifacts
+from inference.model_dirs import newest_model
 from inference.pipeline import DATASETS
 from inference.sequences import leave_one_out
-from inference.serving.loading import newest_model
 from infra.config import RedisSettings, load_settings
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis

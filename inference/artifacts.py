@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from inference.generative import GenerativeRetrieval, GRConfig
+from inference.model_dirs import SEMANTIC_IDS
 from inference.refined_scorer import RefinedScorer
 from inference.trie import SemanticIdTrie
 
@@ -69,7 +70,7 @@ def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, co
     torch.save(model.state_dict(), directory / "gr.pt")
     if scorer is not None and gamma is not None:
         torch.save({"state": scorer.state_dict(), "gamma": gamma.cpu()}, directory / "scorer.pt")
-    np.save(directory / "semantic_ids.npy", codes)
+    np.save(directory / SEMANTIC_IDS, codes)
     np.save(directory / "popularity.npy", np.asarray(popularity, dtype=np.float32))
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (directory / "curves.json").write_text(json.dumps(curves))
@@ -80,7 +81,7 @@ def load(directory: Path, device: torch.device | str = "cpu") -> LoadedModel:
     config = json.loads((directory / "config.json").read_text())
     if config.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{directory}: model format {config.get('format_version')}, this code reads {FORMAT_VERSION}")
-    codes = np.load(directory / "semantic_ids.npy")
+    codes = np.load(directory / SEMANTIC_IDS)
     vocab = config["vocab_sizes"]
     model = GenerativeRetrieval(torch.from_numpy(codes), vocab, GRConfig(**config["gr"]))
     model.load_state_dict(torch.load(directory / "gr.pt", map_location="cpu", weights_only=True))

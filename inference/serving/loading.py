@@ -10,19 +10,13 @@ import redis
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_INTENT, USER_REALTIME
 from inference import artifacts
+from inference.model_dirs import newest_model
 from inference.runtimes import make_runtime
 from inference.serving.config import ServingConfig
 from inference.serving.metrics import ServingMetrics
 from inference.serving.ranker import Ranker
 from inference.serving.result_cache import ResultCache
 from inference.serving.service import RecommendationService
-
-
-def newest_model(models_dir: Path) -> Path:
-    candidates = sorted((p for p in models_dir.glob("*/config.json")), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        raise FileNotFoundError(f"no model directory under {models_dir}: run `freshrec train` first")
-    return candidates[-1].parent
 
 
 def open_ranker(config: ServingConfig, models_dir: Path) -> Ranker:

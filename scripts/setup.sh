@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything freshrec needs on a fresh Debian machine; idempotent and cached, safe to run on every call.
 #   system: Java 17, Maven, redis-server, a C compiler and Python headers (apt, only when missing)
-#   python: .venv with the pinned environment incl. the model extra (torch, CPU or CUDA; requirements.lock),
+#   python: .venv with the pinned environment incl. the model and intents extras (torch, CPU or CUDA; llama-cpp-python,
+#           compiled once from source, ~5-25 min on 2 cores, then reused from pip's wheel cache; requirements.lock),
 #           reinstalled only when the pins change
+#   data:   MovieLens-100K's archive (RecBole's wheel from PyPI), SHA-256-verified, cached in ~/.cache/freshrec
 #   jars:   Kafka broker + Flink connectors from Maven Central, SHA-256-verified, cached in ~/.cache/freshrec;
 #           the project's own Flink functions (streaming/jvm) built with Maven
 set -euo pipefail
@@ -13,6 +15,7 @@ command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v cc >/dev/null || missing+=(gcc)  # schemas/_wire.c, built by pip install -e .
+command -v c++ >/dev/null || missing+=(g++)  # llama-cpp-python, compiled once by pip (the intents extra)
 PYTHON="${PYTHON:-python3.11}"
 "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))' \
   || missing+=(python3-dev)
@@ -30,11 +33,12 @@ want="$(cat pyproject.toml requirements.lock schemas/_wire.c | sha256sum | cut -
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing the Python environment (pinned; pip's cache makes repeats fast)"
   .venv/bin/python -m pip install -q --upgrade "pip==24.3.1"
-  .venv/bin/python -m pip install -q -c requirements.lock -e ".[dev,model]"
+  .venv/bin/python -m pip install -q -c requirements.lock -e ".[dev,model,intents]"
   echo "$want" > "$stamp"
 fi
 
 .venv/bin/freshrec jars fetch >/dev/null
+.venv/bin/freshrec datasets fetch >/dev/null
 
 # The JVM-side functions of the Flink jobs (streaming/jvm), rebuilt when their sources change.
 jvm_stamp=streaming/jvm/target/.freshrec-sources

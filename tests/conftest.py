@@ -9,7 +9,7 @@ import pytest
 from infra.config import load_settings
 from tests.fixtures.services import choose_backend
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.redis", "tests.fixtures.feast", "tests.fixtures.flink"]
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.redis", "tests.fixtures.feast", "tests.fixtures.flink", "tests.fixtures.llm"]
 
 _REPORT: list[str] = []
 

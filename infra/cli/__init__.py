@@ -6,9 +6,12 @@ import logging
 
 import click
 
+from infra.cli.datasets import datasets
 from infra.cli.features import features
 from infra.cli.flink import flink
+from infra.cli.intents import intents
 from infra.cli.jars import jars
+from infra.cli.llm import llm
 from infra.cli.model import evaluate_model, train
 from infra.cli.replay import replay
 from infra.cli.serve import refresh, serve
@@ -31,5 +34,6 @@ def main(ctx: click.Context, log_level: str) -> None:
     ctx.obj = load_settings()
 
 
-for command in (up, down, status, jars, topics, replay, features, stream, flink, train, evaluate_model, serve, refresh):
+for command in (up, down, status, jars, datasets, topics, replay, features, stream, flink, train, evaluate_model, serve,
+                refresh, llm, intents):
     main.add_command(command)

@@ -43,7 +43,7 @@ def backfill(settings: Settings, dataset: str) -> None:
     from streaming.backfill import backfill as run_backfill
     from streaming.sources.datasets import load
 
-    source = load(dataset, settings.datasets_dir)
+    source = load(dataset, settings.datasets_dir, archives_dir=settings.archives_dir)
     writer = OnlineWriter(redis.Redis(host=settings.redis.host, port=settings.redis.port), USER_REALTIME)
     with Progress() as progress:
         task = progress.add_task(f"{dataset} -> user_realtime", total=source.num_events)

@@ -31,7 +31,7 @@ def replay(settings: Settings, dataset: str, topic: str | None, rate: float | No
     Event ids are deterministic (<dataset>-<row>), so a second replay produces duplicates a consumer can drop.
     """
     try:
-        source = load(dataset, settings.datasets_dir, num_events=events, seed=seed)
+        source = load(dataset, settings.datasets_dir, num_events=events, seed=seed, archives_dir=settings.archives_dir)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from exc
     target = topic or settings.topics.clicks

@@ -17,6 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv
 
+from streaming.sources.movielens import ARCHIVE as MOVIELENS_ARCHIVE
+from streaming.sources.movielens import read_movielens
+
 BEHAVIORS = ("PV", "CART", "FAV", "BUY")
 BEAUTY_T0_MS = 1_388_534_400_000  # 2014-01-01T00:00:00Z
 DAY_MS = 86_400_000
@@ -25,7 +28,7 @@ TAOBAO_FILES = {
     "taobao-2h": "taobao/UserBehavior_timeslice_2h_jasonwang1.csv",
     "taobao-head": "taobao/UserBehavior_head4321_fattydelivery.csv",
 }
-DATASETS = (*TAOBAO_FILES, "beauty", "synthetic")
+DATASETS = (*TAOBAO_FILES, "beauty", "movielens", "synthetic")
 
 
 class DatasetError(ValueError):
@@ -108,8 +111,8 @@ class SyntheticSource:
             yield from TableSource(self.name, table).batches(batch_size)
 
 
-def load(name: str, datasets_dir: Path, *, num_events: int = 1_000_000, seed: int = 7) -> ClickSource:
-    """Open a dataset by name: one of `DATASETS`."""
+def load(name: str, datasets_dir: Path, *, num_events: int = 1_000_000, seed: int = 7, archives_dir: Path | None = None) -> ClickSource:
+    """Open a dataset by name: one of `DATASETS` (MovieLens from the fetched archive in `archives_dir`)."""
     if name == "synthetic":
         return SyntheticSource(num_events=num_events, seed=seed)
     if name in TAOBAO_FILES:
@@ -117,6 +120,10 @@ def load(name: str, datasets_dir: Path, *, num_events: int = 1_000_000, seed: in
     if name == "beauty":
         amazon = datasets_dir / "amazon"
         return TableSource(name, read_beauty(_existing(amazon / "Beauty.txt"), _existing(amazon / "Beauty_item2attributes.json")))
+    if name == "movielens":
+        if archives_dir is None:
+            raise DatasetError("movielens is read from its fetched archive: pass archives_dir")
+        return TableSource(name, read_movielens(archives_dir / MOVIELENS_ARCHIVE).events)
     raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 

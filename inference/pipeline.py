@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +34,19 @@ from inference.plots import plot_curves
 from inference.popular import MostPopular
 from inference.sasrec import SASRec, SASRecConfig
 from inference.semantic_ids import residual_kmeans
-from inference.sequences import Sequences, leave_one_out, load_beauty, pad_left, training_pairs
+from inference.sequences import Sequences, leave_one_out, load_sequences, pad_left, training_pairs
 from inference.training import TrainConfig, fit, trim_left
 from inference.trie import SemanticIdTrie
 
 log = logging.getLogger(__name__)
-DATASETS = {"beauty": load_beauty}
 
 
 @dataclass
 class PipelineConfig:
     dataset: str = "beauty"
     seed: int = 0
+    before: str | None = None
+    """UTC date: train only on interactions before it (a time split; datasets with timestamps)."""
     subset: tuple[int, int] | None = None
     """(items, users): train on `Sequences.dense_subset` (smoke runs)."""
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
@@ -67,30 +68,34 @@ class PipelineConfig:
     test_beam: int = 50
 
 
+_SMOKE = PipelineConfig(
+    subset=(2000, 8000),
+    sasrec_train=TrainConfig(epochs=10, batch_size=128, lr=2e-3, eval_every=5),
+    codebook_size=32,
+    gr=GRConfig(dim=64, heads=2, ffn=128),
+    gr_train=TrainConfig(epochs=12, batch_size=128, lr=2e-3, eval_every=4),
+    preference=PreferenceConfig(examples=2000),
+    preference_train=TrainConfig(epochs=1, batch_size=128, lr=2e-4, eval_every=1),
+    scorer=ScorerConfig(candidates=20, examples=2000),
+    scorer_train=TrainConfig(epochs=3, batch_size=128, lr=1e-3, eval_every=1),
+    valid_users=1000,
+    test_beam=20,
+)
 PRESETS = {
     "full": PipelineConfig(gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5)),
     "raw": PipelineConfig(),
-    "smoke": PipelineConfig(
-        subset=(2000, 8000),
-        sasrec_train=TrainConfig(epochs=10, batch_size=128, lr=2e-3, eval_every=5),
-        codebook_size=32,
-        gr=GRConfig(dim=64, heads=2, ffn=128),
-        gr_train=TrainConfig(epochs=12, batch_size=128, lr=2e-3, eval_every=4),
-        preference=PreferenceConfig(examples=2000),
-        preference_train=TrainConfig(epochs=1, batch_size=128, lr=2e-4, eval_every=1),
-        scorer=ScorerConfig(candidates=20, examples=2000),
-        scorer_train=TrainConfig(epochs=3, batch_size=128, lr=1e-3, eval_every=1),
-        valid_users=1000,
-        test_beam=20,
-    ),
+    "smoke": _SMOKE,
+    # the smoke model on a whole small dataset with long histories (MovieLens-100K: ~75k training pairs), fewer epochs
+    "small": replace(_SMOKE, subset=None, gr_train=TrainConfig(epochs=4, batch_size=256, lr=2e-3, eval_every=2)),
 }
 
 
-def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: torch.device | None = None) -> Path:
+def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: torch.device | None = None,
+        archives_dir: Path | None = None) -> Path:  # fmt: skip
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     started = time.perf_counter()
     torch.manual_seed(config.seed)
-    data: Sequences = DATASETS[config.dataset](datasets_dir)
+    data: Sequences = load_sequences(config.dataset, datasets_dir, archives_dir, config.before)
     if config.subset:
         data = data.dense_subset(*config.subset)
     split = leave_one_out(data)

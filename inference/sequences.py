@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
 
+DATASETS = ("beauty", "movielens")
 BEAUTY_FILE = "amazon/Beauty.txt"
 BEAUTY_ATTRIBUTES = "amazon/Beauty_item2attributes.json"
 
@@ -90,6 +93,46 @@ def load_beauty(datasets_dir: Path) -> Sequences:
             if int(item) <= num_items:
                 attributes[int(item)] = [int(v) for v in values]
     return Sequences("beauty", users, num_items, digest.hexdigest(), attributes)
+
+
+def load_movielens(archive: Path, before: str | None = None) -> Sequences:
+    """MovieLens-100K ratings as sequences (users by id, items in time order; a movie's attributes are its genres),
+    only those rated before the UTC date `before` when given: a time split, so days after it can be scored
+    without the model having trained on them."""
+    from streaming.sources.movielens import read_movielens  # the dataset's one reader (a plain file module)
+
+    if not archive.is_file():
+        raise SequenceDataError(f"{archive} not found: run `freshrec datasets fetch movielens`")
+    data = read_movielens(archive)
+    events = data.events
+    if before:
+        cutoff = int(datetime.combine(date.fromisoformat(before), datetime.min.time(), UTC).timestamp() * 1000)
+        events = events.filter(pc.less(events["event_time"], cutoff))
+    order = np.lexsort((np.arange(events.num_rows), events["event_time"].to_numpy(), events["user_id"].to_numpy()))
+    users_col, items_col = events["user_id"].to_numpy()[order], events["item_id"].to_numpy()[order]
+    bounds = np.flatnonzero(np.diff(users_col)) + 1
+    users = [np.asarray(seq, dtype=np.int64) for seq in np.split(items_col, bounds)] if len(items_col) else []
+    num_items = int(max(data.movies["item_id"].to_pylist()))
+    attributes: list[list[int]] = [[] for _ in range(num_items + 1)]
+    for item, genres in zip(data.movies["item_id"].to_pylist(), data.movies["genre_ids"].to_pylist()):
+        attributes[item] = list(genres)
+    digest = hashlib.sha256(archive.read_bytes() + (before or "").encode()).hexdigest()
+    return Sequences(f"movielens-before-{before}" if before else "movielens", users, num_items, digest, attributes)
+
+
+def load_sequences(name: str, datasets_dir: Path, archives_dir: Path | None = None, before: str | None = None) -> Sequences:
+    """A dataset of `DATASETS` by name (MovieLens from its fetched archive in `archives_dir`)."""
+    if name == "beauty":
+        if before:
+            raise SequenceDataError("Beauty has no timestamps: it cannot be split in time")
+        return load_beauty(datasets_dir)
+    if name == "movielens":
+        from streaming.sources.movielens import ARCHIVE
+
+        if archives_dir is None:
+            raise SequenceDataError("movielens is read from its fetched archive: archives_dir is needed")
+        return load_movielens(archives_dir / ARCHIVE, before)
+    raise SequenceDataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
 def leave_one_out(data: Sequences, min_length: int = 3) -> Split:

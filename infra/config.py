@@ -64,7 +64,7 @@ class EmbeddedLLMSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8090
     context: int = Field(4096, description="context window in tokens")
-    threads: int | None = Field(None, description="CPU threads (default: llama.cpp's choice)")
+    threads: int | None = Field(None, description="CPU threads (default: every core)")
 
     @property
     def base_url(self) -> str:

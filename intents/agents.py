@@ -70,10 +70,11 @@ def propose(client: LLMClient, ctx: UserContext, catalog: Catalog, persona: Pers
         "items": _object2({"modifiers": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"enum": list(catalog.modifiers)}},
                            "category": {"enum": names}}),
     })  # fmt: skip
-    offset = ctx.user_id + len(persona.name)
-    example = f'{{"modifiers": ["{catalog.modifiers[offset % len(catalog.modifiers)]}"], "category": "{names[0]}"}}'
+    shift = (ctx.user_id + len(persona.name)) % len(catalog.modifiers)
+    modifiers = catalog.modifiers[shift:] + catalog.modifiers[:shift]  # a small model favours the first words listed
+    example = f'{{"modifiers": ["{modifiers[-1]}"], "category": "{names[0]}"}}'
     prompt = EXPERT.format(context=ctx.hybrid, persona=persona.name, categories=", ".join(names), n=n,
-                           modifiers=", ".join(catalog.modifiers), example=example)  # fmt: skip
+                           modifiers=", ".join(modifiers), example=example)  # fmt: skip
     answer = client.ask_json("expert", prompt, schema)
     by_name = {catalog.category_name(c): c for c in persona.categories}
     tags = []

@@ -34,7 +34,7 @@ from intents.context import UserContext, build_contexts, day_bounds
 from intents.llm import LLMClient, LLMFailure
 
 log = logging.getLogger(__name__)
-PROMPT_VERSION = "v1-" + hashlib.sha256((agents.PROMPT_VERSION + judge.CONSISTENCY).encode()).hexdigest()[:10]
+PROMPT_VERSION = "v2-" + hashlib.sha256((agents.PROMPT_VERSION + judge.CONSISTENCY).encode()).hexdigest()[:10]
 PROGRESS = pa.schema([
     ("user_id", pa.int64()), ("tags", pa.list_(pa.string())), ("tag_scores", pa.list_(pa.float32())),
     ("tag_categories", pa.list_(pa.int64())), ("grade", pa.string()), ("personas", pa.list_(pa.string())),

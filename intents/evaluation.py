@@ -3,81 +3,105 @@
 For each user tagged on day D and active on D+1:
 - hit: the category of the user's first D+1 interaction is among the tags' categories (RecGPT's HR, via tag2cat);
 - coverage: the share of the user's D+1 interactions with a category among the tags' categories;
-- channel recall: a tag-retrieval channel (per tag category, its most popular items up to D that the user has not
-  seen, `channel_size` in all) against the user's D+1 items.
+- channel recall: a tag-retrieval channel (round-robin over the tag categories, each one's most popular items up to
+  D that the user has not seen, `channel_size` in all) against the user's D+1 items;
+- exclusive recall: the D+1 items the channel finds and generative retrieval's top-K (history up to D) does not.
 The baseline's tags are the user's most frequent categories of day D, as many distinct ones as the LLM's tags have,
 so both sides name the same number of categories."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from intents.catalog import Catalog
 from intents.context import build_contexts, day_bounds, events_between
 
-
-@dataclass(frozen=True)
-class Scores:
-    hit_rate: float
-    coverage: float
-    channel_recall: float
+Retrieve = Callable[[list[np.ndarray]], list[set[int]]]
+"""Generative retrieval: per user history (item ids, oldest first), the top-K items."""
+METRICS = ("hit_rate", "coverage", "channel_recall", "exclusive_recall")
 
 
 @dataclass(frozen=True)
-class DayEvaluation:
+class UserScores:
+    user_id: int
     day: str
+    tags: tuple[float, float, float, float]
+    """hit, coverage, channel recall, exclusive recall (0 without a retriever)."""
+    baseline: tuple[float, float, float, float]
+    gr_recall: float
+
+
+@dataclass(frozen=True)
+class Summary:
     users: int
-    """Tagged users active the next day (the ones scored)."""
-    tags: Scores
-    baseline: Scores
+    tags: dict[str, float]
+    baseline: dict[str, float]
+    gr_recall: float
 
 
-def evaluate_day(events: pa.Table, catalog: Catalog, day: str, tag_categories: dict[int, list[int]],
-                 channel_size: int = 20) -> DayEvaluation:  # fmt: skip
+def score_day(events: pa.Table, catalog: Catalog, day: str, tag_categories: dict[int, list[int]],
+              channel_size: int = 20, retrieve: Retrieve | None = None) -> list[UserScores]:  # fmt: skip
     """`tag_categories`: per user, the categories of the day's tags in tag order."""
     start, end = day_bounds(day)
     history = events_between(events, 0, end)
-    nxt = events_between(events, end, end + (end - start))
-    next_events: dict[int, list[dict]] = {}
-    for row in nxt.sort_by("event_time").to_pylist():
-        next_events.setdefault(row["user_id"], []).append(row)
-    popular = _popular_by_category(history, catalog)
-    seen: dict[int, set[int]] = {}
-    for user, item in zip(history["user_id"].to_pylist(), history["item_id"].to_pylist()):
-        seen.setdefault(user, set()).add(item)
+    upcoming: dict[int, list[dict]] = {}
+    for row in events_between(events, end, end + (end - start)).sort_by("event_time").to_pylist():
+        upcoming.setdefault(row["user_id"], []).append(row)
     contexts = {c.user_id: c for c in build_contexts(events, catalog, day, max_events=10**6)}
-    users = sorted(u for u in tag_categories if tag_categories[u] and u in next_events and u in contexts)
-    tagged, base = [], []
-    for user in users:
+    users = sorted(u for u in tag_categories if tag_categories[u] and u in upcoming and u in contexts)
+    if not users:
+        return []
+    popular = _popular_by_category(history, catalog)
+    ordered = history.sort_by("event_time")
+    histories: dict[int, list[int]] = {}
+    for user, item in zip(ordered["user_id"].to_pylist(), ordered["item_id"].to_pylist()):
+        histories.setdefault(user, []).append(item)
+    generated = retrieve([np.asarray(histories[u], dtype=np.int64) for u in users]) if retrieve else [set() for _ in users]
+    scores = []
+    for user, gr in zip(users, generated):
         ours = list(dict.fromkeys(tag_categories[user]))
         baseline = list(contexts[user].categories[: len(ours)])
-        tagged.append(_score(ours, next_events[user], catalog, popular, seen.get(user, set()), channel_size))
-        base.append(_score(baseline, next_events[user], catalog, popular, seen.get(user, set()), channel_size))
-    return DayEvaluation(day, len(users), _mean(tagged), _mean(base))
+        seen, nxt = set(histories[user]), upcoming[user]
+        items = {e["item_id"] for e in nxt}
+        scores.append(UserScores(
+            user, day,
+            _score(ours, nxt, catalog, _channel(ours, popular, seen, channel_size), gr),
+            _score(baseline, nxt, catalog, _channel(baseline, popular, seen, channel_size), gr),
+            len(items & gr) / len(items),
+        ))  # fmt: skip
+    return scores
+
+
+def summarize(scores: list[UserScores]) -> Summary:
+    """Means over users (micro-averaged across days)."""
+    if not scores:
+        return Summary(0, dict.fromkeys(METRICS, 0.0), dict.fromkeys(METRICS, 0.0), 0.0)
+    tags = np.mean([s.tags for s in scores], axis=0)
+    base = np.mean([s.baseline for s in scores], axis=0)
+    return Summary(len(scores), dict(zip(METRICS, map(float, tags))), dict(zip(METRICS, map(float, base))),
+                   float(np.mean([s.gr_recall for s in scores])))  # fmt: skip
 
 
 def _popular_by_category(history: pa.Table, catalog: Catalog) -> dict[int, list[int]]:
     counts = pc.value_counts(history["item_id"]).to_pylist()
     ranked: dict[int, list[int]] = {}
     for entry in sorted(counts, key=lambda e: (-e["counts"], e["values"])):
-        item = entry["values"]
-        for category in catalog.categories_of(item, -1):
-            ranked.setdefault(category, []).append(item)
+        for category in catalog.categories_of(entry["values"], -1):
+            ranked.setdefault(category, []).append(entry["values"])
     return ranked
 
 
-def _score(categories: list[int], upcoming: list[dict], catalog: Catalog, popular: dict[int, list[int]], seen: set[int],
-           channel_size: int) -> tuple[float, float, float]:  # fmt: skip
+def _score(categories: list[int], upcoming: list[dict], catalog: Catalog, channel: set[int], gr: set[int]) -> tuple[float, float, float, float]:
     wanted = set(categories)
     cats = [set(catalog.categories_of(e["item_id"], e["category_id"])) for e in upcoming]
-    hit = float(bool(cats[0] & wanted))
-    coverage = sum(bool(c & wanted) for c in cats) / len(cats)
-    channel = _channel(categories, popular, seen, channel_size)
     items = {e["item_id"] for e in upcoming}
-    return hit, coverage, len(items & channel) / len(items)
+    return (float(bool(cats[0] & wanted)), sum(bool(c & wanted) for c in cats) / len(cats),
+            len(items & channel) / len(items), len(items & (channel - gr)) / len(items))  # fmt: skip
 
 
 def _channel(categories: list[int], popular: dict[int, list[int]], seen: set[int], size: int) -> set[int]:
@@ -92,10 +116,3 @@ def _channel(categories: list[int], popular: dict[int, list[int]], seen: set[int
             elif item not in chosen and len(chosen) < size:
                 chosen.append(item)
     return set(chosen)
-
-
-def _mean(scores: list[tuple[float, float, float]]) -> Scores:
-    if not scores:
-        return Scores(0.0, 0.0, 0.0)
-    n = len(scores)
-    return Scores(*(sum(s[k] for s in scores) / n for k in range(3)))

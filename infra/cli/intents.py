@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import click
 import redis
@@ -53,16 +55,22 @@ def load_catalog(settings: Settings, name: str, events):  # noqa: ANN001, ANN201
 
 
 @intents.command()
-@click.option("--date", "day", required=True, help="UTC date YYYY-MM-DD whose active users are tagged.")
+@click.option("--date", "day", default=None, help="UTC date YYYY-MM-DD whose active users are tagged [default: yesterday].")
 @click.option("--catalog", type=click.Choice(CATALOGS), default="codes", show_default=True,
               help="Item and category names: MovieLens titles and genres, or short codes (anonymised data).")
 @click.option("--limit", type=int, default=None, help="Only the first N users of the date (by id).")
 @click.pass_obj
-def run(settings: Settings, day: str, catalog: str, limit: int | None) -> None:
+def run(settings: Settings, day: str | None, catalog: str, limit: int | None) -> None:
     """Tag every user active on DATE from the offline event log; write user_intent offline and online.
 
-    Re-running a date replaces its rows; a killed run resumes without redoing finished users.
+    Re-running a date replaces its rows; a killed run resumes without redoing finished users. Daily cron:
+    `15 0 * * * .venv/bin/freshrec intents run` (yesterday, once its events are all in).
     """
+    day = day or (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    try:
+        date.fromisoformat(day)
+    except ValueError as exc:
+        raise click.BadParameter(f"{day!r} is not a date YYYY-MM-DD", param_hint="--date") from exc
     from rich.progress import Progress
 
     from feature_store.offline import parquet_log
@@ -74,6 +82,10 @@ def run(settings: Settings, day: str, catalog: str, limit: int | None) -> None:
     events = parquet_log.read(offline_dir / "events")
     names = load_catalog(settings, catalog, events)
     writer = OnlineWriter(redis.Redis(host=settings.redis.host, port=settings.redis.port), USER_INTENT)
+    try:
+        writer.client.ping()  # fail before the LLM work, not after it
+    except redis.RedisError as exc:
+        raise click.ClickException(f"the online store at {settings.redis.host}:{settings.redis.port} does not answer: {exc}") from exc
     with llm_client(settings) as (client, model_version), Progress() as progress:
         task = progress.add_task(f"intents {day}", total=None)
         stats = run_day(events, names, day, client, settings.intents, offline_dir, writer, model_version,
@@ -88,18 +100,30 @@ def run(settings: Settings, day: str, catalog: str, limit: int | None) -> None:
         raise SystemExit(1)
 
 
+def gr_retriever(model_dir: Path, k: int):  # noqa: ANN201
+    """Generative retrieval's top-k per history, from a saved model directory (the torch reference runtime)."""
+    from inference import artifacts
+    from inference.serving.ranker import Ranker, RankInput
+
+    loaded = artifacts.load(model_dir)
+    ranker = Ranker(loaded, None, k)
+    return lambda histories: [set(r.items[:k].tolist()) for r in ranker.rank([RankInput(h) for h in histories])]
+
+
 @intents.command()
 @click.option("--date", "day", required=True, help="The tagged date; its next day's events are the ground truth.")
 @click.option("--catalog", type=click.Choice(CATALOGS), default="codes", show_default=True)
-@click.option("--channel-size", type=int, default=20, show_default=True, help="Items of the tag-retrieval channel.")
+@click.option("--channel-size", type=int, default=20, show_default=True, help="Items of the tag channel and of GR's top-K.")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="A GR model directory trained on the same items (time split before DATE): adds exclusive recall.")
 @click.pass_obj
-def evaluate(settings: Settings, day: str, catalog: str, channel_size: int) -> None:
+def evaluate(settings: Settings, day: str, catalog: str, channel_size: int, model_dir: Path | None) -> None:
     """Score DATE's tags against the next day's interactions, beside the most-frequent-categories baseline."""
     import pyarrow.parquet as pq
 
     from feature_store.offline import parquet_log
     from feature_store.views import USER_INTENT
-    from intents.evaluation import evaluate_day
+    from intents.evaluation import score_day, summarize
     from intents.judge import tag_category
 
     offline_dir = settings.feature_repo / "data" / "offline"
@@ -110,10 +134,11 @@ def evaluate(settings: Settings, day: str, catalog: str, channel_size: int) -> N
         raise click.ClickException(f"no intents for {day}: run `freshrec intents run --date {day}` first")
     rows = pq.read_table(path, columns=["user_id", "tags"]).to_pylist()
     tag_categories = {r["user_id"]: [c for t in r["tags"] if (c := tag_category(t, names)) is not None] for r in rows}
-    result = evaluate_day(events, names, day, tag_categories, channel_size)
-    click.echo(f"{day}: {result.users} tagged users active the next day")
+    retrieve = gr_retriever(model_dir, channel_size) if model_dir else None
+    result = summarize(score_day(events, names, day, tag_categories, channel_size, retrieve))
+    click.echo(f"{day}: {result.users} tagged users active the next day" + (f"; GR recall@{channel_size} {result.gr_recall:.3f}" if retrieve else ""))
     for name, s in (("LLM tags", result.tags), ("baseline (most frequent categories)", result.baseline)):
-        click.echo(f"  {name}: hit rate {s.hit_rate:.3f}, coverage {s.coverage:.3f}, channel recall@{channel_size} {s.channel_recall:.3f}")
+        click.echo(f"  {name}: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in s.items()))
 
 
 @intents.command("context-size")

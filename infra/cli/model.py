@@ -12,15 +12,17 @@ from infra.config import Settings
 
 
 @click.command()
-@click.option("--preset", type=click.Choice(["full", "raw", "smoke"]), default="full", show_default=True,
+@click.option("--preset", type=click.Choice(["full", "raw", "smoke", "small"]), default="full", show_default=True,
               help="full: the reported run (hybrid compressed input: 4 interest slots + the last 5 of 50 items); "
-                   "raw: the same with the last 20 items as tokens; smoke: a few minutes on a subset, for CI.")  # fmt: skip
-@click.option("--dataset", type=click.Choice(["beauty"]), default="beauty", show_default=True)
+                   "raw: the same with the last 20 items as tokens; smoke: a few minutes on a subset, for CI; "
+                   "small: the smoke model on a whole small dataset (MovieLens-100K).")  # fmt: skip
+@click.option("--dataset", type=click.Choice(["beauty", "movielens"]), default="beauty", show_default=True)
+@click.option("--before", default=None, help="UTC date YYYY-MM-DD: train only on interactions before it (movielens).")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto (cuda when available).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--models-dir", type=click.Path(path_type=Path), default=None, help="Default: models_dir setting.")
 @click.pass_obj
-def train(settings: Settings, preset: str, dataset: str, device: str, seed: int, models_dir: Path | None) -> None:
+def train(settings: Settings, preset: str, dataset: str, before: str | None, device: str, seed: int, models_dir: Path | None) -> None:
     """Train most-popular, CE-SASRec, semantic ids, GR (NTP, + listwise DPO) and the refined scorer; evaluate all
     (leave-one-out, full ranking) and write a versioned model directory."""
     import dataclasses
@@ -31,12 +33,12 @@ def train(settings: Settings, preset: str, dataset: str, device: str, seed: int,
     from inference.report import results_table
     from inference.sequences import SequenceDataError
 
-    config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed)
+    config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed, before=before)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     chosen = torch.device(device)
     try:
-        directory = run(config, settings.datasets_dir, models_dir or settings.models_dir, chosen)
+        directory = run(config, settings.datasets_dir, models_dir or settings.models_dir, chosen, settings.archives_dir)
     except SequenceDataError as exc:
         raise click.ClickException(str(exc)) from exc
     metrics = json.loads((directory / "metrics.json").read_text())
@@ -57,7 +59,7 @@ def evaluate_model(settings: Settings, model_dir: Path, beam: int | None, runtim
     from inference.evaluate_saved import evaluate_saved
 
     try:
-        metrics = evaluate_saved(model_dir, settings.datasets_dir, beam, runtime)
+        metrics = evaluate_saved(model_dir, settings.datasets_dir, beam, runtime, settings.archives_dir)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     for name, values in metrics.items():

@@ -5,6 +5,7 @@ the package). Nothing is downloaded at run time: both come from the pinned Pytho
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.request
 from dataclasses import dataclass
@@ -43,8 +44,8 @@ class LocalLLMServer:
         ensure_port_free(s.host, s.port, "the embedded LLM", "FRESHREC_EMBEDDED_LLM__PORT")
         argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_file(self.cache_dir)),
                 "--model_alias", MODEL_VERSION, "--host", s.host, "--port", str(s.port), "--n_ctx", str(s.context)]  # fmt: skip
-        if s.threads:
-            argv += ["--n_threads", str(s.threads)]
+        threads = str(s.threads or os.cpu_count() or 1)  # llama-cpp-python's default is half the cores
+        argv += ["--n_threads", threads, "--n_threads_batch", threads]
         self.process.start(argv)
         self.process.wait_until(self.healthy, timeout, "serving the model")
         return True

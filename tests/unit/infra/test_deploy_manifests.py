@@ -1,5 +1,5 @@
 """The Kubernetes manifests agree with the code: commands exist, every FRESHREC_* variable is a real setting, the
-probes hit real routes, the FlinkDeployment's job arguments parse."""
+probes hit real routes, the FlinkDeployment's job arguments parse, the intent CronJob runs daily and resumably."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ def _documents(kind: str) -> list[dict]:
 
 
 def _containers() -> list[dict]:
-    return [c for d in _documents("Deployment") for c in d["spec"]["template"]["spec"]["containers"]]
+    pods = [d["spec"]["template"] for d in _documents("Deployment")]
+    pods += [d["spec"]["jobTemplate"]["spec"]["template"] for d in _documents("CronJob")]
+    return [c for pod in pods for c in pod["spec"]["containers"]]
 
 
 def test_every_variable_is_a_setting() -> None:
@@ -59,3 +61,12 @@ def test_flink_deployment_runs_the_job_module_with_valid_arguments() -> None:
     parsed = behavior_job.parser().parse_args(args)  # exits (fails the test) on an unknown or missing argument
     assert parsed.bootstrap and parsed.jars
     assert job["upgradeMode"] == "last-state" and "execution.checkpointing.dir" in deployment["spec"]["flinkConfiguration"]
+
+
+def test_intent_cronjob_runs_yesterday_once_at_a_time() -> None:
+    (cron,) = _documents("CronJob")
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid" and cron["spec"]["timeZone"] == "Etc/UTC"
+    minute, hour, *rest = cron["spec"]["schedule"].split()
+    assert rest == ["*", "*", "*"] and int(hour) == 0  # daily, after midnight UTC: yesterday is complete
+    (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert "--date" not in container["command"]  # the default date is yesterday (UTC)

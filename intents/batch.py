@@ -96,10 +96,11 @@ def run_day(
     *,
     on_user: Callable[[UserIntent], None] | None = None,
     limit: int | None = None,
+    users: set[int] | None = None,
 ) -> RunStats:
-    """Tag every user active on `day` (the first `limit` by id when given), resuming a crashed run of the date."""
+    """Tag every user active on `day` (only `users` / the first `limit` by id when given), resuming a crashed run."""
     started = time.perf_counter()
-    contexts = build_contexts(events, catalog, day, config.max_events)[:limit]
+    contexts = [c for c in build_contexts(events, catalog, day, config.max_events) if users is None or c.user_id in users][:limit]
     progress_dir = offline_dir / "_intent_runs" / day
     done = _finished(progress_dir, model_version)
     stamp = day_bounds(day)[1] - 1

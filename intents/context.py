@@ -47,10 +47,13 @@ def build_contexts(events: pa.Table, catalog: Catalog, day: str, max_events: int
     start, end = day_bounds(day)
     today = events_between(events, start, end)
     order = np.lexsort((today["event_time"].to_numpy(), today["user_id"].to_numpy()))
-    rows = today.select(["user_id", "item_id", "category_id", "behavior", "event_time"]).take(order).to_pylist()
+    rows = today.select(["event_id", "user_id", "item_id", "category_id", "behavior", "event_time"]).take(order).to_pylist()
     per_user: dict[int, list[dict]] = defaultdict(list)
-    for row in rows:
-        per_user[row["user_id"]].append(row)
+    seen: set[str] = set()
+    for row in rows:  # the event log is append-only: a replayed event appears twice but happened once
+        if row["event_id"] not in seen:
+            seen.add(row["event_id"])
+            per_user[row["user_id"]].append(row)
     return [_context(user, evs[-max_events:], catalog, day) for user, evs in sorted(per_user.items())]
 
 

@@ -59,8 +59,9 @@ def load_catalog(settings: Settings, name: str, events):  # noqa: ANN001, ANN201
 @click.option("--catalog", type=click.Choice(CATALOGS), default="codes", show_default=True,
               help="Item and category names: MovieLens titles and genres, or short codes (anonymised data).")
 @click.option("--limit", type=int, default=None, help="Only the first N users of the date (by id).")
+@click.option("--user", "users", type=int, multiple=True, help="Only this user (repeatable), e.g. to re-tag one.")
 @click.pass_obj
-def run(settings: Settings, day: str | None, catalog: str, limit: int | None) -> None:
+def run(settings: Settings, day: str | None, catalog: str, limit: int | None, users: tuple[int, ...]) -> None:
     """Tag every user active on DATE from the offline event log; write user_intent offline and online.
 
     Re-running a date replaces its rows; a killed run resumes without redoing finished users. Daily cron:
@@ -89,7 +90,7 @@ def run(settings: Settings, day: str | None, catalog: str, limit: int | None) ->
     with llm_client(settings) as (client, model_version), Progress() as progress:
         task = progress.add_task(f"intents {day}", total=None)
         stats = run_day(events, names, day, client, settings.intents, offline_dir, writer, model_version,
-                        on_user=lambda _: progress.advance(task), limit=limit)  # fmt: skip
+                        on_user=lambda _: progress.advance(task), limit=limit, users=set(users) or None)  # fmt: skip
     minutes = stats.seconds / 60
     done_now = stats.tagged - stats.resumed
     click.echo(f"{day}: {stats.users} active users, {stats.tagged} tagged ({stats.resumed} from an earlier run), "

@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
+from inference.sequences import SequenceDataError, load_sequences
 from infra.config import load_settings
 from infra.datasets import fetch
-from inference.sequences import SequenceDataError, load_sequences
 from streaming.sources.movielens import read_movielens
 
 ARCHIVES = load_settings().archives_dir

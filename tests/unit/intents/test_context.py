@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from intents.context import build_contexts
 from tests.unit.intents.samples import CATALOG, DAY, DAY_EVENTS
 
@@ -34,3 +36,8 @@ def test_max_events_keeps_the_newest() -> None:
     user7 = build_contexts(DAY_EVENTS, CATALOG, DAY, max_events=2)[0]
     assert user7.items == (11, 12)
     assert "Star Wars" not in user7.hybrid
+
+
+def test_an_event_logged_twice_counts_once() -> None:
+    twice = pa.concat_tables([DAY_EVENTS, DAY_EVENTS])
+    assert build_contexts(twice, CATALOG, DAY) == build_contexts(DAY_EVENTS, CATALOG, DAY)

@@ -123,7 +123,10 @@ def load(name: str, datasets_dir: Path, *, num_events: int = 1_000_000, seed: in
     if name == "movielens":
         if archives_dir is None:
             raise DatasetError("movielens is read from its fetched archive: pass archives_dir")
-        return TableSource(name, read_movielens(archives_dir / MOVIELENS_ARCHIVE).events)
+        archive = archives_dir / MOVIELENS_ARCHIVE
+        if not archive.is_file():
+            raise DatasetError(f"{archive} not found: run `freshrec datasets fetch movielens` (scripts/setup.sh does)")
+        return TableSource(name, read_movielens(archive).events)
     raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 

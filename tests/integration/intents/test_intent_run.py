@@ -12,13 +12,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import redis
 
 from feature_store.offline import parquet_log
 from feature_store.online.reader import OnlineReader
-from feature_store.store import copy_repo
 from feature_store.views import USER_INTENT
 from infra.config import EmbeddedLLMSettings
 from infra.stack.llm import MODEL_VERSION
@@ -33,8 +33,8 @@ DAY, USERS = "2017-12-01", 3
 
 
 def test_killed_run_resumes_and_the_date_is_tagged_once(llm_server: EmbeddedLLMSettings, redis_server: RedisEndpoint,
-                                                         redis_client: redis.Redis, datasets_dir: Path, tmp_path: Path) -> None:  # fmt: skip
-    repo = copy_repo(tmp_path / "repo")
+                                                         redis_client: redis.Redis, feast_store, datasets_dir: Path) -> None:  # noqa: ANN001
+    repo = Path(feast_store.repo_path)
     offline = repo / "data" / "offline"
     events = load("taobao-head", datasets_dir).table  # type: ignore[attr-defined]
     parquet_log.append(offline / "events", events.append_column("event_timestamp", events["event_time"].cast(parquet_log.TIMESTAMP)))
@@ -76,6 +76,15 @@ def test_killed_run_resumes_and_the_date_is_tagged_once(llm_server: EmbeddedLLMS
         online = vector[USER_INTENT.name]
         assert online.status == "present"
         assert (list(online.values["tags"]), online.values["grade"]) == (row["tags"], row["grade"])
+
+    # Feast itself reads the same rows back, point-in-time offline and online
+    entity = pd.DataFrame({"user_id": sorted(expected_users), "event_timestamp": pd.Timestamp(f"{DAY}T23:59:59.999Z")})
+    features = [f"{USER_INTENT.name}:{name}" for name in ("tags", "grade", "intent_date")]
+    historical = feast_store.get_historical_features(entity_df=entity, features=features).to_df().sort_values("user_id")
+    assert [list(t) for t in historical["tags"]] == [r["tags"] for r in rows]
+    assert list(historical["grade"]) == [r["grade"] for r in rows] and set(historical["intent_date"]) == {DAY}
+    online_feast = feast_store.get_online_features(features=features, entity_rows=[{"user_id": u} for u in sorted(expected_users)]).to_dict()
+    assert online_feast["tags"] == [r["tags"] for r in rows]
 
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and f"({USERS} from an earlier run)" in again.stdout

@@ -51,7 +51,9 @@ def test_synthetic_is_deterministic_whatever_the_batch_size() -> None:
 
 def test_unknown_and_missing_datasets(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="unknown dataset"):
-        load("movielens", tmp_path)
+        load("netflix", tmp_path)
+    with pytest.raises(DatasetError, match="freshrec datasets fetch movielens"):
+        load("movielens", tmp_path, archives_dir=tmp_path)
     with pytest.raises(DatasetError, match="FRESHREC_DATASETS_DIR"):
         load("taobao-2h", tmp_path)
 

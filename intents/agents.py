@@ -49,9 +49,9 @@ class Tag:
 
 def plan(client: LLMClient, ctx: UserContext, catalog: Catalog, k: int) -> list[Persona]:
     names = [catalog.category_name(c) for c in ctx.categories[:CANDIDATE_CATEGORIES]]
-    schema = _object("personas", {
+    schema = _wrapped("personas", {
         "type": "array", "minItems": min(2, k, len(names)), "maxItems": k,
-        "items": _object2({"name": {"type": "string", "pattern": NAME_PATTERN},
+        "items": _record({"name": {"type": "string", "pattern": NAME_PATTERN},
                            "categories": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"enum": names}}}),
     })  # fmt: skip
     example = f"{catalog.modifiers[ctx.user_id % len(catalog.modifiers)]} {names[0].lower()} fan"
@@ -65,9 +65,9 @@ def plan(client: LLMClient, ctx: UserContext, catalog: Catalog, k: int) -> list[
 
 def propose(client: LLMClient, ctx: UserContext, catalog: Catalog, persona: Persona, n: int) -> list[Tag]:
     names = [catalog.category_name(c) for c in persona.categories]
-    schema = _object("tags", {
+    schema = _wrapped("tags", {
         "type": "array", "minItems": 2, "maxItems": n,
-        "items": _object2({"modifiers": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"enum": list(catalog.modifiers)}},
+        "items": _record({"modifiers": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"enum": list(catalog.modifiers)}},
                            "category": {"enum": names}}),
     })  # fmt: skip
     shift = (ctx.user_id + len(persona.name)) % len(catalog.modifiers)
@@ -89,7 +89,7 @@ def arbitrate(client: LLMClient, ctx: UserContext, candidates: list[Tag], n: int
     skipping repeats (same text) and a category's tags beyond `PER_CATEGORY` (redundancy)."""
     unique = list({t.text: t for t in candidates}.values())
     listing = "\n".join(f"{i}. {t.text} (persona: {t.persona})" for i, t in enumerate(unique, 1))
-    schema = _object("ratings", {"type": "array", "minItems": len(unique), "maxItems": len(unique),
+    schema = _wrapped("ratings", {"type": "array", "minItems": len(unique), "maxItems": len(unique),
                                  "items": {"enum": [1, 2, 3, 4, 5]}})  # fmt: skip
     answer = client.ask_json("arbiter", ARBITER.format(context=ctx.hybrid, candidates=listing, count=len(unique)), schema)
     order = sorted(range(len(unique)), key=lambda i: -answer["ratings"][i])  # stable: proposal order breaks ties
@@ -100,9 +100,11 @@ def arbitrate(client: LLMClient, ctx: UserContext, candidates: list[Tag], n: int
     return chosen[:n]
 
 
-def _object(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return _object2({name: schema})
+def _wrapped(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An object holding one required property: answers are always objects (what json_object modes require)."""
+    return _record({name: schema})
 
 
-def _object2(properties: dict[str, Any]) -> dict[str, Any]:
+def _record(properties: dict[str, Any]) -> dict[str, Any]:
+    """A closed object whose properties are all required."""
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}

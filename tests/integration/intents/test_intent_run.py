@@ -16,14 +16,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import redis
+from click.testing import CliRunner
 
 from feature_store.offline import parquet_log
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_INTENT
+from infra.cli import main
 from infra.config import EmbeddedLLMSettings
 from infra.stack.llm import MODEL_VERSION
 from intents.catalog import coded_catalog
-from intents.context import build_contexts
+from intents.context import build_contexts, day_bounds, events_between
 from intents.judge import tag_category
 from streaming.sources.datasets import load
 from tests.fixtures.services import RedisEndpoint
@@ -43,6 +45,7 @@ def test_killed_run_resumes_and_the_date_is_tagged_once(llm_server: EmbeddedLLMS
            "FRESHREC_INTENTS__LLM__STRUCTURED_OUTPUT": "json_object", "FRESHREC_INTENTS__LLM__MODEL": MODEL_VERSION}  # fmt: skip
     command = [str(Path(sys.executable).with_name("freshrec")), "intents", "run", "--date", DAY, "--limit", str(USERS)]
     progress = offline / "_intent_runs" / DAY
+    day_end = day_bounds(DAY)[1]
 
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 300
@@ -90,3 +93,12 @@ def test_killed_run_resumes_and_the_date_is_tagged_once(llm_server: EmbeddedLLMS
     assert again.returncode == 0 and f"({USERS} from an earlier run)" in again.stdout
     assert sorted(p.name for p in output.parent.glob("part-*")) == [output.name]
     assert pq.read_table(output).drop(["created"]).to_pylist() == [{k: v for k, v in r.items() if k != "created"} for r in rows]
+
+    # the operator's other two commands on the same store: next-day evaluation and context sizes
+    evaluated = CliRunner().invoke(main, ["intents", "evaluate", "--date", DAY], env=env)
+    tomorrow = set(events_between(events, day_end, day_end + 86_400_000)["user_id"].to_pylist())
+    scored = sum(u in tomorrow for u in expected_users)
+    assert evaluated.exit_code == 0 and f"{DAY}: {scored} tagged users active the next day" in evaluated.output, evaluated.output
+    assert "LLM tags: hit rate" in evaluated.output and "baseline (most frequent categories): hit rate" in evaluated.output
+    sized = CliRunner().invoke(main, ["intents", "context-size"], env=env)
+    assert sized.exit_code == 0 and "309 user-day contexts" in sized.output, sized.output

@@ -12,15 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from feature_store.offline import parquet_log
 from feature_store.online.validation import rows_to_table
@@ -118,16 +117,13 @@ def run_day(
         if on_user:
             on_user(result)
     parquet_log.append(progress_dir, _progress_table(pending, model_version, stamp))
-    final = _finished(progress_dir, model_version)
+    records = _read(progress_dir, model_version)
+    final = {r["user_id"]: r for r in records if not r["failure"]}
     wanted = {ctx.user_id for ctx in contexts}
     rows = [row for user, row in sorted(final.items()) if user in wanted]
-    failed = {}
-    if progress_dir.exists():
-        failed = {r["user_id"]: r["failure"] for r in _read(progress_dir, model_version) if r["failure"] and r["user_id"] not in final}
+    failed = {r["user_id"]: r["failure"] for r in records if r["failure"] and r["user_id"] not in final}
     _publish(rows, day, stamp, offline_dir, writer, model_version)
-    grades: dict[str, int] = {}
-    for row in rows:
-        grades[row["grade"]] = grades.get(row["grade"], 0) + 1
+    grades = dict(Counter(row["grade"] for row in rows))
     return RunStats(day, len(contexts), len(rows), len(done), failed, time.perf_counter() - started, grades)
 
 
@@ -158,10 +154,6 @@ def _publish(rows: list[dict], day: str, stamp: int, offline_dir: Path, writer: 
               for r in rows]  # fmt: skip
     table = rows_to_table(USER_INTENT, online)
     offline = parquet_log.snapshots_table(USER_INTENT, table, int(time.time() * 1000))
-    target = offline_dir / USER_INTENT.name
-    target.mkdir(parents=True, exist_ok=True)
-    tmp = target / f".part-{day}-intents.parquet.tmp"
-    pq.write_table(offline, tmp, compression="zstd")
-    os.replace(tmp, target / f"part-{day}-intents.parquet")
+    parquet_log.write(offline_dir / USER_INTENT.name, f"part-{day}-intents.parquet", offline)
     if writer is not None and table.num_rows:
         writer.write_table(table)

@@ -16,9 +16,12 @@ from intents.context import build_contexts
 
 @dataclass(frozen=True)
 class ContextSizes:
-    contexts: int
     full_tokens: np.ndarray
     hybrid_tokens: np.ndarray
+
+    @property
+    def contexts(self) -> int:
+        return len(self.full_tokens)
 
     def summary(self) -> dict[str, float]:
         full, hybrid = self.full_tokens, self.hybrid_tokens
@@ -36,4 +39,4 @@ def context_sizes(events: pa.Table, catalog: Catalog, count_tokens: Callable[[st
         for ctx in build_contexts(events, catalog, iso, max_events):
             full.append(count_tokens(ctx.full))
             hybrid.append(count_tokens(ctx.hybrid))
-    return ContextSizes(len(full), np.asarray(full), np.asarray(hybrid))
+    return ContextSizes(np.asarray(full), np.asarray(hybrid))

@@ -33,9 +33,14 @@ def append(directory: Path, table: pa.Table, time_column: str = "event_timestamp
     """Write `table` as one new part file in `directory`; returns its path (None for an empty table)."""
     if table.num_rows == 0:
         return None
-    directory.mkdir(parents=True, exist_ok=True)
     first = pc.min(table[time_column]).as_py()
-    name = f"part-{first:%Y-%m-%d}-{uuid.uuid4().hex[:12]}.parquet"
+    return write(directory, f"part-{first:%Y-%m-%d}-{uuid.uuid4().hex[:12]}.parquet", table)
+
+
+def write(directory: Path, name: str, table: pa.Table) -> Path:
+    """Write `table` as `directory/name` atomically (temporary hidden name, then rename): an existing file of that
+    name is replaced whole, never seen half-written."""
+    directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{name}.tmp"
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, directory / name)

@@ -115,7 +115,7 @@ def main() -> None:
             stop.set()
             for thread in threads:
                 thread.join(60)
-            job.get_job_client().cancel().result()
+            job.cancel()
             kafka.stop()
             store.stop()
     stats = results["refresher"]

@@ -134,7 +134,7 @@ class Bench:
             future.result(30)
         config = JobConfig(self.bootstrap, clicks, f"{clicks}-dlq", snapshots, f"job-{clicks}",
                            checkpoint_interval=self.checkpoint_interval, checkpoint_dir=self.tmp / f"chk-{clicks}")  # fmt: skip
-        result = start(config, self.jars)
+        job = start(config, self.jars)
         writer = SnapshotWriter(self.bootstrap, OnlineWriter(self.client, USER_REALTIME), None, snapshots,
                                 f"{clicks}-upd", group=f"writer-{clicks}", on_written=visibility)  # fmt: skip
         thread = in_thread(lambda: writer.run(should_stop=stop.is_set))
@@ -142,7 +142,7 @@ class Bench:
         def stop_all() -> None:
             stop.set()
             thread.join(30)
-            result.get_job_client().cancel()
+            job.cancel()
 
         return stop_all
 

@@ -6,6 +6,8 @@
 - Thread mode runs Python functions inside the JVM: several times the throughput of process mode here.
 - `jobmanager` (HOST:PORT of a session cluster's REST endpoint) submits there instead of to an in-process
   mini-cluster; the jars travel with the job.
+- A DataStream job built in the JVM (`stream_environment`) needs the jars on the client's class loader too, so that
+  Python can reach its classes through the gateway.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pyflink.common import Configuration
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.java_gateway import get_gateway
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
 JOB_JAR = Path(__file__).resolve().parents[1] / "jvm" / "target" / "freshrec-flink.jar"
@@ -35,7 +39,7 @@ def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, s
         os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     config = Configuration()
     settings = {
-        "pipeline.jars": ";".join(p.resolve().as_uri() for p in jars),
+        **({"pipeline.jars": ";".join(p.resolve().as_uri() for p in jars)} if jars else {}),
         "python.executable": sys.executable,
         "python.client.executable": sys.executable,
         "python.execution-mode": "thread",
@@ -64,3 +68,20 @@ def table_environment(
     builder = builder.in_streaming_mode() if streaming else builder.in_batch_mode()
     settings = configuration(jars, parallelism, extra, jobmanager)
     return TableEnvironment.create(builder.with_configuration(settings).build())
+
+
+def stream_environment(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, str] | None = None,
+                       jobmanager: str | None = None) -> StreamExecutionEnvironment:  # fmt: skip
+    """A DataStream environment whose jars are both shipped with the job and loadable from Python (the gateway).
+
+    Without `jobmanager`: the environment Flink provides (the cluster's, under the Kubernetes operator's
+    PythonDriver; an in-process mini-cluster otherwise). With it: built on the Java constructor, because
+    `get_execution_environment` outside a Flink CLI always makes a local environment, ignoring `execution.target`."""
+    config = configuration([], parallelism, extra, jobmanager)
+    if jobmanager is None:
+        env = StreamExecutionEnvironment.get_execution_environment(config)
+    else:
+        java = get_gateway().jvm.org.apache.flink.streaming.api.environment.StreamExecutionEnvironment
+        env = StreamExecutionEnvironment(java(config._j_configuration))
+    env.add_jars(*(p.resolve().as_uri() for p in jars))
+    return env

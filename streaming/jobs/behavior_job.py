@@ -1,8 +1,9 @@
 """The `behavior` job: clicks -> per-user state in the JVM -> coalesced snapshots and dead letters, on Kafka.
 
-All per-event work runs in the JVM (decode, dedup, ordering, state, encoding); Python only builds the plan. Snapshots
-go to an upsert topic (one record per user per sink flush) that `streaming.snapshot_writer` writes to the online and
-offline stores in batches, so the Flink job itself never blocks on Python.
+Python builds and submits the job; every per-event step runs in freshrec's JVM operators (`streaming/jvm`,
+`io.freshrec.flink.BehaviorPipeline`): decode, event time and lateness, dedup, order, state, coalescing, encoding.
+Snapshots go to a topic (at most one record per user per flush interval) that `streaming.snapshot_writer` writes to
+the online and offline stores in batches, so the Flink job itself never blocks on Python.
 """
 
 from __future__ import annotations
@@ -13,18 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyflink.table import TableResult
+from pyflink.common.job_client import JobClient
+from pyflink.java_gateway import get_gateway
 
 from streaming.flink.checkpoints import checkpoint_options
-from streaming.flink.environment import table_environment
-from streaming.jobs import tables
+from streaming.flink.environment import stream_environment
 
 log = logging.getLogger(__name__)
-SNAPSHOT_ROW = (
-    "ROW<item_ids ARRAY<BIGINT>, category_ids ARRAY<BIGINT>, behaviors ARRAY<INT>, event_times ARRAY<BIGINT>,"
-    " count_pv BIGINT, count_cart BIGINT, count_fav BIGINT, count_buy BIGINT, interest ARRAY<FLOAT>,"
-    " top_categories ARRAY<BIGINT>, summary STRING, event_time BIGINT, version BIGINT>"
-)
+WATERMARK_EMITS = ("on-periodic", "on-event")
 
 
 @dataclass(frozen=True)
@@ -35,12 +32,20 @@ class JobConfig:
     snapshot_topic: str = "user-snapshots"
     group: str = "freshrec-behavior"
     out_of_orderness_ms: int = 5_000
+    """The watermark trails the newest event time by this, per Kafka partition (the minimum across partitions): an
+    event behind it is late (dead-lettered), one within it is applied in event-time order."""
     watermark_emit: str = "on-periodic"
-    """See `tables.Watermark.emit`."""
+    """on-periodic (every pipeline.auto-watermark-interval, 200 ms) or on-event (after every record that moves it:
+    the watermark tracks the stream exactly). No idle timeout: while a backlog is read, one partition can go unread
+    for longer than any small timeout, and the watermark would then jump ahead with the others and turn that
+    partition's events late. A quiet partition only delays lateness, never invents it."""
     checkpoint_interval: str = "2 s"
-    flush_interval: str = "100 ms"
-    """How long the snapshot sink collects updates before writing each user's newest one (coalescing)."""
-    flush_rows: int = 20_000
+    flush_ms: int = 100
+    """A user's snapshot goes out at most this long after the first click it holds (processing time), coalescing
+    the user's clicks in between; 0: one snapshot per click."""
+    catch_up_ms: int = 2_000
+    """The longest coalescing interval: a click that is already behind (a backlog, an overload) waits up to its own
+    lag, at most this, so a job that falls behind writes fewer, fuller snapshots and catches up (`UserSnapshots`)."""
     bounded: bool = False
     """Stop at the topic's current end (tests, backfills); unbounded otherwise."""
     parallelism: int = 1
@@ -49,37 +54,49 @@ class JobConfig:
     checkpoint_dir: Path | None = None
     """Keep checkpoints here and resume from the newest one (`streaming.flink.checkpoints`); None: in memory only."""
 
+    def __post_init__(self) -> None:
+        if self.watermark_emit not in WATERMARK_EMITS:
+            raise ValueError(f"watermark_emit must be one of {WATERMARK_EMITS}, got {self.watermark_emit!r}")
 
-def start(config: JobConfig, jars: Sequence[Path]) -> TableResult:
-    """Submit the job (one statement set: dead letters and late events + snapshots); returns the running job's handle."""
+
+class RunningJob:
+    """A submitted job: wait for a bounded one to finish, or cancel it."""
+
+    def __init__(self, client: JobClient) -> None:
+        self.client = client
+
+    @property
+    def job_id(self) -> str:
+        return str(self.client.get_job_id())
+
+    def wait(self, timeout_ms: int | None = None) -> None:
+        """Until the job ends; raises if it failed (or did not end within `timeout_ms`)."""
+        future = self.client._j_job_client.getJobExecutionResult()
+        if timeout_ms is None:
+            future.get()
+        else:
+            future.get(timeout_ms, get_gateway().jvm.java.util.concurrent.TimeUnit.MILLISECONDS)
+
+    def cancel(self) -> None:
+        self.client.cancel().result()
+
+
+def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
+    """Submit the job (dead letters and late events; snapshots); returns the running job."""
     if config.checkpoint_dir is None:
         options = {"execution.checkpointing.interval": config.checkpoint_interval}
     else:
         options = checkpoint_options(config.checkpoint_dir, config.checkpoint_interval)
         if "execution.state-recovery.path" in options:
             log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
-    # no mini-batch: its assigner emits processing-time watermarks, which would make every event look late
-    env = table_environment(jars, parallelism=config.parallelism, extra=options, jobmanager=config.jobmanager)
-    tables.register_functions(env)
-    watermark = tables.Watermark(config.out_of_orderness_ms, config.watermark_emit)
-    env.execute_sql(tables.kafka_source("clicks_in", config.clicks_topic, config.bootstrap, config.group, config.bounded,
-                                        watermark))  # fmt: skip
-    env.execute_sql(tables.kafka_sink("clicks_dlq", config.dead_letter_topic, config.bootstrap))
-    env.execute_sql(snapshot_sink("user_snapshots", config.snapshot_topic, config.bootstrap, config.flush_interval,
-                                  config.flush_rows))  # fmt: skip
-    statements = env.create_statement_set()
-    statements.add_insert_sql(tables.rejected_clicks("clicks_in", "clicks_dlq"))
-    statements.add_insert_sql(f"INSERT INTO user_snapshots {tables.user_snapshots('clicks_in', config.out_of_orderness_ms)}")
-    return statements.execute()
-
-
-def snapshot_sink(name: str, topic: str, bootstrap: str, flush_interval: str = "100 ms", flush_rows: int = 20_000) -> str:
-    """Upsert topic keyed by user: the sink buffers updates by key and writes only each user's newest snapshot per
-    flush (every `flush_interval`, or `flush_rows` buffered, and on every checkpoint)."""
-    return f"""CREATE TABLE {name} (user_id BIGINT, s {SNAPSHOT_ROW}, PRIMARY KEY (user_id) NOT ENFORCED) WITH (
-  'connector' = 'upsert-kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = '{bootstrap}',
-  'key.format' = 'json', 'value.format' = 'json',
-  'sink.buffer-flush.interval' = '{flush_interval}', 'sink.buffer-flush.max-rows' = '{flush_rows}')"""
+    options["pipeline.object-reuse"] = "true"  # no operator keeps a record it was handed: skip the copy per hop
+    env = stream_environment(jars, parallelism=config.parallelism, extra=options, jobmanager=config.jobmanager)
+    get_gateway().jvm.io.freshrec.flink.BehaviorPipeline.build(
+        env._j_stream_execution_environment, config.bootstrap, config.clicks_topic, config.group,
+        config.dead_letter_topic, config.snapshot_topic, config.out_of_orderness_ms,
+        config.watermark_emit == "on-event", config.flush_ms, config.catch_up_ms, config.bounded,
+    )  # fmt: skip
+    return RunningJob(env.execute_async("freshrec-behavior"))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -88,9 +105,11 @@ def parser() -> argparse.ArgumentParser:
                                 "this runs in (the Kubernetes operator's application mode: PythonDriver -pym).")  # fmt: skip
     p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
     p.add_argument("--jars", type=Path, required=True, help="folder holding the connector jars and freshrec-flink.jar")
-    for name in ("clicks_topic", "dead_letter_topic", "snapshot_topic", "group", "checkpoint_interval", "flush_interval"):
+    for name in ("clicks_topic", "dead_letter_topic", "snapshot_topic", "group", "checkpoint_interval"):
         p.add_argument(f"--{name.replace('_', '-')}", default=getattr(defaults, name))
     p.add_argument("--out-of-orderness-ms", type=int, default=defaults.out_of_orderness_ms)
+    p.add_argument("--flush-ms", type=int, default=defaults.flush_ms)
+    p.add_argument("--catch-up-ms", type=int, default=defaults.catch_up_ms)
     return p
 
 

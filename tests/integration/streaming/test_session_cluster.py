@@ -36,9 +36,9 @@ def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: Fl
     config = JobConfig(kafka.bootstrap_servers, topic, names["dlq"], names["snapshots"], f"job-{topic}", bounded=True,
                        jobmanager=flink_cluster.jobmanager)  # fmt: skip
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
-    result = start(config, jars)
-    job_id = str(result.get_job_client().get_job_id())
-    result.wait(300_000)
+    job = start(config, jars)
+    job_id = job.job_id
+    job.wait(300_000)
 
     with urllib.request.urlopen(f"http://{flink_cluster.jobmanager}/jobs/{job_id}", timeout=10) as response:
         assert json.loads(response.read())["state"] == "FINISHED"  # the cluster ran it

@@ -58,7 +58,7 @@ def pipeline(kafka: KafkaEndpoint, topic: str, redis_client: redis.Redis, model_
         stop.set()
         for thread in threads:
             thread.join(30)
-        job.get_job_client().cancel().result()
+        job.cancel()
 
 
 def click(producer: Producer, topic: str, user: int, item: int) -> int:

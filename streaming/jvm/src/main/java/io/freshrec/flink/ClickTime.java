@@ -9,9 +9,15 @@ import org.apache.flink.table.functions.ScalarFunction;
  */
 public class ClickTime extends ScalarFunction {
     public Long eval(byte[] payload) {
+        long time = of(payload);
+        return time > 0 ? time : null;
+    }
+
+    /** The event time, or 0 when there is none to read (0 never moves a watermark). */
+    static long of(byte[] payload) {
         if (payload == null || payload.length < 10 || (payload[0] & 0xFF) != 0xC3 || payload[1] != 0x01
                 || !DecodeClick.knownFingerprint(payload)) {
-            return null;
+            return 0;
         }
         DecodeClick.Reader in = new DecodeClick.Reader(payload, 10);
         try {
@@ -21,9 +27,9 @@ public class ClickTime extends ScalarFunction {
             in.varlong(); // category_id
             in.varlong(); // behavior
             long eventTime = in.varlong();
-            return eventTime > 0 ? eventTime : null;
+            return Math.max(eventTime, 0);
         } catch (IllegalArgumentException e) {
-            return null;
+            return 0;
         }
     }
 }

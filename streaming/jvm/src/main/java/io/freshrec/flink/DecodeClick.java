@@ -37,41 +37,65 @@ public class DecodeClick extends ScalarFunction {
             "ROW<event_id STRING, user_id BIGINT, item_id BIGINT, category_id BIGINT, behavior STRING,"
                     + " event_time BIGINT, error STRING>")
     public Row eval(byte[] payload) {
+        try {
+            Click c = decode(payload);
+            return Row.of(c.eventId, c.userId, c.itemId, c.categoryId, BEHAVIORS[c.behavior], c.eventTime, null);
+        } catch (InvalidRecord e) {
+            return Row.of(null, null, null, null, null, null, e.getMessage());
+        }
+    }
+
+    /** The click in `payload`, or why it is not one ("DecodeError: ...", "InvalidField: ...", ...). */
+    static Click decode(byte[] payload) throws InvalidRecord {
         if (payload == null) {
-            return failure("DecodeError: null payload");
+            throw new InvalidRecord("DecodeError: null payload");
         }
         if (payload.length < 10 || (payload[0] & 0xFF) != 0xC3 || payload[1] != 0x01) {
-            return failure("DecodeError: not an Avro single-object message (bad or missing C3 01 header)");
+            throw new InvalidRecord("DecodeError: not an Avro single-object message (bad or missing C3 01 header)");
         }
         if (!knownFingerprint(payload)) {
             byte[] fingerprint = Arrays.copyOfRange(payload, 2, 10);
-            return failure("UnknownSchemaFingerprint: no click_event schema with fingerprint " + toHex(fingerprint));
+            throw new InvalidRecord("UnknownSchemaFingerprint: no click_event schema with fingerprint "
+                    + toHex(fingerprint));
         }
         Reader in = new Reader(payload, 10);
+        String eventId;
+        long userId;
+        long itemId;
+        long categoryId;
+        long behavior;
+        long eventTime;
         try {
-            String eventId = in.string();
-            long userId = in.varlong();
-            long itemId = in.varlong();
-            long categoryId = in.varlong();
-            long behavior = in.varlong();
-            long eventTime = in.varlong();
+            eventId = in.string();
+            userId = in.varlong();
+            itemId = in.varlong();
+            categoryId = in.varlong();
+            behavior = in.varlong();
+            eventTime = in.varlong();
             in.optionalString(); // session_id
             in.optionalString(); // device
-            if (!in.atEnd()) {
-                return failure("DecodeError: " + (payload.length - in.pos) + " trailing bytes after the record");
-            }
-            if (behavior < 0 || behavior >= BEHAVIORS.length) {
-                return failure("DecodeError: behavior index " + behavior + " out of range");
-            }
-            if (eventId.isEmpty()) {
-                return failure("InvalidField: empty event_id");
-            }
-            if (eventTime <= 0) {
-                return failure("InvalidField: event_time " + eventTime + " is not a positive epoch millisecond");
-            }
-            return Row.of(eventId, userId, itemId, categoryId, BEHAVIORS[(int) behavior], eventTime, null);
         } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
-            return failure("DecodeError: corrupt body (" + e.getMessage() + ")");
+            throw new InvalidRecord("DecodeError: corrupt body (" + e.getMessage() + ")");
+        }
+        if (!in.atEnd()) {
+            throw new InvalidRecord("DecodeError: " + (payload.length - in.pos) + " trailing bytes after the record");
+        }
+        if (behavior < 0 || behavior >= BEHAVIORS.length) {
+            throw new InvalidRecord("DecodeError: behavior index " + behavior + " out of range");
+        }
+        if (eventId.isEmpty()) {
+            throw new InvalidRecord("InvalidField: empty event_id");
+        }
+        if (eventTime <= 0) {
+            throw new InvalidRecord("InvalidField: event_time " + eventTime + " is not a positive epoch millisecond");
+        }
+        return new Click(eventId, userId, itemId, categoryId, (int) behavior, eventTime);
+    }
+
+    /** A record that is not a valid click; the message is the reason dead letters carry. No stack trace: cheap. */
+    static final class InvalidRecord extends Exception {
+        InvalidRecord(String reason) {
+            super(reason, null, false, false);
         }
     }
 
@@ -82,10 +106,6 @@ public class DecodeClick extends ScalarFunction {
             }
         }
         return false;
-    }
-
-    private static Row failure(String reason) {
-        return Row.of(null, null, null, null, null, null, reason);
     }
 
     /** Avro binary primitives over a byte array: zigzag varints, length-prefixed UTF-8, ["null", string] unions. */

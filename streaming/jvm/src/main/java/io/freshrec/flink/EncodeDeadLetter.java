@@ -13,6 +13,11 @@ public class EncodeDeadLetter extends ScalarFunction {
 
     public byte[] eval(String sourceTopic, Integer partition, Long offset, byte[] key, byte[] payload, String reason,
             Long failedAt) {
+        return encode(sourceTopic, partition, offset, key, payload, reason, failedAt);
+    }
+
+    static byte[] encode(String sourceTopic, Integer partition, Long offset, byte[] key, byte[] payload, String reason,
+            Long failedAt) {
         String why = reason == null ? "Unknown: no reason given" : reason;
         int colon = why.indexOf(':');
         return new AvroWriter(FINGERPRINT)

@@ -1,0 +1,77 @@
+package io.freshrec.flink;
+
+import java.nio.charset.StandardCharsets;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Keyed by user: applies each click to the user's {@link UserBehavior} and emits the user's snapshot on a
+ * processing-time timer set by the first click after the last snapshot, so a busy user's clicks coalesce into one
+ * snapshot per interval. The interval is the click's own lag (processing time - event time) clamped to
+ * [flushMs, catchUpMs]: live traffic goes out within flushMs; a job that is behind (a backlog, a burst beyond what the
+ * sinks absorb) coalesces more, never adding more delay than the click already has, so it writes fewer, fuller
+ * snapshots and catches up instead of falling further behind. The pending timer and the dirty flag are keyed state,
+ * so a restore from a checkpoint still emits what was pending.
+ *
+ * <p>A bounded input ends before its last processing-time timers fire (Flink drops them when a task finishes), but
+ * its final watermark fires every event-time timer: the {@link #END_OF_INPUT} timer flushes what is pending then.
+ */
+public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord> {
+    static final long END_OF_INPUT = Long.MAX_VALUE - 1;
+    private final long boundMs;
+    private final long flushMs;
+    private final long catchUpMs;
+    private transient ValueState<UserBehavior> state;
+
+    public UserSnapshots(long boundMs, long flushMs, long catchUpMs) {
+        this.boundMs = boundMs;
+        this.flushMs = flushMs;
+        this.catchUpMs = Math.max(flushMs, catchUpMs);
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        state = getRuntimeContext().getState(new ValueStateDescriptor<>("user", TypeInformation.of(UserBehavior.class)));
+    }
+
+    @Override
+    public void processElement(Click click, Context ctx, Collector<KafkaRecord> out) throws Exception {
+        UserBehavior user = state.value();
+        if (user == null) {
+            user = new UserBehavior();
+        }
+        if (!user.apply(click, boundMs)) {
+            return;
+        }
+        if (flushMs <= 0) {
+            out.collect(snapshot(click.userId, user));
+        } else if (!user.dirty) {
+            user.dirty = true;
+            long now = ctx.timerService().currentProcessingTime();
+            long delay = Math.min(catchUpMs, Math.max(flushMs, now - click.eventTime));
+            ctx.timerService().registerProcessingTimeTimer(now + delay);
+            ctx.timerService().registerEventTimeTimer(END_OF_INPUT);
+        }
+        state.update(user);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<KafkaRecord> out) throws Exception {
+        UserBehavior user = state.value();
+        if (user == null || !user.dirty) {
+            return;
+        }
+        user.dirty = false;
+        state.update(user);
+        out.collect(snapshot(ctx.getCurrentKey(), user));
+    }
+
+    private static KafkaRecord snapshot(long userId, UserBehavior user) {
+        return KafkaRecord.of(("{\"user_id\":" + userId + "}").getBytes(StandardCharsets.UTF_8), user.toJson(userId));
+    }
+}

@@ -1,4 +1,4 @@
-"""The behavior job (Kafka -> Flink SQL state in the JVM -> snapshot writer -> Redis) against its three baselines,
+"""The behavior job (Kafka -> JVM operators: state, coalescing -> snapshot writer -> Redis) against its three baselines,
 same run, same synthetic events, Kafka and Redis local on this machine, checkpoints on.
 
     python -m bench.streaming_bench [--events 500000] [--rates 2000,10000] [--seconds 20] [--baselines naive,feast,plain]
@@ -254,7 +254,7 @@ def run(bench: Bench, args: argparse.Namespace) -> None:
 
 def throughput(bench: Bench, args: argparse.Namespace) -> None:
     print(f"{bench.events:,} synthetic events preloaded per system\n")
-    results = {"freshrec behavior job (Flink SQL + JVM state + writer)": bench.throughput_job(cap_s=120)}
+    results = {"freshrec behavior job (JVM operators + snapshot writer)": bench.throughput_job(cap_s=120)}
     chosen = args.baselines.split(",")
     if "naive" in chosen:
         results["(1) naive PyFlink KeyedProcessFunction"] = bench.throughput_naive(args.cap)

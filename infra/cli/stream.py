@@ -74,7 +74,7 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, jobm
 
 
 @stream.command()
-@click.option("--snapshot-topic", default="user-snapshots", show_default=True, help="The job's upsert snapshot topic.")
+@click.option("--snapshot-topic", default="user-snapshots", show_default=True, help="The job's snapshot topic.")
 @click.option("--group", default="freshrec-snapshot-writer", show_default=True, help="Consumer group of the writer.")
 @MODEL_OPTION
 @click.pass_obj

@@ -44,8 +44,8 @@ class JobConfig:
     """A user's snapshot goes out at most this long after the first click it holds (processing time), coalescing
     the user's clicks in between; 0: one snapshot per click."""
     catch_up_ms: int = 2_000
-    """The longest coalescing interval: a click that is already behind (a backlog, an overload) waits up to its own
-    lag, at most this, so a job that falls behind writes fewer, fuller snapshots and catches up (`UserSnapshots`)."""
+    """The coalescing interval of a click that is already more than this behind (a backlog, an overload): a job that
+    falls behind writes fewer, fuller snapshots and catches up (`UserSnapshots`); live clicks use `flush_ms`."""
     bounded: bool = False
     """Stop at the topic's current end (tests, backfills); unbounded otherwise."""
     parallelism: int = 1

@@ -1,4 +1,4 @@
-"""Reading back what the behavior job wrote: snapshots (upsert topic, JSON key and value) and dead letters."""
+"""Reading back what the behavior job wrote: snapshots (JSON key and value, newest per user) and dead letters."""
 
 from __future__ import annotations
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from streaming.jobs import tables
+
+JAVA_SOURCES = Path(__file__).resolve().parents[3] / "streaming" / "jvm" / "src" / "main" / "java"
 
 
 def test_source_reads_raw_records_with_their_coordinates() -> None:
@@ -11,17 +15,7 @@ def test_source_reads_raw_records_with_their_coordinates() -> None:
     assert "'scan.bounded.mode' = 'latest-offset'" in tables.kafka_source("t", "clicks", "b:1", "g", bounded=True)
 
 
-def test_watermarked_source_decodes_once_per_column_and_times_events() -> None:
-    ddl = tables.kafka_source("clicks_in", "clicks", "b:1", "g", watermark=tables.Watermark(2_500, "on-event"))
-    assert "e AS decode_click(payload)" in ddl and "TO_TIMESTAMP_LTZ(COALESCE(click_time(payload), 0), 3)" in ddl
-    assert "WATERMARK FOR event_ts AS event_ts - INTERVAL '2.500' SECOND" in ddl
-    assert "'scan.watermark.emit.strategy' = 'on-event'" in ddl and "idle-timeout" not in ddl
-
-
-def test_rejected_clicks_and_snapshots_split_on_the_same_watermark() -> None:
-    rejected = tables.rejected_clicks("clicks_in", "clicks_dlq")
-    assert rejected.startswith("INSERT INTO clicks_dlq") and "encode_dead_letter(" in rejected
-    assert "WHERE e.error IS NOT NULL OR event_ts < CURRENT_WATERMARK(event_ts)" in rejected
-    assert "'Late: event time '" in rejected
-    snapshots = tables.user_snapshots("clicks_in", 5_000)
-    assert "e.error IS NULL AND (CURRENT_WATERMARK(event_ts) IS NULL OR event_ts >= CURRENT_WATERMARK(event_ts))" in snapshots
+def test_every_sql_function_is_a_jvm_class_of_the_job_jar() -> None:
+    for java_class in tables.FUNCTIONS.values():
+        source = JAVA_SOURCES / (java_class.replace(".", "/") + ".java")
+        assert "extends ScalarFunction" in source.read_text(), java_class

@@ -17,4 +17,4 @@ def test_java_fingerprints_match_the_schema_registry() -> None:
     registry = default_registry()
     clicks = {registry.get(m, v).fingerprint.hex() for m, v in registry.versions() if m == "click_event"}
     assert _java_fingerprints("DecodeClick") == clicks  # reads every version
-    assert _java_fingerprints("EncodeDeadLetter") == {registry.latest("dead_letter").fingerprint.hex()}  # writes the newest
+    assert _java_fingerprints("DeadLetters") == {registry.latest("dead_letter").fingerprint.hex()}  # writes the newest

@@ -29,7 +29,7 @@ public class RouteClicks extends ProcessFunction<KafkaRecord, Click> {
         } catch (DecodeClick.InvalidRecord e) {
             reason = e.getMessage();
         }
-        byte[] letter = EncodeDeadLetter.encode(record.topic, record.partition, record.offset, record.key,
+        byte[] letter = DeadLetters.encode(record.topic, record.partition, record.offset, record.key,
                 record.value, reason, System.currentTimeMillis());
         ctx.output(DEAD_LETTERS, KafkaRecord.of(record.key, letter));
     }

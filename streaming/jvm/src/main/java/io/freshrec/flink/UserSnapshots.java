@@ -12,9 +12,9 @@ import org.apache.flink.util.Collector;
 /**
  * Keyed by user: applies each click to the user's {@link UserBehavior} and emits the user's snapshot on a
  * processing-time timer set by the first click after the last snapshot, so a busy user's clicks coalesce into one
- * snapshot per interval. The interval is the click's own lag (processing time - event time) clamped to
- * [flushMs, catchUpMs]: live traffic goes out within flushMs; a job that is behind (a backlog, a burst beyond what the
- * sinks absorb) coalesces more, never adding more delay than the click already has, so it writes fewer, fuller
+ * snapshot per interval. The interval is flushMs for live traffic, and catchUpMs for a click that is already more
+ * than catchUpMs behind (processing time - event time: a backlog, a burst beyond what the sinks absorb): a job that
+ * is behind coalesces more, never adding more delay than the click already has, so it writes fewer, fuller
  * snapshots and catches up instead of falling further behind. The pending timer and the dirty flag are keyed state,
  * so a restore from a checkpoint still emits what was pending.
  *
@@ -53,7 +53,7 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
         } else if (!user.dirty) {
             user.dirty = true;
             long now = ctx.timerService().currentProcessingTime();
-            long delay = Math.min(catchUpMs, Math.max(flushMs, now - click.eventTime));
+            long delay = now - click.eventTime > catchUpMs ? catchUpMs : flushMs;
             ctx.timerService().registerProcessingTimeTimer(now + delay);
             ctx.timerService().registerEventTimeTimer(END_OF_INPUT);
         }

@@ -1,20 +1,15 @@
 package io.freshrec.flink;
 
-import org.apache.flink.table.functions.ScalarFunction;
-
 /**
  * Encodes a dead-letter record (schemas/avro/dead_letter.v1.avsc) in Avro single-object encoding, so a record the job
  * cannot apply goes to clicks-dlq whole, with where it came from and why. The reason's prefix up to the first colon
  * ("DecodeError", "UnknownSchemaFingerprint", "InvalidField", "Late", ...) becomes `error_type`.
  */
-public class EncodeDeadLetter extends ScalarFunction {
+final class DeadLetters {
     /** dead_letter.v1 */
     static final byte[] FINGERPRINT = AvroWriter.hex("a7ef453c0c677a0b");
 
-    public byte[] eval(String sourceTopic, Integer partition, Long offset, byte[] key, byte[] payload, String reason,
-            Long failedAt) {
-        return encode(sourceTopic, partition, offset, key, payload, reason, failedAt);
-    }
+    private DeadLetters() {}
 
     static byte[] encode(String sourceTopic, Integer partition, Long offset, byte[] key, byte[] payload, String reason,
             Long failedAt) {

@@ -32,8 +32,9 @@ from inference.gr_training import (
 from inference.item_embeddings import item_embeddings
 from inference.plots import plot_curves
 from inference.popular import MostPopular
+from inference.rq_vae import RQVAEConfig, rq_vae
 from inference.sasrec import SASRec, SASRecConfig
-from inference.semantic_ids import residual_kmeans
+from inference.semantic_ids import SemanticIds, residual_kmeans
 from inference.sequences import Sequences, leave_one_out, load_sequences, pad_left, training_pairs
 from inference.training import TrainConfig, fit, trim_left
 from inference.trie import SemanticIdTrie
@@ -54,6 +55,9 @@ class PipelineConfig:
                                                                            eval_every=5, patience=15))  # fmt: skip
     codebook_size: int = 256
     code_levels: int = 3
+    tokenizer: str = "rqkmeans"
+    """rqkmeans (residual k-means, the default) or rqvae (TIGER's RQ-VAE)."""
+    rq_vae: RQVAEConfig = field(default_factory=RQVAEConfig)
     gr: GRConfig = field(default_factory=GRConfig)
     gr_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=26, batch_size=256, lr=1e-3,
                                                                        eval_every=2, patience=8))  # fmt: skip
@@ -88,6 +92,18 @@ PRESETS = {
     # the smoke model on a whole small dataset with long histories (MovieLens-100K: ~75k training pairs), fewer epochs
     "small": replace(_SMOKE, subset=None, gr_train=TrainConfig(epochs=4, batch_size=256, lr=2e-3, eval_every=2)),
 }
+
+
+TOKENIZERS = ("rqkmeans", "rqvae")
+
+
+def semantic_ids(config: PipelineConfig, embeddings: np.ndarray) -> tuple[SemanticIds, dict[str, float]]:
+    """The items' semantic ids from the configured tokenizer, with its training facts (none for k-means)."""
+    if config.tokenizer == "rqvae":
+        return rq_vae(embeddings, config.code_levels, config.codebook_size, config.rq_vae, config.seed)
+    if config.tokenizer != "rqkmeans":
+        raise ValueError(f"unknown tokenizer {config.tokenizer!r}; choose one of {', '.join(TOKENIZERS)}")
+    return residual_kmeans(embeddings, config.code_levels, config.codebook_size, seed=config.seed), {}
 
 
 def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: torch.device | None = None,
@@ -142,9 +158,9 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
     # semantic ids
     tick = time.perf_counter()
     embeddings = item_embeddings(sasrec.items.weight.detach().float().cpu().numpy(), data.item_attributes)
-    sid = residual_kmeans(embeddings, config.code_levels, config.codebook_size, seed=config.seed)
+    sid, facts = semantic_ids(config, embeddings)
     vocab = [config.codebook_size] * config.code_levels + [sid.collision_size]
-    metrics["semantic_ids"] = sid.stats()
+    metrics["semantic_ids"] = {**sid.stats(), **facts}
     trie = SemanticIdTrie(sid.codes, vocab).to(device)
     timings["semantic_ids_s"] = time.perf_counter() - tick
 

@@ -20,9 +20,12 @@ from infra.config import Settings
 @click.option("--before", default=None, help="UTC date YYYY-MM-DD: train only on interactions before it (movielens).")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto (cuda when available).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--tokenizer", type=click.Choice(["rqkmeans", "rqvae"]), default="rqkmeans", show_default=True,
+              help="Semantic ids from residual k-means or TIGER's RQ-VAE.")
 @click.option("--models-dir", type=click.Path(path_type=Path), default=None, help="Default: models_dir setting.")
 @click.pass_obj
-def train(settings: Settings, preset: str, dataset: str, before: str | None, device: str, seed: int, models_dir: Path | None) -> None:
+def train(settings: Settings, preset: str, dataset: str, before: str | None, device: str, seed: int, tokenizer: str,
+          models_dir: Path | None) -> None:  # fmt: skip
     """Train most-popular, CE-SASRec, semantic ids, GR (NTP, + listwise DPO) and the refined scorer; evaluate all
     (leave-one-out, full ranking) and write a versioned model directory."""
     import dataclasses
@@ -33,7 +36,7 @@ def train(settings: Settings, preset: str, dataset: str, before: str | None, dev
     from inference.report import results_table
     from inference.sequences import SequenceDataError
 
-    config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed, before=before)
+    config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed, before=before, tokenizer=tokenizer)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     chosen = torch.device(device)

@@ -30,8 +30,7 @@ from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
 from inference import artifacts
 from inference.model_dirs import newest_model
-from inference.pipeline import DATASETS
-from inference.sequences import leave_one_out
+from inference.sequences import leave_one_out, load_sequences
 from inference.serving.loading import open_ranker
 from inference.serving.refresher import Refresher
 from inference.serving.result_cache import ResultCache
@@ -81,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     model = args.model or newest_model(settings.models_dir)
-    data = DATASETS[artifacts.load(model).config["pipeline"]["dataset"]](settings.datasets_dir)
+    data = load_sequences(artifacts.load(model).config["pipeline"]["dataset"], settings.datasets_dir, settings.archives_dir)
     histories = leave_one_out(data).test_history[: args.users]
     config = settings.serving.model_copy(update={"model_dir": model})
 

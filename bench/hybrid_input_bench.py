@@ -26,8 +26,8 @@ from inference.evaluation import evaluate, seen_mask
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import Retriever, make_pairs, train_ntp
 from inference.model_dirs import newest_model
-from inference.pipeline import DATASETS, PipelineConfig
-from inference.sequences import leave_one_out, pad_left, training_pairs
+from inference.pipeline import PipelineConfig
+from inference.sequences import leave_one_out, load_sequences, pad_left, training_pairs
 from infra.config import load_settings
 
 RAW_LENGTH, HYBRID_LENGTH = 20, 50
@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     source = artifacts.load(args.model or newest_model(settings.models_dir))
-    data = DATASETS[source.config["pipeline"]["dataset"]](settings.datasets_dir)
+    data = load_sequences(source.config["pipeline"]["dataset"], settings.datasets_dir, settings.archives_dir)
     split, n = leave_one_out(data), data.num_items
     rng = np.random.default_rng(0)
     pick = np.sort(rng.choice(len(split.valid_target), 4000, replace=False))

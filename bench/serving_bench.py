@@ -37,8 +37,7 @@ from feature_store.testing import sample_realtime_row
 from feature_store.views import SEQUENCE_LENGTH, USER_REALTIME
 from inference import artifacts
 from inference.model_dirs import newest_model
-from inference.pipeline import DATASETS
-from inference.sequences import leave_one_out
+from inference.sequences import leave_one_out, load_sequences
 from infra.config import RedisSettings, load_settings
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
@@ -109,7 +108,7 @@ def main() -> None:
     settings = load_settings()
     model = args.model or newest_model(settings.models_dir)
     config = artifacts.load(model).config
-    data = DATASETS[config["pipeline"]["dataset"]](settings.datasets_dir)
+    data = load_sequences(config["pipeline"]["dataset"], settings.datasets_dir, settings.archives_dir)
     histories = leave_one_out(data).test_history[: args.users]
     half = len(histories) // 2
     rng = np.random.default_rng(0)

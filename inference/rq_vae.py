@@ -64,12 +64,13 @@ class RQVAE(nn.Module):
         return loss + ((x - reconstruction) ** 2).sum(-1).mean(), codes
 
     @torch.no_grad()
-    def residuals(self, x: Tensor) -> list[Tensor]:
-        """The residual each level quantises, for every row of `x`."""
+    def residuals(self, x: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """Per level, the residual it quantises and the codeword each row picks, for every row of `x`."""
         residual, out = self.encoder(x), []
         for book in self.codebooks:
-            out.append(residual)
-            residual = residual - book[torch.cdist(residual, book).argmin(1)]
+            chosen = torch.cdist(residual, book).argmin(1)
+            out.append((residual, chosen))
+            residual = residual - book[chosen]
         return out
 
 
@@ -127,9 +128,9 @@ def _init_codebooks(model: RQVAE, x: Tensor, generator: torch.Generator) -> None
 def _reset_dead_codes(model: RQVAE, x: Tensor, generator: torch.Generator) -> int:
     """Re-seed every codeword no item picks at a random residual of its level; returns how many were reset."""
     reset = 0
-    for level, residual in enumerate(model.residuals(x)):
+    for level, (residual, chosen) in enumerate(model.residuals(x)):
         book = model.codebooks[level]
-        used = torch.bincount(torch.cdist(residual, book).argmin(1), minlength=len(book)) > 0
+        used = torch.bincount(chosen, minlength=len(book)) > 0
         dead = (~used).nonzero().squeeze(1)
         if len(dead):
             book[dead] = residual[torch.randint(len(residual), (len(dead),), generator=generator)]

@@ -30,7 +30,6 @@ public class UserBehavior {
     /** The last events in (event time, arrival) order: `size` of them, columns of capacity >= size. */
     public int size;
     public long[] times = new long[0];
-    public long[] arrivals = new long[0];
     public long[] items = new long[0];
     public long[] categories = new long[0];
     public byte[] behaviors = new byte[0];
@@ -44,7 +43,6 @@ public class UserBehavior {
     public long tRef;
     public long newest;
     public long version;
-    public long arrivalCount;
     /** Applied events not yet in an emitted snapshot (a flush timer is pending). */
     public boolean dirty;
 
@@ -57,12 +55,11 @@ public class UserBehavior {
             }
         }
         long time = c.eventTime;
-        long arrival = ++arrivalCount;
         int at = size;
         while (at > 0 && times[at - 1] > time) { // ties keep arrival order: the new event goes last
             at--;
         }
-        insert(at, time, arrival, c.itemId, c.categoryId, (byte) c.behavior);
+        insert(at, time, c.itemId, c.categoryId, (byte) c.behavior);
         remember(idHash, time);
         counts[c.behavior]++;
         pool(embedding(c.itemId, c.categoryId), c.categoryId, c.behavior, time);
@@ -74,30 +71,26 @@ public class UserBehavior {
         return true;
     }
 
-    private void insert(int at, long time, long arrival, long item, long category, byte behavior) {
+    private void insert(int at, long time, long item, long category, byte behavior) {
         if (size == times.length && size < SEQUENCE_LENGTH + 1) {
             int capacity = Math.min(SEQUENCE_LENGTH + 1, Math.max(4, 2 * size));
             times = Arrays.copyOf(times, capacity);
-            arrivals = Arrays.copyOf(arrivals, capacity);
             items = Arrays.copyOf(items, capacity);
             categories = Arrays.copyOf(categories, capacity);
             behaviors = Arrays.copyOf(behaviors, capacity);
         }
         int tail = size - at;
         System.arraycopy(times, at, times, at + 1, tail);
-        System.arraycopy(arrivals, at, arrivals, at + 1, tail);
         System.arraycopy(items, at, items, at + 1, tail);
         System.arraycopy(categories, at, categories, at + 1, tail);
         System.arraycopy(behaviors, at, behaviors, at + 1, tail);
         times[at] = time;
-        arrivals[at] = arrival;
         items[at] = item;
         categories[at] = category;
         behaviors[at] = behavior;
         if (++size > SEQUENCE_LENGTH) { // drop the oldest
             size--;
             System.arraycopy(times, 1, times, 0, size);
-            System.arraycopy(arrivals, 1, arrivals, 0, size);
             System.arraycopy(items, 1, items, 0, size);
             System.arraycopy(categories, 1, categories, 0, size);
             System.arraycopy(behaviors, 1, behaviors, 0, size);

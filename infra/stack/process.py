@@ -107,11 +107,22 @@ def ensure_port_free(host: str, port: int, owner: str, setting: str) -> None:
             ) from None
 
 
+_ISSUED_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    """An ephemeral port that is free right now (for tests and throwaway stacks)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """An ephemeral port that is free right now and not handed out before by this process.
+
+    Callers bind their ports later, so two calls in a row (a broker's and its controller's port) could
+    otherwise both get the port the kernel just released.
+    """
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _ISSUED_PORTS:
+            _ISSUED_PORTS.add(port)
+            return port
 
 
 def _alive(pid: int) -> bool:

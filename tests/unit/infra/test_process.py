@@ -53,3 +53,8 @@ def test_a_process_that_dies_while_starting_reports_its_log(tmp_path: Path) -> N
 def test_kafka_cluster_ids_never_read_as_options() -> None:
     ids = [cluster_id() for _ in range(5_000)]  # the old ids started with '-' once in 64
     assert all(len(i) == 22 and not i.startswith("-") for i in ids) and len(set(ids)) == len(ids)
+
+
+def test_free_port_never_hands_out_the_same_port_twice() -> None:
+    ports = [free_port() for _ in range(200)]  # the kernel often re-offers a just-released port
+    assert len(set(ports)) == len(ports)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from inference.layers import Block, init_embeddings, key_mask
+from inference.layers import Block, Dropout, init_embeddings, key_mask
 
 
 @dataclass
@@ -54,7 +54,7 @@ class GenerativeRetrieval(nn.Module):
         self.positions = nn.Embedding(config.max_length, d)
         self.levels = nn.Embedding(len(vocab_sizes), d)
         self.slots = nn.Embedding(config.hybrid_slots, d) if config.hybrid else None
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         self.encoder = nn.ModuleList(
             Block(d, config.heads, config.ffn, config.dropout) for _ in range(config.encoder_layers)
         )

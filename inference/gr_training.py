@@ -33,7 +33,9 @@ class PreferenceConfig:
 class ScorerConfig:
     candidates: int = 50
     """λ: how many top beams the scorer re-ranks (the beam width at serving)."""
-    examples: int = 30_000
+    examples: int = 60_000
+    """training contexts the scorer learns from (on Beauty it was still data-limited at 30,000: validation NDCG@10
+    of the scorer alone 0.035 at 30,000, 0.039 at 60,000)."""
     heads: int = 2
     hidden: int = 64
 

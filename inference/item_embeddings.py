@@ -1,8 +1,9 @@
-"""Item embeddings the semantic ids are built from (MODEL_SPEC.md §1.1, Taobao rule applied to Beauty).
+"""Item embeddings the semantic ids are built from (MODEL_SPEC.md §1.1).
 
-Beauty in this id space has no text, only anonymised attribute ids (brand + category), so an item is described by
-its collaborative embedding (the trained CE-SASRec item table: who buys it next to what) next to a low-rank
-embedding of its attributes (what it is).
+An item is described by its collaborative embedding (the trained CE-SASRec item table: who buys it next to what)
+next to what it is: its text through a frozen sentence encoder where the dataset has text (MovieLens titles and
+genres, `inference.text_embeddings`), else a low-rank embedding of its attribute ids (Beauty in this id space has
+no text, only anonymised brand and category ids).
 """
 
 from __future__ import annotations
@@ -27,8 +28,23 @@ def attribute_embeddings(item_attributes: list[list[int]], dim: int, seed: int =
     return (u * s).numpy().astype(np.float32)
 
 
-def item_embeddings(collaborative: np.ndarray, item_attributes: list[list[int]], attribute_dim: int = 32) -> np.ndarray:
-    """(num_items + 1, d) rows: [collaborative ; attributes]; row 0 is padding. `residual_kmeans` standardises every
-    dimension, so the halves weigh by their widths (64 collaborative, 32 attribute dimensions by default)."""
-    attributes = attribute_embeddings(item_attributes, attribute_dim)
-    return np.concatenate([collaborative, attributes], axis=1).astype(np.float32)
+def text_components(texts: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:
+    """The top-`dim` principal components of text embeddings (rows of items without text stay zero)."""
+    matrix = torch.from_numpy(np.asarray(texts, dtype=np.float32))
+    present = matrix.norm(dim=1) > 0
+    torch.manual_seed(seed)
+    u, s, _ = torch.pca_lowrank(matrix[present], q=min(dim, *matrix[present].shape), niter=6)
+    out = torch.zeros(len(matrix), u.shape[1])
+    out[present] = u * s
+    return out.numpy()
+
+
+def item_embeddings(collaborative: np.ndarray, item_attributes: list[list[int]], content_dim: int = 32,
+                    texts: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """(num_items + 1, d) rows: [collaborative ; content]; row 0 is padding. Content is what the item is: its text
+    embedding (`texts`, rows aligned with items; MovieLens titles and genres) when the dataset has text, else its
+    attributes. `residual_kmeans` standardises every dimension, so the halves weigh by their widths (64
+    collaborative, `content_dim` content dimensions): a 384-d text vector is reduced to its principal components
+    first, or it would drown the collaborative half."""
+    content = text_components(texts, content_dim) if texts is not None else attribute_embeddings(item_attributes, content_dim)
+    return np.concatenate([collaborative, content], axis=1).astype(np.float32)

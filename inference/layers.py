@@ -11,6 +11,31 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+class Dropout(nn.Module):
+    """`nn.Dropout` with a cheaper mask on CPU. torch's CPU `bernoulli_` (behind `nn.Dropout`) draws one random
+    double per element: in a GR training step on 2 cores it was 29 % of the time. This draws 16 random bits per
+    element (`torch.randint`, 4x faster there) and keeps an element when its bits clear the threshold, so p is
+    exact to 1/65536. Same contract: identity in eval mode, survivors scaled by 1 / (1 - p)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability {p} is not in [0, 1)")
+        self.p = p
+        self.threshold = round(p * 65536) - 32768  # an element survives when its signed 16 bits are >= this
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        n = x.numel()
+        bits = torch.randint(-(2**31), 2**31, ((n + 1) // 2,), dtype=torch.int32, device=x.device)
+        keep = bits.view(torch.int16)[:n].view(x.shape) >= self.threshold
+        return x * (keep.to(x.dtype) * (1.0 / (1.0 - self.p)))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class Attention(nn.Module):
     def __init__(self, dim: int, heads: int, dropout: float) -> None:
         super().__init__()
@@ -56,8 +81,8 @@ class Block(nn.Module):
         self.norm_cross = nn.LayerNorm(dim) if cross else None
         self.cross_attention = Attention(dim, heads, dropout) if cross else None
         self.norm_ffn = nn.LayerNorm(dim)
-        self.ffn = nn.Sequential(nn.Linear(dim, ffn), nn.GELU(), nn.Dropout(dropout), nn.Linear(ffn, dim))
-        self.drop = nn.Dropout(dropout)
+        self.ffn = nn.Sequential(nn.Linear(dim, ffn), nn.GELU(), Dropout(dropout), nn.Linear(ffn, dim))
+        self.drop = Dropout(dropout)
 
     def forward(
         self, x: Tensor, mask: Tensor | None, memory: Tensor | None = None, memory_mask: Tensor | None = None

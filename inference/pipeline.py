@@ -36,6 +36,8 @@ from inference.rq_vae import RQVAEConfig, rq_vae
 from inference.sasrec import SASRec, SASRecConfig
 from inference.semantic_ids import SemanticIds, residual_kmeans
 from inference.sequences import Sequences, leave_one_out, load_sequences, pad_left, training_pairs
+from inference.text_embeddings import MODEL as TEXT_MODEL
+from inference.text_embeddings import item_text_vectors
 from inference.training import TrainConfig, fit, trim_left
 from inference.trie import SemanticIdTrie
 
@@ -55,6 +57,8 @@ class PipelineConfig:
                                                                            eval_every=5, patience=15))  # fmt: skip
     codebook_size: int = 256
     code_levels: int = 3
+    item_text: bool = True
+    """embed item texts with the frozen MiniLM where the dataset has text (MovieLens); else attribute ids only."""
     tokenizer: str = "rqkmeans"
     """rqkmeans (residual k-means, the default) or rqvae (TIGER's RQ-VAE)."""
     rq_vae: RQVAEConfig = field(default_factory=RQVAEConfig)
@@ -65,8 +69,8 @@ class PipelineConfig:
     preference_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=3, batch_size=256, lr=2e-4,
                                                                                eval_every=1, patience=2))  # fmt: skip
     scorer: ScorerConfig = field(default_factory=ScorerConfig)
-    scorer_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=256, lr=1e-3,
-                                                                           eval_every=1, patience=3))  # fmt: skip
+    scorer_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=256, lr=2e-3,
+                                                                           eval_every=2, patience=4))  # fmt: skip
     valid_users: int = 4000
     """validation users scored during training (a fixed random subset: full beams on all users cost minutes)."""
     test_beam: int = 50
@@ -107,7 +111,8 @@ def semantic_ids(config: PipelineConfig, embeddings: np.ndarray) -> tuple[Semant
 
 
 def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: torch.device | None = None,
-        archives_dir: Path | None = None) -> Path:  # fmt: skip
+        archives_dir: Path | None = None, cache_dir: Path | None = None) -> Path:  # fmt: skip
+    """`cache_dir` keeps the item text embeddings between runs (they depend on the catalogue only)."""
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     started = time.perf_counter()
     torch.manual_seed(config.seed)
@@ -157,10 +162,12 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
 
     # semantic ids
     tick = time.perf_counter()
-    embeddings = item_embeddings(sasrec.items.weight.detach().float().cpu().numpy(), data.item_attributes)
+    texts = item_text_vectors(data.item_texts, cache_dir) if config.item_text and data.item_texts else None
+    embeddings = item_embeddings(sasrec.items.weight.detach().float().cpu().numpy(), data.item_attributes, texts=texts)
     sid, facts = semantic_ids(config, embeddings)
     vocab = [config.codebook_size] * config.code_levels + [sid.collision_size]
-    metrics["semantic_ids"] = {**sid.stats(), **facts}
+    content = f"text ({TEXT_MODEL})" if texts is not None else "attributes"
+    metrics["semantic_ids"] = {**sid.stats(), **facts, "content": content}
     trie = SemanticIdTrie(sid.codes, vocab).to(device)
     timings["semantic_ids_s"] = time.perf_counter() - tick
 

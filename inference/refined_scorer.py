@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from inference.generative import GenerativeRetrieval
-from inference.layers import Attention
+from inference.layers import Attention, Dropout
 
 
 class RefinedScorer(nn.Module):
@@ -20,7 +20,7 @@ class RefinedScorer(nn.Module):
         super().__init__()
         self.project = nn.Linear(dim, dim)
         self.attention = Attention(dim, heads, dropout)
-        self.mlp = nn.Sequential(nn.Linear(3 * dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+        self.mlp = nn.Sequential(nn.Linear(3 * dim, hidden), nn.GELU(), Dropout(dropout), nn.Linear(hidden, 1))
 
     def forward(self, model: GenerativeRetrieval, memory: Tensor, memory_mask: Tensor, items: Tensor) -> Tensor:
         """memory (N, L, D), items (N, C) candidates -> (N, C) scores."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from inference.layers import Block, causal_mask, init_embeddings, key_mask
+from inference.layers import Block, Dropout, causal_mask, init_embeddings, key_mask
 
 
 @dataclass
@@ -29,7 +29,7 @@ class SASRec(nn.Module):
         self.config = config
         self.items = nn.Embedding(num_items + 1, config.dim, padding_idx=0)
         self.positions = nn.Embedding(config.max_length, config.dim)
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         self.blocks = nn.ModuleList(
             Block(config.dim, config.heads, 4 * config.dim, config.dropout) for _ in range(config.layers)
         )

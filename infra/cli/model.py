@@ -22,10 +22,12 @@ from infra.config import Settings
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--tokenizer", type=click.Choice(["rqkmeans", "rqvae"]), default="rqkmeans", show_default=True,
               help="Semantic ids from residual k-means or TIGER's RQ-VAE.")
+@click.option("--item-text/--no-item-text", default=True, show_default=True,
+              help="Describe items by their text through the offline MiniLM where the dataset has text (movielens).")
 @click.option("--models-dir", type=click.Path(path_type=Path), default=None, help="Default: models_dir setting.")
 @click.pass_obj
 def train(settings: Settings, preset: str, dataset: str, before: str | None, device: str, seed: int, tokenizer: str,
-          models_dir: Path | None) -> None:  # fmt: skip
+          item_text: bool, models_dir: Path | None) -> None:  # fmt: skip
     """Train most-popular, CE-SASRec, semantic ids, GR (NTP, + listwise DPO) and the refined scorer; evaluate all
     (leave-one-out, full ranking) and write a versioned model directory."""
     import dataclasses
@@ -35,14 +37,17 @@ def train(settings: Settings, preset: str, dataset: str, before: str | None, dev
     from inference.pipeline import PRESETS, run
     from inference.report import results_table
     from inference.sequences import SequenceDataError
+    from inference.text_embeddings import TextEncoderMissing
 
-    config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed, before=before, tokenizer=tokenizer)
+    config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed, before=before, tokenizer=tokenizer,
+                                 item_text=item_text)  # fmt: skip
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     chosen = torch.device(device)
     try:
-        directory = run(config, settings.datasets_dir, models_dir or settings.models_dir, chosen, settings.archives_dir)
-    except SequenceDataError as exc:
+        directory = run(config, settings.datasets_dir, models_dir or settings.models_dir, chosen, settings.archives_dir,
+                        settings.cache_dir)  # fmt: skip
+    except (SequenceDataError, TextEncoderMissing) as exc:
         raise click.ClickException(str(exc)) from exc
     metrics = json.loads((directory / "metrics.json").read_text())
     click.echo(results_table(metrics))

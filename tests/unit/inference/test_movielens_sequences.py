@@ -22,6 +22,8 @@ def test_whole_dataset_and_time_split() -> None:
     whole = load_sequences("movielens", ARCHIVES, ARCHIVES)
     assert (len(whole.users), whole.num_interactions, whole.num_items) == (943, 100_000, 1_682)
     assert whole.item_attributes[1] == [3, 4, 5]  # Toy Story: Animation, Children's, Comedy
+    assert whole.item_texts[1] == "Toy Story (1995). Animation, Children's, Comedy"  # what the text encoder reads
+    assert len(whole.item_texts) == whole.num_items + 1 and all(whole.item_texts[1:])
 
     events = read_movielens(ARCHIVES / "recbole-1.2.1-py3-none-any.whl").events
     cutoff = int(datetime(1998, 3, 1, tzinfo=UTC).timestamp() * 1000)

@@ -4,6 +4,8 @@ refined scorer on the final model's own top-λ beams (MODEL_SPEC.md §2.3-2.4)."
 from __future__ import annotations
 
 import copy
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,9 @@ class PreferenceConfig:
     random_negatives: int = 4
     examples: int = 40_000
     """training pairs used (a random subset: the reference beams over all of them cost more than they add)."""
+    window: int = 1
+    """next interactions per context that enter its list as positives, tiered by their logged behaviour (buy ≻
+    cart / fav ≻ pv) where the dataset logs one (`sequences.next_interactions`); 1: the target alone."""
 
 
 @dataclass
@@ -42,17 +47,25 @@ class ScorerConfig:
 
 @dataclass
 class Pairs:
-    """Training examples: histories (padded), targets, and each example's seen items (its history)."""
+    """Training examples: histories (padded), targets, each example's seen items (its history), and its positives
+    for listwise DPO with their tiers (the target first; `sequences.next_interactions`)."""
 
     histories: Tensor
     targets: Tensor
     lengths: np.ndarray
     raw: list[np.ndarray]
+    positives: Tensor
+    positive_tiers: Tensor
 
 
-def make_pairs(histories: np.ndarray, targets: np.ndarray) -> Pairs:
+def make_pairs(histories: np.ndarray, targets: np.ndarray, positives: np.ndarray | None = None,
+               positive_tiers: np.ndarray | None = None) -> Pairs:  # fmt: skip
+    """Without `positives`, the target alone is each example's positive, tier 2."""
     raw = [h[h != 0] for h in histories]
-    return Pairs(torch.from_numpy(histories), torch.from_numpy(targets), (histories != 0).sum(1), raw)
+    if positives is None or positive_tiers is None:
+        positives, positive_tiers = targets[:, None], np.full((len(targets), 1), 2, dtype=np.int64)
+    return Pairs(torch.from_numpy(histories), torch.from_numpy(targets), (histories != 0).sum(1), raw,
+                 torch.from_numpy(positives), torch.from_numpy(positive_tiers))  # fmt: skip
 
 
 class Retriever:
@@ -69,8 +82,17 @@ class Retriever:
     @torch.no_grad()
     def candidates(self, history: Tensor, seen: Tensor) -> tuple[Tensor, Tensor]:
         """(items, final scores) of the top-`beam`, best first by the model's final score."""
+        return self.rerank(*self.beams(history, seen))
+
+    @torch.no_grad()
+    def beams(self, history: Tensor, seen: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The beam search alone: (history trimmed, items, log π, encoder memory)."""
         history = trim_left(history)
-        items, logp, memory = beam_search(self.runtime, self.trie, history, seen, self.beam)
+        return history, *beam_search(self.runtime, self.trie, history, seen, self.beam)
+
+    @torch.no_grad()
+    def rerank(self, history: Tensor, items: Tensor, logp: Tensor, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """`beams`' output ranked by the final score: log π, or the refined score + γ · log π."""
         if self.scorer is None:
             return items, logp
         score = self.scorer(self.model, memory, self.model.memory_mask(history), items) + self.gamma * logp
@@ -82,6 +104,29 @@ class Retriever:
         """The `evaluation.Recommender` contract: CPU tensors in and out, whatever device the model is on."""
         device = self.model.codes.device
         return self.candidates(history.to(device), seen.to(device))[0][:, :k].cpu()
+
+
+class FrozenBeams:
+    """The beams of a GR model that no longer changes, searched once per batch of users and re-ranked by every
+    scorer and γ asked for: the refined-scorer stage validates after each epoch and for each γ, and scores the test
+    split on the beams the GR model's own test already searched. Same results as searching again, minutes less."""
+
+    def __init__(self, model: GenerativeRetrieval, trie: SemanticIdTrie, beam: int) -> None:
+        self.model, self.trie, self.beam = model, trie, beam
+        self._searched: dict[bytes, tuple[Tensor, Tensor, Tensor, Tensor]] = {}
+
+    def recommender(self, scorer: RefinedScorer | None = None, gamma: Tensor | None = None) -> Callable[..., Tensor]:
+        """An `evaluation.Recommender` ranking the cached beams with `scorer` and `gamma` (None: by log π)."""
+        retriever = Retriever(self.model, self.trie, self.beam, scorer, gamma)
+        device = self.model.codes.device
+
+        def recommend(history: Tensor, seen: Tensor, k: int = 10) -> Tensor:
+            key = hashlib.blake2b(history.numpy().tobytes() + np.packbits(seen.numpy()).tobytes()).digest()
+            if key not in self._searched:
+                self._searched[key] = retriever.beams(history.to(device), seen.to(device))
+            return retriever.rerank(*self._searched[key])[0][:, :k].cpu()
+
+        return recommend
 
 
 def train_ntp(model: GenerativeRetrieval, pairs: Pairs, validate, config: TrainConfig, device: torch.device) -> Curve:  # noqa: ANN001
@@ -96,22 +141,24 @@ def train_ntp(model: GenerativeRetrieval, pairs: Pairs, validate, config: TrainC
 def preference_lists(reference: GenerativeRetrieval, trie: SemanticIdTrie, pairs: Pairs, indices: np.ndarray,
                      config: PreferenceConfig, num_items: int, rng: np.random.Generator, device: torch.device,
                      ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
-    """Per example: [target (tier 2), reference beam negatives (tier 1), random items (tier 0)], their tiers, and
-    their log π_ref (from the encoder memory the beam search already computed)."""
+    """Per example: [its positives (target first; tier 2 + behaviour strength), reference beam negatives (tier 1),
+    random items (tier 0)], their tiers (-1: an empty slot), and their log π_ref (from the encoder memory the beam
+    search already computed)."""
     lists, tiers, ref_logps = [], [], []
     for start in range(0, len(indices), 1024):
         chunk = indices[start : start + 1024]
         index = torch.from_numpy(chunk)
         seen = seen_mask([pairs.raw[i] for i in chunk], num_items)
-        targets = pairs.targets[index]
-        seen[torch.arange(len(chunk)), targets] = True  # a negative is never the target
+        positives, positive_tiers = pairs.positives[index], pairs.positive_tiers[index]
+        seen.scatter_(1, positives, True)  # a negative is never a positive
         history = trim_left(pairs.histories[index]).to(device)
         beams, _, memory = beam_search(reference, trie, history, seen.to(device), config.beam_negatives)
         randoms = torch.from_numpy(rng.integers(1, num_items + 1, (len(chunk), config.random_negatives)))
-        lists.append(torch.cat([targets[:, None], beams.cpu(), randoms], dim=1))
+        lists.append(torch.cat([positives, beams.cpu(), randoms], dim=1))
         ref_logps.append(reference.sequence_log_prob(memory, reference.memory_mask(history), lists[-1].to(device)).cpu())
-        tier = torch.cat([torch.full((len(chunk), 1), 2), torch.ones_like(beams.cpu()), torch.zeros_like(randoms)], 1)
-        tier[:, 1 : 1 + config.beam_negatives][beams.cpu() == 0] = -1  # empty beam slots
+        tier = torch.cat([positive_tiers, torch.ones_like(beams.cpu()), torch.zeros_like(randoms)], 1)
+        width = positives.shape[1]
+        tier[:, width : width + config.beam_negatives][beams.cpu() == 0] = -1  # empty beam slots
         tiers.append(tier)
     return torch.cat(lists), torch.cat(tiers), torch.cat(ref_logps)
 

@@ -18,7 +18,8 @@ def attribute_embeddings(item_attributes: list[list[int]], dim: int, seed: int =
     if not any(item_attributes):
         return np.zeros((n, 0), dtype=np.float32)
     rows = np.repeat(np.arange(n), [len(a) for a in item_attributes])
-    cols = np.concatenate([np.asarray(a, dtype=np.int64) for a in item_attributes if a])
+    # attribute ids renumbered densely: raw ids can be large and sparse (Taobao category ids reach millions)
+    _, cols = np.unique(np.concatenate([np.asarray(a, dtype=np.int64) for a in item_attributes if a]), return_inverse=True)
     matrix = torch.zeros(n, int(cols.max()) + 1)
     matrix[torch.from_numpy(rows), torch.from_numpy(cols)] = 1.0
     idf = torch.log(n / (1 + matrix.sum(0)))

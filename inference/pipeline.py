@@ -21,6 +21,7 @@ from inference import artifacts
 from inference.evaluation import evaluate, top_k_unseen
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import (
+    FrozenBeams,
     PreferenceConfig,
     Retriever,
     ScorerConfig,
@@ -35,7 +36,7 @@ from inference.popular import MostPopular
 from inference.rq_vae import RQVAEConfig, rq_vae
 from inference.sasrec import SASRec, SASRecConfig
 from inference.semantic_ids import SemanticIds, residual_kmeans
-from inference.sequences import Sequences, leave_one_out, load_sequences, pad_left, training_pairs
+from inference.sequences import Sequences, leave_one_out, load_sequences, next_interactions, pad_left, training_pairs
 from inference.text_embeddings import MODEL as TEXT_MODEL
 from inference.text_embeddings import item_text_vectors
 from inference.training import TrainConfig, fit, trim_left
@@ -90,11 +91,15 @@ _SMOKE = PipelineConfig(
     test_beam=20,
 )
 PRESETS = {
-    "full": PipelineConfig(gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5)),
+    "full": PipelineConfig(gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5), tokenizer="rqvae"),
     "raw": PipelineConfig(),
     "smoke": _SMOKE,
     # the smoke model on a whole small dataset with long histories (MovieLens-100K: ~75k training pairs), fewer epochs
     "small": replace(_SMOKE, subset=None, gr_train=TrainConfig(epochs=4, batch_size=256, lr=2e-3, eval_every=2)),
+    # the smoke model on the Taobao head sample (43 users, complete histories): history 50 (MODEL_SPEC.md §5.2), and
+    # listwise DPO lists hold each context's next 3 interactions tiered by behaviour (buy ≻ cart / fav ≻ pv)
+    "taobao": replace(_SMOKE, subset=None, gr=GRConfig(dim=64, heads=2, ffn=128, max_length=50),
+                      preference=PreferenceConfig(examples=2000, window=3)),  # fmt: skip
 }
 
 
@@ -175,7 +180,10 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
     tick = time.perf_counter()
     gr_len = config.gr.max_length
     _, histories, targets = training_pairs(split.train, gr_len)
-    pairs = make_pairs(histories, targets)
+    pairs = make_pairs(histories, targets, *next_interactions(split.train, split.train_behaviors, config.preference.window))
+    tiers, counts = np.unique(pairs.positive_tiers.numpy(), return_counts=True)
+    metrics["ldpo_positives"] = {"window": config.preference.window,  # tier 2 + behaviour strength: how many of each
+                                 "tiers": {int(t): int(c) for t, c in zip(tiers, counts) if t >= 0}}  # fmt: skip
     model = GenerativeRetrieval(torch.from_numpy(sid.codes), vocab, config.gr).to(device)
     small = Retriever(model, trie, beam=20)
 
@@ -191,7 +199,8 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
     tick = time.perf_counter()
     curves["gr_ldpo"] = train_preference(model, trie, pairs, lambda: valid_gr(small), config.preference,
                                          config.preference_train, n, device).to_dict()  # fmt: skip
-    test("GR (NTP + LDPO)", Retriever(model, trie, config.test_beam).recommend, gr_len)
+    beams = FrozenBeams(model, trie, config.test_beam)  # GR training is over: each user is searched once from here
+    test("GR (NTP + LDPO)", beams.recommender(), gr_len)
     timings["gr_ldpo_s"] = time.perf_counter() - tick
     ldpo_better = metrics["GR (NTP + LDPO)"]["valid"]["ndcg@10"] >= metrics["GR (NTP)"]["valid"]["ndcg@10"]
     if not ldpo_better:  # model selection on validation: keep NTP weights when LDPO did not help
@@ -201,14 +210,16 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
     # refined scoring phase over the top-λ
     tick = time.perf_counter()
     lam = config.scorer.candidates
+    if not ldpo_better or lam != config.test_beam:
+        beams = FrozenBeams(model, trie, lam)
 
     def valid_scorer(scorer, gamma) -> dict[str, float]:  # noqa: ANN001
-        return valid_gr(Retriever(model, trie, lam, scorer, gamma))
+        return evaluate(beams.recommender(scorer, gamma), valid_h, valid_t, n, gr_len)
 
     scorer, gamma, scorer_curve = train_scorer(model, trie, pairs, valid_scorer, config.scorer, config.scorer_train, n,
                                                device)  # fmt: skip
     curves["scorer"] = scorer_curve.to_dict()
-    test(f"{metrics['refined_base']} + RSP", Retriever(model, trie, lam, scorer, gamma).recommend, gr_len)
+    test(f"{metrics['refined_base']} + RSP", beams.recommender(scorer, gamma), gr_len)
     timings["scorer_s"] = time.perf_counter() - tick
     metrics["gamma"] = float(gamma)
     timings["total_s"] = time.perf_counter() - started

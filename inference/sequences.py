@@ -15,9 +15,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-DATASETS = ("beauty", "movielens")
+DATASETS = ("beauty", "movielens", "taobao")
 BEAUTY_FILE = "amazon/Beauty.txt"
 BEAUTY_ATTRIBUTES = "amazon/Beauty_item2attributes.json"
+TAOBAO_FILE = "taobao/UserBehavior_head4321_fattydelivery.csv"
+BEHAVIOR_STRENGTH = {"PV": 0, "CART": 1, "FAV": 1, "BUY": 2}
+"""RankGR's preference order of logged behaviours: buy ≻ cart / fav ≻ click (pv)."""
 
 
 class SequenceDataError(ValueError):
@@ -36,6 +39,8 @@ class Sequences:
     """item_attributes[i] = attribute ids of item i (index 0 unused); empty where the dataset has none."""
     item_texts: list[str] = field(default_factory=list)
     """item_texts[i] = a short description of item i (index 0 unused) for a text encoder; empty where there is none."""
+    behaviors: list[np.ndarray] = field(default_factory=list)
+    """behaviors[u][k] = `BEHAVIOR_STRENGTH` of users[u][k]; empty where the dataset logs one kind of interaction."""
 
     @property
     def num_interactions(self) -> int:
@@ -72,6 +77,8 @@ class Split:
     valid_target: np.ndarray
     test_history: list[np.ndarray]
     test_target: np.ndarray
+    train_behaviors: list[np.ndarray] = field(default_factory=list)
+    """aligned with `train` where the dataset logs behaviour types."""
 
 
 def load_beauty(datasets_dir: Path) -> Sequences:
@@ -127,12 +134,46 @@ def load_movielens(archive: Path, before: str | None = None) -> Sequences:
     return Sequences(name, users, num_items, digest, attributes, texts)
 
 
+def load_taobao(datasets_dir: Path) -> Sequences:
+    """The Taobao UserBehavior head sample (43 users with complete histories, 4,321 behaviours) as sequences: every
+    behaviour in time order, items renumbered 1..n by first appearance, each item's category as its attribute, and
+    each event's behaviour strength (the preference tiers of listwise DPO)."""
+    from streaming.sources.datasets import read_taobao  # the dataset's one reader (a plain file module)
+
+    path = datasets_dir / TAOBAO_FILE
+    if not path.is_file():
+        raise SequenceDataError(f"{path} not found: set datasets_dir to the shared datasets folder")
+    events = read_taobao(path, "taobao-head")  # time-ordered, ties in file order
+    order = np.argsort(events["user_id"].to_numpy(), kind="stable")
+    users_col = events["user_id"].to_numpy()[order]
+    raw_items, renumbered = np.unique(events["item_id"].to_numpy(), return_inverse=True)
+    first_seen = np.full(len(raw_items), len(renumbered))
+    np.minimum.at(first_seen, renumbered, np.arange(len(renumbered)))
+    rank = np.empty(len(raw_items), dtype=np.int64)
+    rank[np.argsort(first_seen, kind="stable")] = np.arange(1, len(raw_items) + 1)
+    items = rank[renumbered]
+    categories = events["category_id"].to_numpy()
+    attributes: list[list[int]] = [[] for _ in range(len(raw_items) + 1)]
+    for item, category in zip(items.tolist(), categories.tolist()):
+        attributes[item] = [category]
+    strength = np.array([BEHAVIOR_STRENGTH[b] for b in events["behavior"].to_pylist()], dtype=np.int64)
+    bounds = np.flatnonzero(np.diff(users_col)) + 1
+    users = np.split(items[order], bounds)
+    behaviors = np.split(strength[order], bounds)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Sequences("taobao", users, len(raw_items), digest, attributes, behaviors=behaviors)
+
+
 def load_sequences(name: str, datasets_dir: Path, archives_dir: Path | None = None, before: str | None = None) -> Sequences:
     """A dataset of `DATASETS` by name (MovieLens from its fetched archive in `archives_dir`)."""
     if name == "beauty":
         if before:
             raise SequenceDataError("Beauty has no timestamps: it cannot be split in time")
         return load_beauty(datasets_dir)
+    if name == "taobao":
+        if before:
+            raise SequenceDataError("the Taobao sample is split leave-one-out, not in time")
+        return load_taobao(datasets_dir)
     if name == "movielens":
         from streaming.sources.movielens import ARCHIVE
 
@@ -143,14 +184,33 @@ def load_sequences(name: str, datasets_dir: Path, archives_dir: Path | None = No
 
 
 def leave_one_out(data: Sequences, min_length: int = 3) -> Split:
-    users = [s for s in data.users if len(s) >= min_length]
+    kept = [u for u, s in enumerate(data.users) if len(s) >= min_length]
+    users = [data.users[u] for u in kept]
     return Split(
         train=[s[:-2] for s in users],
         valid_history=[s[:-2] for s in users],
         valid_target=np.array([s[-2] for s in users], dtype=np.int64),
         test_history=[s[:-1] for s in users],
         test_target=np.array([s[-1] for s in users], dtype=np.int64),
+        train_behaviors=[data.behaviors[u][:-2] for u in kept] if data.behaviors else [],
     )
+
+
+def next_interactions(train: list[np.ndarray], behaviors: list[np.ndarray], window: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every pair of `training_pairs` (same order): the distinct items of the next `window` interactions, the
+    target first, (N, window) padded with 0, and each one's preference tier, 2 + its strongest logged behaviour
+    (pv 2, cart / fav 3, buy 4; 2 where no behaviour is logged; -1 padding): the logged tiers of listwise DPO."""
+    items, tiers = [], []
+    for u, seq in enumerate(train):
+        strength = behaviors[u] if behaviors else np.zeros(len(seq), dtype=np.int64)
+        for t in range(1, len(seq)):
+            best: dict[int, int] = {}
+            for item, level in zip(seq[t : t + window].tolist(), strength[t : t + window].tolist()):
+                best[item] = max(best.get(item, 0), level)
+            row = list(best.items())
+            items.append([i for i, _ in row] + [0] * (window - len(row)))
+            tiers.append([2 + level for _, level in row] + [-1] * (window - len(row)))
+    return np.array(items, dtype=np.int64).reshape(-1, window), np.array(tiers, dtype=np.int64).reshape(-1, window)
 
 
 def training_pairs(train: list[np.ndarray], max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,22 +12,24 @@ from infra.config import Settings
 
 
 @click.command()
-@click.option("--preset", type=click.Choice(["full", "raw", "smoke", "small"]), default="full", show_default=True,
+@click.option("--preset", type=click.Choice(["full", "raw", "smoke", "small", "taobao"]), default="full",
+              show_default=True,
               help="full: the reported run (hybrid compressed input: 4 interest slots + the last 5 of 50 items); "
                    "raw: the same with the last 20 items as tokens; smoke: a few minutes on a subset, for CI; "
-                   "small: the smoke model on a whole small dataset (MovieLens-100K).")  # fmt: skip
-@click.option("--dataset", type=click.Choice(["beauty", "movielens"]), default="beauty", show_default=True)
+                   "small: the smoke model on a whole small dataset (MovieLens-100K); taobao: the smoke model with "
+                   "behaviour-tiered listwise DPO (use with --dataset taobao).")  # fmt: skip
+@click.option("--dataset", type=click.Choice(["beauty", "movielens", "taobao"]), default="beauty", show_default=True)
 @click.option("--before", default=None, help="UTC date YYYY-MM-DD: train only on interactions before it (movielens).")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto (cuda when available).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--tokenizer", type=click.Choice(["rqkmeans", "rqvae"]), default="rqkmeans", show_default=True,
-              help="Semantic ids from residual k-means or TIGER's RQ-VAE.")
+@click.option("--tokenizer", type=click.Choice(["rqkmeans", "rqvae"]), default=None,
+              help="Semantic ids from residual k-means or TIGER's RQ-VAE (default: the preset's; full: rqvae).")
 @click.option("--item-text/--no-item-text", default=True, show_default=True,
               help="Describe items by their text through the offline MiniLM where the dataset has text (movielens).")
 @click.option("--models-dir", type=click.Path(path_type=Path), default=None, help="Default: models_dir setting.")
 @click.pass_obj
-def train(settings: Settings, preset: str, dataset: str, before: str | None, device: str, seed: int, tokenizer: str,
-          item_text: bool, models_dir: Path | None) -> None:  # fmt: skip
+def train(settings: Settings, preset: str, dataset: str, before: str | None, device: str, seed: int,
+          tokenizer: str | None, item_text: bool, models_dir: Path | None) -> None:  # fmt: skip
     """Train most-popular, CE-SASRec, semantic ids, GR (NTP, + listwise DPO) and the refined scorer; evaluate all
     (leave-one-out, full ranking) and write a versioned model directory."""
     import dataclasses
@@ -39,8 +41,8 @@ def train(settings: Settings, preset: str, dataset: str, before: str | None, dev
     from inference.sequences import SequenceDataError
     from inference.text_embeddings import TextEncoderMissing
 
-    config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed, before=before, tokenizer=tokenizer,
-                                 item_text=item_text)  # fmt: skip
+    config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed, before=before, item_text=item_text,
+                                 tokenizer=tokenizer or PRESETS[preset].tokenizer)  # fmt: skip
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     chosen = torch.device(device)

@@ -28,3 +28,25 @@ def test_gradient_raises_the_preferred_tier() -> None:
     listwise_dpo_loss(policy, torch.zeros(1, 4), tiers, beta=1.0).backward()
     grad = policy.grad[0]
     assert grad[0] < 0 and grad[2] > 0 and grad[3] > 0  # descent raises tier 2, lowers tier 0
+
+
+def test_lists_hold_the_tiered_positives_and_never_one_as_a_negative() -> None:
+    import numpy as np
+
+    from inference.gr_training import PreferenceConfig, make_pairs, preference_lists
+    from tests.unit.inference.test_beam_search import NUM_ITEMS, setup
+
+    model, trie = setup()
+    histories = np.array([[0, 0, 3, 4], [1, 2, 3, 4]])
+    positives, tiers = np.array([[5, 9, 0], [7, 0, 0]]), np.array([[2, 4, -1], [3, -1, -1]])
+    pairs = make_pairs(histories, np.array([5, 7]), positives, tiers)
+    config = PreferenceConfig(beam_negatives=30, random_negatives=2, window=3)
+    lists, list_tiers, reference = preference_lists(model, trie, pairs, np.array([0, 1]), config, NUM_ITEMS,
+                                                    np.random.default_rng(0), torch.device("cpu"))  # fmt: skip
+    assert lists.shape == list_tiers.shape == reference.shape == (2, 3 + 30 + 2)
+    assert lists[:, :3].tolist() == positives.tolist() and list_tiers[:, :3].tolist() == tiers.tolist()
+    assert (list_tiers[:, 3:33] == 1).all() and (list_tiers[:, 33:] == 0).all()
+    for row, chosen in enumerate(positives):
+        beams = set(lists[row, 3:33].tolist())
+        assert not beams & set(chosen[chosen > 0].tolist())
+        assert not beams & set(histories[row][histories[row] > 0].tolist())

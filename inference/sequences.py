@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 DATASETS = ("beauty", "movielens", "taobao")
 BEAUTY_FILE = "amazon/Beauty.txt"
 BEAUTY_ATTRIBUTES = "amazon/Beauty_item2attributes.json"
-TAOBAO_FILE = "taobao/UserBehavior_head4321_fattydelivery.csv"
 BEHAVIOR_STRENGTH = {"PV": 0, "CART": 1, "FAV": 1, "BUY": 2}
 """RankGR's preference order of logged behaviours: buy ≻ cart / fav ≻ click (pv)."""
 
@@ -54,17 +53,19 @@ class Sequences:
         keep = np.argsort(-counts, kind="stable")[:max_items]
         renumber = np.zeros(self.num_items + 1, dtype=np.int64)
         renumber[keep] = np.arange(1, len(keep) + 1)
-        users = []
-        for seq in self.users:
+        users, behaviors = [], []
+        for u, seq in enumerate(self.users):
             mapped = renumber[seq]
-            mapped = mapped[mapped > 0]
-            if len(mapped) >= min_length:
-                users.append(mapped)
+            kept = mapped > 0
+            if kept.sum() >= min_length:
+                users.append(mapped[kept])
+                if self.behaviors:  # each behaviour stays with its event
+                    behaviors.append(self.behaviors[u][kept])
             if len(users) == max_users:
                 break
         attributes = [[], *(self.item_attributes[i] for i in keep)] if self.item_attributes else []
         texts = ["", *(self.item_texts[i] for i in keep)] if self.item_texts else []
-        return Sequences(f"{self.name}-dense", users, len(keep), self.fingerprint, attributes, texts)
+        return Sequences(f"{self.name}-dense", users, len(keep), self.fingerprint, attributes, texts, behaviors)
 
 
 @dataclass
@@ -138,24 +139,21 @@ def load_taobao(datasets_dir: Path) -> Sequences:
     """The Taobao UserBehavior head sample (43 users with complete histories, 4,321 behaviours) as sequences: every
     behaviour in time order, items renumbered 1..n by first appearance, each item's category as its attribute, and
     each event's behaviour strength (the preference tiers of listwise DPO)."""
-    from streaming.sources.datasets import read_taobao  # the dataset's one reader (a plain file module)
+    from streaming.sources.datasets import TAOBAO_FILES, read_taobao  # the dataset's one reader (a plain file module)
 
-    path = datasets_dir / TAOBAO_FILE
+    path = datasets_dir / TAOBAO_FILES["taobao-head"]
     if not path.is_file():
         raise SequenceDataError(f"{path} not found: set datasets_dir to the shared datasets folder")
     events = read_taobao(path, "taobao-head")  # time-ordered, ties in file order
     order = np.argsort(events["user_id"].to_numpy(), kind="stable")
     users_col = events["user_id"].to_numpy()[order]
-    raw_items, renumbered = np.unique(events["item_id"].to_numpy(), return_inverse=True)
-    first_seen = np.full(len(raw_items), len(renumbered))
-    np.minimum.at(first_seen, renumbered, np.arange(len(renumbered)))
+    raw_items, first, renumbered = np.unique(events["item_id"].to_numpy(), return_index=True, return_inverse=True)
+    by_appearance = np.argsort(first)
     rank = np.empty(len(raw_items), dtype=np.int64)
-    rank[np.argsort(first_seen, kind="stable")] = np.arange(1, len(raw_items) + 1)
+    rank[by_appearance] = np.arange(1, len(raw_items) + 1)
     items = rank[renumbered]
-    categories = events["category_id"].to_numpy()
-    attributes: list[list[int]] = [[] for _ in range(len(raw_items) + 1)]
-    for item, category in zip(items.tolist(), categories.tolist()):
-        attributes[item] = [category]
+    categories = events["category_id"].to_numpy()[first[by_appearance]]  # an item's category never changes here
+    attributes = [[], *([int(c)] for c in categories)]
     strength = np.array([BEHAVIOR_STRENGTH[b] for b in events["behavior"].to_pylist()], dtype=np.int64)
     bounds = np.flatnonzero(np.diff(users_col)) + 1
     users = np.split(items[order], bounds)

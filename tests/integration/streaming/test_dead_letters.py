@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.config import load_settings
@@ -17,6 +17,7 @@ from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.sources.datasets import load
 from streaming.state.user_state import BehaviorState
+from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint
 from tests.integration.streaming.job_output import FIELDS, latest_per_user, read_letters
 
@@ -45,7 +46,7 @@ def test_corrupt_records_go_to_the_dead_letter_topic(kafka: KafkaEndpoint, topic
     mixed = [(payload, str(event["user_id"]).encode()) for payload, event in zip(valid, events)]  # keyed by user
     for i, record in enumerate(bad):  # spread through the stream
         mixed.insert(i * 5, (record, f"bad{i}".encode()))
-    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    producer = ordered_producer(kafka.bootstrap_servers)
     for payload, key in mixed:
         producer.produce(topic, payload, key)
     assert producer.flush(30) == 0

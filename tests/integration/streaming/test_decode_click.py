@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
 
 from infra.config import load_settings
 from infra.jars import fetch
@@ -15,6 +14,7 @@ from schemas.codec import AvroCodec, CodecError
 from streaming.flink.environment import job_jar, table_environment
 from streaming.jobs import tables
 from streaming.sources.datasets import load
+from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint
 
 pytestmark = pytest.mark.integration
@@ -38,7 +38,7 @@ def test_jvm_decoder_matches_the_python_codec(kafka: KafkaEndpoint, topic: str, 
     events = load("taobao-head", datasets_dir).table.slice(0, 2000).to_pylist()  # type: ignore[attr-defined]
     valid = [codec.encode(e) for e in events]
     payloads = valid + _corrupt(valid)
-    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    producer = ordered_producer(kafka.bootstrap_servers)
     for i, payload in enumerate(payloads):
         producer.produce(topic, payload, str(i).encode())
     assert producer.flush(30) == 0

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.config import load_settings
@@ -17,6 +16,7 @@ from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.sources.datasets import load
 from streaming.state.user_state import BehaviorState
+from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint
 from tests.integration.streaming.job_output import FIELDS, latest_per_user, read_letters
 
@@ -47,7 +47,7 @@ def test_late_events_are_routed_and_reordered_ones_applied(kafka: KafkaEndpoint,
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
     for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics.values()]).values():
         future.result(30)  # one partition: Flink's watermark is then the reference's (max event time - bound)
-    codec, producer = AvroCodec("click_event"), Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    codec, producer = AvroCodec("click_event"), ordered_producer(kafka.bootstrap_servers)
     for event in events:
         producer.produce(name, codec.encode(event), str(event["user_id"]).encode())
     assert producer.flush(30) == 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 import redis
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from feature_store.online.reader import OnlineReader
@@ -26,6 +26,7 @@ from schemas.registry import default_registry
 from streaming.flink.checkpoints import latest_checkpoint
 from streaming.replay import produce_all, user_keys
 from streaming.sources.datasets import load
+from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,7 @@ def _truth(table: pa.Table) -> dict[int, dict]:
 
 
 def _produce(bootstrap: str, topic: str, table: pa.Table) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    producer = ordered_producer(bootstrap)
     schema = default_registry().latest("click_event")
     for batch in table.to_batches(20_000):
         part = pa.Table.from_batches([batch])

@@ -27,6 +27,7 @@ from schemas.codec import AvroCodec
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.snapshot_writer import SnapshotWriter
+from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint
 from tests.integration.inference.serving.conftest import post, start_api
 
@@ -83,7 +84,7 @@ def served_after(api: str, user: int, newer_than: int, timeout_s: float = 90) ->
 
 
 def test_a_click_reaches_the_served_recommendations(pipeline: str, kafka: KafkaEndpoint, topic: str) -> None:
-    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    producer = ordered_producer(kafka.bootstrap_servers)
     user, history = 4242, [11, 12, 13]
     times = []
     for item in history:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from confluent_kafka import Producer
 
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
@@ -17,6 +16,7 @@ from inference.serving.loading import open_ranker
 from inference.serving.refresher import Refresher
 from inference.serving.result_cache import CachedResult, ResultCache, key
 from schemas.codec import AvroCodec
+from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint
 from tests.integration.inference.serving.conftest import write_user
 
@@ -30,7 +30,7 @@ def test_refresh_coalesces_caches_by_version_and_sheds_stale_updates(
     fresh_version = write_user(redis_client, 1, [3, 4, 5], now)
     write_user(redis_client, 2, [6, 7], now)
     codec = AvroCodec("feature_update")
-    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    producer = ordered_producer(kafka.bootstrap_servers)
     for update in ({"user_id": 1, "version": now - 5, "event_time": now - 5},  # coalesced into the next one
                    {"user_id": 1, "version": now, "event_time": now},
                    {"user_id": 2, "version": now, "event_time": now - 60_000},  # a minute late: shed

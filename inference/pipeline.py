@@ -65,7 +65,7 @@ class PipelineConfig:
     rq_vae: RQVAEConfig = field(default_factory=RQVAEConfig)
     gr: GRConfig = field(default_factory=GRConfig)
     gr_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=26, batch_size=256, lr=1e-3,
-                                                                       eval_every=2, patience=8))  # fmt: skip
+                                                                       eval_every=4, patience=8))  # fmt: skip
     preference: PreferenceConfig = field(default_factory=PreferenceConfig)
     preference_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=3, batch_size=256, lr=2e-4,
                                                                                eval_every=1, patience=2))  # fmt: skip

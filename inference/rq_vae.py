@@ -4,7 +4,8 @@ z = E(x); level d picks the codeword nearest the residual r_d and subtracts it; 
 picked codewords (straight-through). Loss: reconstruction + per level ||sg[r_d] - e||^2 + beta ||r_d - sg[e]||^2.
 The reproduction lessons are built in: standardised inputs, AdamW, codebooks initialised by residual k-means on the
 untrained latents, and unused ("dead") codewords re-seeded at random residuals every `reset_every` epochs until
-`reset_until`, then training without resets so the codes settle. Deterministic with a seed (CPU).
+`reset_until`, then training without resets so the codes settle. Deterministic with a seed on one CPU thread;
+with more, last-bit differences between runs can change ids (docs/model.md, Results).
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
-"""Listwise DPO: zero-reference checks against the pairwise DPO formula, and the direction of its gradient."""
+"""Listwise DPO: zero-reference checks against the pairwise DPO formula, the direction of its gradient, and the
+tiered lists it learns from."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
+from inference.gr_training import PreferenceConfig, make_pairs, preference_lists
 from inference.preference import listwise_dpo_loss
+from tests.unit.inference.test_beam_search import NUM_ITEMS, setup
 
 
 def test_two_candidates_reduce_to_pairwise_dpo() -> None:
@@ -31,11 +35,6 @@ def test_gradient_raises_the_preferred_tier() -> None:
 
 
 def test_lists_hold_the_tiered_positives_and_never_one_as_a_negative() -> None:
-    import numpy as np
-
-    from inference.gr_training import PreferenceConfig, make_pairs, preference_lists
-    from tests.unit.inference.test_beam_search import NUM_ITEMS, setup
-
     model, trie = setup()
     histories = np.array([[0, 0, 3, 4], [1, 2, 3, 4]])
     positives, tiers = np.array([[5, 9, 0], [7, 0, 0]]), np.array([[2, 4, -1], [3, -1, -1]])

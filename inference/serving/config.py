@@ -16,7 +16,7 @@ class ServingConfig(BaseModel):
     model_dir: Path | None = Field(None, description="model directory to serve; default: the newest under models_dir")
     runtime: Runtime = Field("onnx-int8", description="torch (reference), onnx (onnxruntime, exact) or onnx-int8 (quantized, the CPU default)")
     beam: int = Field(20, ge=1, le=500, description="λ: beam width = candidates the refined scorer re-ranks (20 gives "
-                      "the Beauty model's beam-50 test metrics at ~2x the throughput; docs/serving.md)")
+                      "the Beauty model's beam-50 test metrics at less cost; docs/serving.md)")
     max_k: int = Field(20, ge=1, description="largest k a request may ask for (at most the beam)")
     max_batch: int = Field(16, ge=1, description="micro-batch size limit; 1 turns micro-batching off")
     max_wait_ms: float = Field(2.0, ge=0, description="how long a batch waits for more requests once it has one")

@@ -24,7 +24,9 @@ def open_ranker(config: ServingConfig, models_dir: Path) -> Ranker:
     return Ranker(loaded, make_runtime(config.runtime, loaded, config.threads_per_worker), config.beam)
 
 
-def open_service(config: ServingConfig, client: redis.Redis, models_dir: Path) -> RecommendationService:
+def open_service(config: ServingConfig, client: redis.Redis, models_dir: Path, metrics_dir: str | None = None,
+                 ) -> RecommendationService:  # fmt: skip
+    """`metrics_dir`: the workers' shared metrics directory when the API runs as several processes."""
     reader = OnlineReader(client, [USER_REALTIME, USER_INTENT])
     return RecommendationService(reader, open_ranker(config, models_dir), ResultCache(client, config.cache_ttl_s),
-                                 config, ServingMetrics())  # fmt: skip
+                                 config, ServingMetrics(metrics_dir))  # fmt: skip

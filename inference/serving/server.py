@@ -13,15 +13,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 import uvicorn
-from fastapi import FastAPI
 
 from inference.serving.config import ServingConfig
 
+if TYPE_CHECKING:
+    from inference.serving.api import ASGIApp
 
-def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+
+def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, loop="uvloop", http="httptools", access_log=False,
                           log_level="warning", backlog=4096, timeout_keep_alive=30)  # fmt: skip
 
@@ -34,7 +37,7 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def serve(app: FastAPI, host: str, port: int) -> None:
+def serve(app: ASGIApp, host: str, port: int) -> None:
     freeze_heap()
     uvicorn.Server(_config(app, host, port)).run()
 
@@ -54,7 +57,7 @@ def serve_workers(config: ServingConfig, redis_host: str, redis_port: int, model
                 timeout_keep_alive=30)  # fmt: skip
 
 
-def app_from_spec() -> FastAPI:
+def app_from_spec() -> ASGIApp:
     """The app factory each worker process runs (`serve_workers`)."""
     from inference.serving.api import create_app
     from inference.serving.loading import open_service
@@ -62,13 +65,14 @@ def app_from_spec() -> FastAPI:
     spec = json.loads(os.environ[SPEC_ENV])
     config = ServingConfig.model_validate(spec["serving"])
     client = redis.Redis(host=spec["redis"][0], port=spec["redis"][1])
-    app = create_app(open_service(config, client, Path(spec["models_dir"])), config, client)
+    service = open_service(config, client, Path(spec["models_dir"]), os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    app = create_app(service, config, client)
     freeze_heap()
     return app
 
 
 @contextmanager
-def serving_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serving_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Yields the base URL once the server accepts connections; stops it on exit. `port=0` picks a free port."""
     server = uvicorn.Server(_config(app, host, port))
     thread = threading.Thread(target=server.run, name="api", daemon=True)

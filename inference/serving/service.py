@@ -88,7 +88,7 @@ class RecommendationService:
     def _answer(self, user_id: int, items: np.ndarray, scores: np.ndarray, path: str, source: str, version: int | None,
                 tags: list[str], history_used: int) -> Recommendation:  # fmt: skip
         self.metrics.results.labels(path).inc()
-        return Recommendation(user_id, [int(i) for i in items], [float(s) for s in scores], path, source, version,
+        return Recommendation(user_id, np.asarray(items).tolist(), np.asarray(scores).tolist(), path, source, version,
                               self.ranker.model_id, tags, _reason(source, tags, history_used))  # fmt: skip
 
     def _read(self, user_ids: list[int]) -> list[UserState]:

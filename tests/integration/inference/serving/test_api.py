@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from starlette.testclient import TestClient
 
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_INTENT
+from inference.serving.api import create_app
+from inference.serving.config import ServingConfig
+from inference.serving.loading import open_service
 from tests.integration.inference.serving.conftest import NUM_ITEMS, get, post, start_api, write_user
 
 pytestmark = pytest.mark.integration
@@ -115,3 +119,28 @@ def test_api_key_is_required_when_configured(redis_client: redis.Redis, model_di
         assert post(f"{url}/recommend", {"user_id": 1}, {"X-API-Key": "wrong"})[0] == 401
         assert post(f"{url}/recommend", {"user_id": 1}, {"X-API-Key": "s3cret"})[0] == 200
         assert get(f"{url}/healthz")[0] == 200
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "s3cret"}])
+def test_the_fast_path_accepts_exactly_what_the_route_accepts(redis_client: redis.Redis, model_dir: Path,
+                                                              headers: dict[str, str]) -> None:  # fmt: skip
+    """Every odd body answered through the full app (valid ones by the fast path) and by the FastAPI route alone:
+    same status, same body. Users without features, so both answers are the same cold fallback."""
+    config = ServingConfig(model_dir=model_dir, beam=20, max_k=20, api_key="s3cret")
+    service = open_service(config, redis_client, model_dir.parent)
+    app = create_app(service, config, redis_client)
+    route_only = app.app.app  # BodyLimit -> RecommendFastPath -> FastAPI
+    bodies = [b'{"user_id": 77001}', b'{"user_id": "77002"}', b'{"user_id": 77003.0}', b'{"user_id": 77004.5}',
+              b'{"user_id": true}', b'{"user_id": 77005, "k": "3"}', b'{"user_id": 77006, "exclude": [1, "2"]}',
+              b'{"user_id": 77007, "k": null}', b'{"user_id": 77008, "user_id": 77009}', b'{"user_id": NaN}',
+              b'{"user_id": 9007199254740992}', b'{"user_id": 77010} ', b'{"user_id": 77011}x', b"", b"null",
+              b'{"user_id": 77012, "exclude": {}}']  # fmt: skip
+    try:
+        with TestClient(app) as full, TestClient(route_only) as route:
+            for body in bodies:
+                for content_type in ("application/json", "application/json; charset=utf-8", "text/plain", None):
+                    sent = {**headers, **({"Content-Type": content_type} if content_type else {})}
+                    a, b = full.post("/recommend", content=body, headers=sent), route.post("/recommend", content=body, headers=sent)
+                    assert (a.status_code, a.json()) == (b.status_code, b.json()), (body, content_type, headers)
+    finally:
+        service.close()

@@ -42,6 +42,8 @@ class SemanticIdTrie:
         self.child = tables
         self.item_nodes = item_nodes
         """item_nodes[l][item] = the item's prefix row at level l + 1 (entry 0, padding, is never used)."""
+        self.item_counts = [torch.bincount(nodes, minlength=len(tables[level + 1])).int() for level, nodes in enumerate(item_nodes)]
+        """item_counts[l][row] = how many entries of item_nodes[l] (padding included) fall under that prefix."""
 
     @property
     def levels(self) -> int:
@@ -50,18 +52,22 @@ class SemanticIdTrie:
     def to(self, device: torch.device | str) -> SemanticIdTrie:
         self.child = [t.to(device) for t in self.child]
         self.item_nodes = [t.to(device) for t in self.item_nodes]
+        self.item_counts = [t.to(device) for t in self.item_counts]
         return self
 
     def live_prefixes(self, available: Tensor) -> list[Tensor]:
         """available (N, num_items + 1) bool -> per level l >= 1, (N, prefixes at l) bool: does any available item
-        start with this prefix? Lets a beam skip a prefix whose items are all excluded before it spends a slot."""
-        counts = available.to(torch.float32)
-        return [
-            torch.zeros(len(available), len(self.child[level + 1]), device=available.device)
-            .index_add_(1, nodes, counts)
-            .gt(0)
-            for level, nodes in enumerate(self.item_nodes)
-        ]
+        start with this prefix? Lets a beam skip a prefix whose items are all excluded before it spends a slot.
+
+        Counted from the other side: a user has excluded tens of items, not the catalogue, so a prefix is live when
+        fewer of its items are unavailable than it has (a sparse count), instead of summing every item per user."""
+        users, items = (~available).nonzero(as_tuple=True)
+        live = []
+        for nodes, counts in zip(self.item_nodes, self.item_counts):
+            unavailable = torch.zeros(len(available), len(counts), dtype=torch.int32, device=available.device)
+            unavailable.index_put_((users, nodes[items]), torch.ones_like(items, dtype=torch.int32), accumulate=True)
+            live.append(unavailable < counts)
+        return live
 
     def step(self, level: int, nodes: Tensor) -> Tensor:
         """(…,) prefix rows at `level` -> (…, vocab) rows at level + 1 (item ids at the last level), -1 = invalid."""

@@ -10,7 +10,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,11 @@ class SchemaVersion:
     fingerprint: bytes
     """CRC-64-AVRO of the parsing canonical form, little-endian, as in Avro single-object encoding."""
 
-    @property
+    @cached_property
     def parsed(self) -> dict[str, Any]:
-        """fastavro's parsed form, with logical types removed: times stay epoch-millisecond ints end to end."""
+        """fastavro's parsed form, with logical types removed: times stay epoch-millisecond ints end to end. Kept on
+        the version: every encode and decode reads it, and building its cache key (the schema as JSON) per record
+        cost more than the decoding itself."""
         return _parsed(self.message, self.version, json.dumps(self.schema, sort_keys=True))
 
 

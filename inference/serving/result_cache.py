@@ -7,7 +7,7 @@ never replaces a newer result with an older one), so the API's write-through and
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import orjson
 import redis
@@ -35,7 +35,9 @@ class CachedResult:
     scores: list[float]
 
     def encode(self) -> bytes:
-        return b"%d|%s" % (self.version, orjson.dumps(asdict(self)))
+        fields = {"version": self.version, "model_id": self.model_id, "computed_ms": self.computed_ms,
+                  "items": self.items, "scores": self.scores}  # fmt: skip  (not `asdict`: it deep-copies, ~30x the cost)
+        return b"%d|%s" % (self.version, orjson.dumps(fields))
 
     @classmethod
     def decode(cls, raw: bytes | None) -> CachedResult | None:

@@ -53,3 +53,24 @@ def test_trie_rejects_duplicate_full_ids() -> None:
     codes = np.array([[0, 0], [1, 1], [1, 1]])
     with pytest.raises(ValueError, match="collision"):
         SemanticIdTrie(codes, [2, 2])
+
+
+def test_live_prefixes_are_the_prefixes_with_an_available_item() -> None:
+    """The sparse count (from the unavailable side) against the definition: a prefix is live for a user when the
+    trie walk of some item available to them passes through it."""
+    rng = np.random.default_rng(3)
+    codes = np.unique(rng.integers(0, 4, (400, 3)), axis=0)
+    codes = np.concatenate([np.zeros((1, 4), int), np.pad(codes, ((0, 0), (0, 1)))])  # padding row, collision code 0
+    trie = SemanticIdTrie(codes, [4, 4, 4, 1])
+    for unavailable in (0.0, 0.3, 0.95, 1.0):
+        available = torch.from_numpy(rng.random((6, len(codes))) >= unavailable)
+        available[:, 0] = False  # padding is never an item
+        live = trie.live_prefixes(available)
+        want = [torch.zeros_like(level) for level in live]
+        for user, item in available.nonzero().tolist():
+            node = 0
+            for level, code in enumerate(codes[item, :-1].tolist()):
+                node = int(trie.step(level, torch.tensor(node))[code])
+                want[level][user, node] = True
+        for level, (got, expected) in enumerate(zip(live, want, strict=True)):
+            assert torch.equal(got, expected), (unavailable, level)

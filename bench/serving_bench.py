@@ -1,14 +1,15 @@
 """Serving load test on loopback: the cached path, the compute path, and the compute path without micro-batching
 (the baseline), same model, same machine, same run.
 
-    python -m bench.serving_bench [--model DIR] [--users 20000] [--seconds 15]
+    python -m bench.serving_bench [--model DIR] [--users 30000] [--seconds 15] [--api-workers N]
 
 A private Redis holds `user_realtime` features for real users of the model's dataset (their histories minus the
 last item). The API runs as `freshrec serve` in its own process; the load generator (`bench.http_load`, closed
 loop, keep-alive) in this one. Phases:
   1. compute, micro-batched: every request for a user not requested before (their result is computed, then
      written back to the cache);
-  2. cached: requests for the users of phase 1, at random (each answer comes from the cache);
+  2. cached: requests for the users of phase 1, at random (each answer comes from the cache): closed loop (the most
+     it answers), then paced at `--cached-rate` (the latency at that load, the target's terms);
   3. compute, unbatched baseline: the API restarted with max_batch=1, fresh users, as phase 1.
 The refresher's click -> fresh result latency is measured by `bench.freshness_bench`.
 """
@@ -98,11 +99,12 @@ def row(name: str, result: LoadResult, baseline: LoadResult | None = None) -> st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="model directory (default: the newest)")
-    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--users", type=int, default=30_000, help="at most the dataset's test users")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--compute-concurrency", type=int, default=16)
     parser.add_argument("--cached-concurrency", type=int, default=32)
+    parser.add_argument("--cached-rate", type=float, default=5_000, help="offered load of the paced cached phase")
     parser.add_argument("--api-workers", type=int, default=None, help="API processes (default: serving.workers)")
     args = parser.parse_args()
     settings = load_settings()
@@ -126,9 +128,12 @@ def main() -> None:
                                    args.compute_concurrency, args.seconds)  # fmt: skip
                 warmed = int(sum(batched.paths.values()))
                 time.sleep(1)  # the last write-backs
-                cached = run_load("127.0.0.1", port, "/recommend",
-                                  bodies((int(u) for u in itertools.cycle(rng.integers(0, warmed, 1_000_000))), args.k),
-                                  args.cached_concurrency, args.seconds)  # fmt: skip
+                cached, paced = (
+                    run_load("127.0.0.1", port, "/recommend",
+                             bodies((int(u) for u in itertools.cycle(rng.integers(0, warmed, 1_000_000))), args.k),
+                             concurrency, args.seconds, rate)
+                    for concurrency, rate in ((args.cached_concurrency, None), (2 * args.cached_concurrency, args.cached_rate))
+                )  # fmt: skip
             with api(model, server.settings.port, max_batch=1, **workers) as port:
                 unbatched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half, len(histories))), args.k),
                                      args.compute_concurrency, args.seconds)  # fmt: skip
@@ -137,6 +142,7 @@ def main() -> None:
     print("| path | req/s | p50 ms | p99 ms | vs unbatched | answers |")
     print("|---|---:|---:|---:|---:|---|")
     print(row(f"cached (concurrency {args.cached_concurrency})", cached))
+    print(row(f"cached, paced at {args.cached_rate:,.0f} req/s", paced))
     print(row(f"compute, micro-batched (max {settings.serving.max_batch}, concurrency {args.compute_concurrency})",
               batched, unbatched))  # fmt: skip
     print(row(f"compute, unbatched baseline (concurrency {args.compute_concurrency})", unbatched, unbatched))

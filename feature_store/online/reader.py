@@ -104,7 +104,7 @@ class OnlineReader:
 
     def read(self, entity_id: int, now_ms: int | None = None) -> FeatureVector:
         """One entity: decoded field by field (cheaper than the columnar path for a single row)."""
-        replies = self._fetch([int(entity_id)])
+        replies = command_replies(self._round_trip(*self.frame([int(entity_id)])))
         now = now_ms if now_ms is not None else int(time.time() * 1000)
         return FeatureVector(int(entity_id), {lay.view.name: self._row(lay, raw, now) for lay, raw in zip(self.layouts, replies)})
 
@@ -121,17 +121,12 @@ class OnlineReader:
         """`read_batch`, plus the string values at `keys` (GET) in the same transaction: a consumer that keeps its
         own state beside the features (serving's result cache) sees both as of one instant, in one round trip."""
         ids = np.asarray(entity_ids, dtype=np.int64)
-        replies = self._fetch(ids.tolist(), keys)
-        now = now_ms if now_ms is not None else int(time.time() * 1000)
-        views = {}
-        features = replies[: len(replies) - len(keys)]
-        for v, layout in enumerate(self.layouts):
-            views[layout.view.name] = self._decode(layout, features[v :: len(self.layouts)], now)
-        return FeatureBatch(ids, views), replies[len(replies) - len(keys) :]
+        return self.decode(ids, self._round_trip(*self.frame(ids.tolist(), keys)), len(keys), now_ms)
 
-    def _fetch(self, ids: list[int], keys: Sequence[bytes] = ()) -> list:
-        """One HMGET per view per entity, entity-major, then a GET per key; several go in one MULTI/EXEC: one round
-        trip, one instant."""
+    def frame(self, ids: list[int], keys: Sequence[bytes] = ()) -> tuple[list[bytes], int]:
+        """The packed commands of one batch read and how many replies they get: one HMGET per view per entity,
+        entity-major, then a GET per key; several go in one MULTI/EXEC (one round trip, one instant). For callers
+        doing their own I/O (`async_reader`) as well as this class."""
         commands = [
             b"%s$%d\r\n%s\r\n%s" % (head, len(key), key, tail)
             for entity in ids
@@ -139,16 +134,26 @@ class OnlineReader:
             for key in (layout.key(entity),)
         ]
         commands += [resp.command([b"GET", key]) for key in keys]
+        if len(commands) == 1:  # one HMGET is atomic by itself
+            return commands, 1
+        return [b"*1\r\n$5\r\nMULTI\r\n", *commands, b"*1\r\n$4\r\nEXEC\r\n"], len(commands) + 2
+
+    def decode(self, ids: np.ndarray, replies: list, keys: int, now_ms: int | None = None,
+               ) -> tuple[FeatureBatch, list[bytes | None]]:  # fmt: skip
+        """The replies to `frame(ids, <keys>)`, in order (+OK and +QUEUED included), as the batch and the values
+        at the keys."""
+        replies = command_replies(replies)
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        features = replies[: len(replies) - keys]
+        views = {layout.view.name: self._decode(layout, features[v :: len(self.layouts)], now)
+                 for v, layout in enumerate(self.layouts)}  # fmt: skip
+        return FeatureBatch(ids, views), replies[len(replies) - keys :]
+
+    def _round_trip(self, payload: list[bytes], expected: int) -> list:
         with self._connections.connection() as connection:
-            if len(commands) == 1:  # one HMGET is atomic by itself
-                connection.send_packed_command(commands)
-                resp.await_reply(connection, self._spin_us)
-                return [connection.read_response()]
-            connection.send_packed_command([b"*1\r\n$5\r\nMULTI\r\n", *commands, b"*1\r\n$4\r\nEXEC\r\n"])
+            connection.send_packed_command(payload)
             resp.await_reply(connection, self._spin_us)
-            for _ in range(len(commands) + 1):  # +OK, then +QUEUED per command
-                connection.read_response()
-            return connection.read_response()
+            return [connection.read_response() for _ in range(expected)]
 
     def _row(self, layout: ViewLayout, raw: list[bytes | None], now: int) -> ViewRow:
         event_time = timestamp_ms(raw[-2])
@@ -170,6 +175,12 @@ class OnlineReader:
             rows = [r if k else [None] * len(r) for r, k in zip(rows, keep.tolist())]
         fields = list(zip(*rows)) if n else [[] for _ in range(len(layout.view.fields) + 2)]
         return ViewBatch(status, event_time, version, decode_columns(list(layout.view.fields), fields[:-2]))
+
+
+def command_replies(replies: list) -> list:
+    """The replies of the commands `OnlineReader.frame` made, from all it got back: EXEC's array (after +OK and a
+    +QUEUED per command), or the one reply of a lone command."""
+    return replies[-1] if len(replies) > 1 else replies
 
 
 def _scalar(value: Any) -> Any:

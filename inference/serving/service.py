@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from feature_store.online.reader import FeatureVector, OnlineReader
+from feature_store.online.async_reader import AsyncOnlineReader
+from feature_store.online.reader import OnlineReader
 from inference.serving import result_cache
 from inference.serving.batching import MicroBatcher
 from inference.serving.config import ServingConfig
@@ -39,25 +40,18 @@ class Recommendation:
     reason: str = ""
 
 
-@dataclass
-class UserState:
-    features: FeatureVector
-    cached: CachedResult | None
-
-
 class RecommendationService:
     def __init__(self, reader: OnlineReader, ranker: Ranker, cache: ResultCache, config: ServingConfig,
                  metrics: ServingMetrics) -> None:  # fmt: skip
         self.reader, self.ranker, self.cache, self.config, self.metrics = reader, ranker, cache, config, metrics
-        self.reads = MicroBatcher(self._read, 256, 0.0, 1, config.max_queue, "reads",
-                                  lambda n: metrics.batch_size.labels("read").observe(n))  # fmt: skip
+        self.reads = AsyncOnlineReader(reader, lambda n: metrics.batch_size.labels("read").observe(n))
         self.compute = MicroBatcher(ranker.rank, config.max_batch, config.max_wait_ms / 1000, config.compute_workers,
                                     config.max_queue, "compute", lambda n: metrics.batch_size.labels("compute").observe(n))  # fmt: skip
         self.writes = MicroBatcher(self._write, 256, 0.0, 1, config.max_queue, "writes")
 
     async def recommend(self, user_id: int, k: int, exclude: list[int]) -> Recommendation:
-        state = await self.reads.submit(user_id)
-        realtime, intent = state.features["user_realtime"], state.features["user_intent"]
+        features, cached_raw = await self.reads.read_with(user_id, result_cache.key(user_id))
+        realtime, intent = features["user_realtime"], features["user_intent"]
         if realtime.event_time:
             self.metrics.feature_age.observe(max(0.0, time.time() - realtime.event_time / 1000))
         tags = list(intent.values.get("tags", [])) if intent.status == "present" else []
@@ -65,7 +59,7 @@ class RecommendationService:
         history = realtime.values.get("item_ids", np.zeros(0, dtype=np.int64)) if version is not None else np.zeros(0, np.int64)
         excluded = np.asarray(exclude, dtype=np.int64)
 
-        cached = state.cached
+        cached = CachedResult.decode(cached_raw)
         if cached and version is not None and cached.version == version and cached.model_id == self.ranker.model_id:
             items, scores = _top_k(np.asarray(cached.items), np.asarray(cached.scores), excluded, k)
             if len(items) == k or len(cached.items) < self.ranker.beam:  # the cache held every candidate there is
@@ -91,16 +85,13 @@ class RecommendationService:
         return Recommendation(user_id, np.asarray(items).tolist(), np.asarray(scores).tolist(), path, source, version,
                               self.ranker.model_id, tags, _reason(source, tags, history_used))  # fmt: skip
 
-    def _read(self, user_ids: list[int]) -> list[UserState]:
-        batch, raw = self.reader.read_batch_with(user_ids, [result_cache.key(u) for u in user_ids])
-        return [UserState(batch.vector(i), CachedResult.decode(raw[i])) for i in range(len(user_ids))]
-
     def _write(self, entries: list[tuple[int, CachedResult]]) -> list[int]:
         self.cache.write_many(dict(entries))
         return [0] * len(entries)
 
     def close(self) -> None:
-        for batcher in (self.reads, self.compute, self.writes):
+        self.reads.close()
+        for batcher in (self.compute, self.writes):
             batcher.close()
 
 

@@ -112,23 +112,27 @@ def main() -> None:
         ready, stop_refresher, outcome = spawn.Event(), spawn.Event(), spawn.Queue()
         refresher = spawn.Process(target=refresh_process, args=(
             bootstrap, topics[3], store.settings.port, config, settings.models_dir, args, ready, stop_refresher, outcome))  # fmt: skip
-        refresher.start()
-        if not ready.wait(120):
-            raise RuntimeError("the refresher process did not start")
         results = {}
         writing = threading.Thread(target=lambda: results.__setitem__("writer", writer.run(should_stop=stop.is_set)))
-        writing.start()
         try:
+            refresher.start()
+            if not ready.wait(120):
+                raise RuntimeError("the refresher process did not start")
+            writing.start()
             time.sleep(5)  # the job's first checkpoint and the consumers' partition assignment
             started_ms = int(time.time() * 1000)
             sent = produce_clicks(bootstrap, topics[0], histories, args.rate, args.seconds)
             time.sleep(5)  # let the last clicks through
+            stop_refresher.set()
+            results["refresher"] = outcome.get(timeout=60)  # before joining: its stats travel through the queue
         finally:
             stop.set()
             stop_refresher.set()
-            writing.join(60)
-            results["refresher"] = outcome.get(timeout=60)
+            if writing.ident is not None:
+                writing.join(60)
             refresher.join(60)
+            if refresher.is_alive():
+                refresher.terminate()
             job.cancel()
             kafka.stop()
             store.stop()

@@ -10,7 +10,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +36,10 @@ class SchemaVersion:
 
     @cached_property
     def parsed(self) -> dict[str, Any]:
-        """fastavro's parsed form, with logical types removed: times stay epoch-millisecond ints end to end. Kept on
-        the version: every encode and decode reads it, and building its cache key (the schema as JSON) per record
-        cost more than the decoding itself."""
-        return _parsed(self.message, self.version, json.dumps(self.schema, sort_keys=True))
-
-
-@cache
-def _parsed(_message: str, _version: int, schema_json: str) -> dict[str, Any]:
-    return parse_schema(_strip_logical_types(json.loads(schema_json)))
+        """fastavro's parsed form, with logical types removed: times stay epoch-millisecond ints end to end. Parsed
+        once per version: every encode and decode reads it (a cache keyed by the schema as JSON cost more per record
+        than the decoding itself). `_strip_logical_types` copies, so the registry's schema stays as written."""
+        return parse_schema(_strip_logical_types(self.schema))
 
 
 def _strip_logical_types(node: Any) -> Any:

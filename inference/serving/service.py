@@ -43,7 +43,7 @@ class Recommendation:
 class RecommendationService:
     def __init__(self, reader: OnlineReader, ranker: Ranker, cache: ResultCache, config: ServingConfig,
                  metrics: ServingMetrics) -> None:  # fmt: skip
-        self.reader, self.ranker, self.cache, self.config, self.metrics = reader, ranker, cache, config, metrics
+        self.ranker, self.cache, self.config, self.metrics = ranker, cache, config, metrics
         self.reads = AsyncOnlineReader(reader, lambda n: metrics.batch_size.labels("read").observe(n))
         self.compute = MicroBatcher(ranker.rank, config.max_batch, config.max_wait_ms / 1000, config.compute_workers,
                                     config.max_queue, "compute", lambda n: metrics.batch_size.labels("compute").observe(n))  # fmt: skip

@@ -48,6 +48,7 @@ from infra.stack.kafka import LocalKafka
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
 from schemas.codec import AvroCodec
+from schemas.topics import DEFAULT_TOPICS
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.snapshot_writer import SnapshotWriter
@@ -98,20 +99,20 @@ def main() -> None:
         kafka.start()
         store.start()
         bootstrap, client = kafka.bootstrap_servers, redis.Redis(port=store.settings.port)
-        topics = ["clicks", "clicks-dlq", "user-snapshots", "feature-updates"]
+        topics = DEFAULT_TOPICS
         admin = AdminClient({"bootstrap.servers": bootstrap})
-        for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics]).values():
+        for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics.names()]).values():
             future.result(30)
         jars = [*sorted(fetch("flink-connectors", settings.cache_dir).glob("*.jar")), job_jar()]
-        job = start(JobConfig(bootstrap, *topics), jars)
+        job = start(JobConfig(bootstrap), jars)
         stop = threading.Event()
         visible: list[tuple[int, np.ndarray]] = []  # (stored ms, event times of the batch's snapshots)
-        writer = SnapshotWriter(bootstrap, OnlineWriter(client, USER_REALTIME), None, topics[2], topics[3],
+        writer = SnapshotWriter(bootstrap, OnlineWriter(client, USER_REALTIME), None,
                                 on_written=lambda table, ms: visible.append((ms, table["event_time"].to_numpy())))  # fmt: skip
         spawn = multiprocessing.get_context("spawn")
         ready, stop_refresher, outcome = spawn.Event(), spawn.Event(), spawn.Queue()
         refresher = spawn.Process(target=refresh_process, args=(
-            bootstrap, topics[3], store.settings.port, config, settings.models_dir, args, ready, stop_refresher, outcome))  # fmt: skip
+            bootstrap, topics.feature_updates, store.settings.port, config, settings.models_dir, args, ready, stop_refresher, outcome))  # fmt: skip
         results = {}
         writing = threading.Thread(target=lambda: results.__setitem__("writer", writer.run(should_stop=stop.is_set)))
         try:
@@ -121,7 +122,7 @@ def main() -> None:
             writing.start()
             time.sleep(5)  # the job's first checkpoint and the consumers' partition assignment
             started_ms = int(time.time() * 1000)
-            sent = produce_clicks(bootstrap, topics[0], histories, args.rate, args.seconds)
+            sent = produce_clicks(bootstrap, topics.clicks, histories, args.rate, args.seconds)
             time.sleep(5)  # let the last clicks through
             stop_refresher.set()
             results["refresher"] = outcome.get(timeout=60)  # before joining: its stats travel through the queue

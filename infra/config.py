@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from inference.serving.config import ServingConfig
 from intents.config import IntentConfig
+from schemas.topics import TopicSettings
+from streaming.config import StreamSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,12 +73,6 @@ class EmbeddedLLMSettings(BaseModel):
         return f"http://{self.host}:{self.port}/v1"
 
 
-class TopicSettings(BaseModel):
-    clicks: str = "clicks"
-    feature_updates: str = "feature-updates"
-    dead_letter: str = "clicks-dlq"
-
-
 class Settings(BaseSettings):
     """Everything a component needs to find the others."""
 
@@ -85,6 +81,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     redis: RedisSettings = RedisSettings()
     topics: TopicSettings = TopicSettings()
+    stream: StreamSettings = StreamSettings()
     flink: FlinkSettings = FlinkSettings()
     serving: ServingConfig = ServingConfig()
     intents: IntentConfig = IntentConfig()

@@ -2,6 +2,9 @@
 
 At-least-once without loss: Kafka offsets are committed only after a batch is in Redis and its feature-updates are
 acknowledged; a crash replays the batch, and the versioned writer makes the replay a no-op (same versions).
+A snapshot that does not parse or validate would fail its batch on every retry; when a batch fails so, it is parsed
+again one snapshot at a time, the bad ones go whole to the writer's dead-letter topic with the reason, and the rest
+are written: one bad record never blocks the others.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import pyarrow.json as pa_json
 from confluent_kafka import Consumer, Producer
 
 from feature_store.offline import parquet_log
-from feature_store.online.validation import online_schema
+from feature_store.online.validation import FeatureValidationError, online_schema, validate
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import SID_LEVELS, USER_REALTIME
+from schemas.codec import AvroCodec
 from schemas.columnar import encode_batch
 from schemas.ragged import decimal_ascii
 from schemas.registry import default_registry
+from schemas.topics import DEFAULT_TOPICS
 from streaming.replay import produce_all
 from streaming.state.representation import SemanticIds
 
@@ -38,6 +43,7 @@ class WriterStats:
     snapshots: int = 0
     applied: int = 0
     batches: int = 0
+    dead_letters: int = 0
     freshness_ms: list[int] = field(default_factory=list)
     """Per batch: write completion time minus the newest event time in it (meaningful for live traffic)."""
 
@@ -48,9 +54,10 @@ class SnapshotWriter:
         bootstrap: str,
         writer: OnlineWriter,
         offline_dir: Path | None,
-        snapshot_topic: str = "user-snapshots",
-        updates_topic: str = "feature-updates",
+        snapshot_topic: str = DEFAULT_TOPICS.snapshots,
+        updates_topic: str = DEFAULT_TOPICS.feature_updates,
         group: str = "freshrec-snapshot-writer",
+        dead_letter_topic: str = DEFAULT_TOPICS.snapshot_dead_letter,
         batch_size: int = 5_000,
         on_written: Callable[[pa.Table, int], None] | None = None,
         semantic_ids: SemanticIds | None = None,
@@ -66,6 +73,8 @@ class SnapshotWriter:
         self.writer = writer
         self.offline_dir = offline_dir
         self.updates_topic = updates_topic
+        self.snapshot_topic, self.dead_letter_topic = snapshot_topic, dead_letter_topic
+        self.dead_letters = AvroCodec("dead_letter")
         self.batch_size = batch_size
         self.update_schema = default_registry().latest("feature_update")
         self.on_written = on_written
@@ -89,14 +98,22 @@ class SnapshotWriter:
         return stats
 
     def _write(self, messages: list, stats: WriterStats) -> None:
-        table = snapshots_table([m.value() for m in messages if m.value() is not None], self.semantic_ids)
-        if table.num_rows:
+        messages = [m for m in messages if m.value() is not None]
+        letters = 0
+        try:
+            table = snapshots_table([m.value() for m in messages], self.semantic_ids)
+            result = self.writer.write_table(table)  # validates before it sends anything
+        except (pa.ArrowException, FeatureValidationError):
+            table, letters = self._set_aside_bad(messages)
             result = self.writer.write_table(table)
+        if table.num_rows:
             updates = table.select(["user_id", "version", "event_time"])
             produce_all(self.producer, self.updates_topic, encode_batch(self.update_schema, updates).rows(),
                         decimal_ascii(table["user_id"].to_numpy()).rows())  # fmt: skip
-            if self.producer.flush(30):
-                raise RuntimeError("feature-updates not acknowledged; offsets not committed, the batch will replay")
+        if (table.num_rows or letters) and self.producer.flush(30):
+            raise RuntimeError("feature-updates or dead letters not acknowledged; offsets not committed, the batch "
+                               "will replay")  # fmt: skip
+        if table.num_rows:
             if self.offline_dir is not None:
                 parquet_log.append_snapshots(self.offline_dir, USER_REALTIME, table)
             stats.snapshots += table.num_rows
@@ -107,6 +124,24 @@ class SnapshotWriter:
                 self.on_written(table, written_ms)
         self.consumer.commit(asynchronous=False)
         stats.batches += 1
+        stats.dead_letters += letters
+
+    def _set_aside_bad(self, messages: list) -> tuple[pa.Table, int]:
+        """The batch's valid snapshots as one table, and how many bad ones went to the dead-letter topic (whole,
+        with the reason); the writer's producer sends them with the batch's feature-updates."""
+        good, letters = [], 0
+        for message in messages:
+            try:
+                validate(USER_REALTIME, snapshots_table([message.value()]))
+                good.append(message.value())
+            except (pa.ArrowException, FeatureValidationError) as exc:
+                kind = "InvalidField" if isinstance(exc, FeatureValidationError) else "DecodeError"
+                letter = {"source_topic": self.snapshot_topic, "partition": message.partition(),
+                          "offset": message.offset(), "key": message.key(), "payload": message.value(),
+                          "error_type": kind, "reason": f"{kind}: {exc}", "failed_at": int(time.time() * 1000)}  # fmt: skip
+                self.producer.produce(self.dead_letter_topic, self.dead_letters.encode(letter), message.key())
+                letters += 1
+        return snapshots_table(good, self.semantic_ids), letters
 
 
 def snapshots_table(values: list[bytes], semantic_ids: SemanticIds | None = None) -> pa.Table:

@@ -8,6 +8,7 @@ import click
 import redis
 
 from inference.serving.config import RUNTIMES
+from infra.cli.stopping import stop_requested
 from infra.config import Settings
 
 
@@ -81,9 +82,6 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
     refresher = Refresher(settings.kafka.bootstrap_servers, settings.topics.feature_updates,
                           OnlineReader(client, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group)  # fmt: skip
     click.echo(f"refreshing with {ranker.model_id} from {settings.topics.feature_updates} ...")
-    try:
-        stats = refresher.run(idle_stop_s=idle_stop)
-    except KeyboardInterrupt:
-        click.echo("stopped")
-        return
-    click.echo(f"{stats.updates} updates, {stats.users} users refreshed, {stats.written} results cached")
+    with stop_requested() as stop:
+        stats = refresher.run(should_stop=stop.is_set, idle_stop_s=idle_stop)
+    click.echo(f"{'stopped: ' if stop.is_set() else ''}{stats.updates} updates, {stats.users} users refreshed, {stats.written} results cached")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 import redis
 
+from infra.cli.stopping import stop_requested
 from infra.config import Settings
 from infra.jars import JarError, fetch
 
@@ -26,7 +28,7 @@ def stream() -> None:
 
 @stream.command()
 @click.option("--bounded", is_flag=True, help="Process what the clicks topic holds now, then stop (else run until Ctrl-C).")
-@click.option("--snapshot-topic", default="user-snapshots", show_default=True, help="Upsert topic between job and writer.")
+@click.option("--snapshot-topic", default=None, help="Upsert topic between job and writer (default: topics.snapshots).")
 @click.option("--group", default="freshrec-behavior", show_default=True,
               help="Consumer group of the job: it resumes from the group's committed offsets.")
 @click.option("--jobmanager", metavar="HOST:PORT", default=None,
@@ -36,7 +38,7 @@ def stream() -> None:
                    "(with --jobmanager: the cluster's own checkpoint configuration).")
 @MODEL_OPTION
 @click.pass_obj
-def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, jobmanager: str | None,
+def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: str, jobmanager: str | None,
         checkpoint_dir: Path | None, model: Path | None) -> None:  # fmt: skip
     """Start the behavior job (in-process mini-cluster, or `--jobmanager`) and write its snapshots to the feature store.
 
@@ -44,6 +46,8 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, jobm
     the job's coalesced per-user snapshots into Feast-layout Redis rows, parquet snapshots and feature-updates, in
     batches, committing Kafka offsets only after a batch is stored.
     """
+    from py4j.protocol import Py4JError
+
     from streaming.flink.checkpoints import latest_checkpoint
     from streaming.flink.environment import job_jar
     from streaming.jobs.behavior_job import JobConfig, start
@@ -53,39 +57,42 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str, group: str, jobm
     except (JarError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     topics = settings.topics
+    snapshot_topic = snapshot_topic or topics.snapshots
     checkpoints = checkpoint_dir or (None if jobmanager else settings.state_dir / "checkpoints" / group)
     resume = latest_checkpoint(checkpoints) if checkpoints else None
     config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
-                       bounded=bounded, jobmanager=jobmanager, checkpoint_dir=checkpoints)  # fmt: skip
+                       stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes, bounded=bounded,
+                       jobmanager=jobmanager, checkpoint_dir=checkpoints)  # fmt: skip
     try:
-        start(config, jars)
+        job = start(config, jars)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints or 'the cluster configuration'}"
     where = f"to {jobmanager}" if jobmanager else "in process"
     click.echo(f"behavior job submitted {where} ({'bounded' if bounded else 'unbounded'}, {origin}); writing snapshots ...")
     writer = _writer(settings, snapshot_topic, "freshrec-snapshot-writer", model)
-    try:  # bounded: stop once the job has gone quiet for 20 s (its end is not awaited: see docs/streaming.md)
-        stats = writer.run(idle_stop_s=20 if bounded else None)
-    except KeyboardInterrupt:
-        click.echo("stopped")
-        return
-    click.echo(f"{stats.snapshots} snapshots written in {stats.batches} batches ({stats.applied} applied)")
+    with stop_requested() as stop:  # bounded: stop once the job has gone quiet for 20 s (see docs/streaming.md)
+        stats = writer.run(idle_stop_s=20 if bounded else None, should_stop=stop.is_set)
+        if stop.is_set() and jobmanager is None:  # the in-process job: its checkpoints are retained, a rerun resumes
+            with contextlib.suppress(Py4JError):  # a signal to the whole process group has ended the JVM already
+                job.cancel()
+    click.echo(f"{'stopped: ' if stop.is_set() else ''}{stats.snapshots} snapshots written in {stats.batches} batches ({stats.applied} applied, "
+               f"{stats.dead_letters} dead-lettered)")
 
 
 @stream.command()
-@click.option("--snapshot-topic", default="user-snapshots", show_default=True, help="The job's snapshot topic.")
+@click.option("--snapshot-topic", default=None, help="The job's snapshot topic (default: topics.snapshots).")
 @click.option("--group", default="freshrec-snapshot-writer", show_default=True, help="Consumer group of the writer.")
 @MODEL_OPTION
 @click.pass_obj
-def write(settings: Settings, snapshot_topic: str, group: str, model: Path | None) -> None:
+def write(settings: Settings, snapshot_topic: str | None, group: str, model: Path | None) -> None:
     """Only the snapshot writer: for a behavior job that runs on a cluster of its own (Kubernetes: infra/deploy)."""
+    snapshot_topic = snapshot_topic or settings.topics.snapshots
     writer = _writer(settings, snapshot_topic, group, model)
     click.echo(f"writing snapshots from {snapshot_topic} ...")
-    try:
-        writer.run()
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    with stop_requested() as stop:
+        stats = writer.run(should_stop=stop.is_set)
+    click.echo(f"stopped: {stats.snapshots} snapshots written ({stats.dead_letters} dead-lettered)")
 
 
 def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | None) -> SnapshotWriter:
@@ -101,9 +108,10 @@ def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | N
     semantic_ids = ArraySemanticIds(np.load(directory / SEMANTIC_IDS)) if directory else None
     click.echo(f"sid_codes from {directory}" if directory else "sid_codes left empty: no trained model (freshrec train)")
     client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
-    return SnapshotWriter(settings.kafka.bootstrap_servers, OnlineWriter(client, USER_REALTIME),
+    online = OnlineWriter(client, USER_REALTIME, key_ttl_seconds=settings.stream.key_ttl_s)
+    return SnapshotWriter(settings.kafka.bootstrap_servers, online,
                           settings.feature_repo / "data" / "offline", snapshot_topic, settings.topics.feature_updates,
-                          group, semantic_ids=semantic_ids)  # fmt: skip
+                          group, dead_letter_topic=settings.topics.snapshot_dead_letter, semantic_ids=semantic_ids)  # fmt: skip
 
 
 def _newest_model(models_dir: Path) -> Path | None:

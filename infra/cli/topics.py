@@ -11,7 +11,8 @@ from infra.config import Settings
 
 @click.group()
 def topics() -> None:
-    """Kafka topics of the system (clicks, feature-updates, clicks-dlq, user-snapshots)."""
+    """Kafka topics of the system (settings.topics: clicks, clicks-dlq, user-snapshots, user-snapshots-dlq,
+    feature-updates)."""
 
 
 @topics.command()
@@ -30,10 +31,11 @@ def count(settings: Settings, topic: str) -> None:
 @click.pass_obj
 def create(settings: Settings, partitions: int | None) -> None:
     """Create the system's topics if missing (idempotent)."""
-    names = [settings.topics.clicks, settings.topics.feature_updates, settings.topics.dead_letter, "user-snapshots"]
+    names = settings.topics.names()
     admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
     existing = admin.list_topics(timeout=10).topics
-    new = [NewTopic(n, partitions or settings.kafka.partitions, 1) for n in names if n not in existing]
+    configs = settings.topics.configs()
+    new = [NewTopic(n, partitions or settings.kafka.partitions, 1, config=configs[n]) for n in names if n not in existing]
     for name, future in (admin.create_topics(new) if new else {}).items():
         future.result()
         click.echo(f"created {name}")

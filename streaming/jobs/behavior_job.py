@@ -1,7 +1,7 @@
 """The `behavior` job: clicks -> per-user state in the JVM -> coalesced snapshots and dead letters, on Kafka.
 
 Python builds and submits the job; every per-event step runs in freshrec's JVM operators (`streaming/jvm`,
-`io.freshrec.flink.BehaviorPipeline`): decode, event time and lateness, dedup, order, state, coalescing, encoding.
+`io.freshrec.flink.BehaviorPipeline`): decode, key and event-time checks, lateness, dedup, order, state, coalescing, encoding.
 Snapshots go to a topic (at most one record per user per flush interval) that `streaming.snapshot_writer` writes to
 the online and offline stores in batches, so the Flink job itself never blocks on Python.
 """
@@ -11,34 +11,36 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyflink.common.job_client import JobClient
 from pyflink.java_gateway import get_gateway
 
+from schemas.topics import DEFAULT_TOPICS
+from streaming.config import StreamSettings
 from streaming.flink.checkpoints import checkpoint_options
 from streaming.flink.environment import stream_environment
 
 log = logging.getLogger(__name__)
-WATERMARK_EMITS = ("on-periodic", "on-event")
+JOB_OPTIONS = ("bootstrap", "clicks_topic", "group", "dead_letter_topic", "snapshot_topic", "flush_ms", "catch_up_ms",
+               "bounded", "dead_letter_max_bytes")  # fmt: skip
+STREAM_OPTIONS = ("out_of_orderness_ms", "max_ahead_ms", "state_ttl_s")
+JVM_OPTIONS = JOB_OPTIONS + STREAM_OPTIONS
 
 
 @dataclass(frozen=True)
 class JobConfig:
     bootstrap: str
-    clicks_topic: str = "clicks"
-    dead_letter_topic: str = "clicks-dlq"
-    snapshot_topic: str = "user-snapshots"
+    clicks_topic: str = DEFAULT_TOPICS.clicks
+    dead_letter_topic: str = DEFAULT_TOPICS.dead_letter
+    snapshot_topic: str = DEFAULT_TOPICS.snapshots
     group: str = "freshrec-behavior"
-    out_of_orderness_ms: int = 5_000
-    """The watermark trails the newest event time by this, per Kafka partition (the minimum across partitions): an
-    event behind it is late (dead-lettered), one within it is applied in event-time order."""
-    watermark_emit: str = "on-periodic"
-    """on-periodic (every pipeline.auto-watermark-interval, 200 ms) or on-event (after every record that moves it:
-    the watermark tracks the stream exactly). No idle timeout: while a backlog is read, one partition can go unread
-    for longer than any small timeout, and the watermark would then jump ahead with the others and turn that
-    partition's events late. A quiet partition only delays lateness, never invents it."""
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    """Lateness, future events and state TTL (`streaming.config`)."""
+    dead_letter_max_bytes: int = DEFAULT_TOPICS.dead_letter_max_bytes
+    """The largest record the job's sinks send (`max.request.size`): a dead letter carries the largest click the clicks
+    topic takes, whole, plus its reason (TopicSettings.dead_letter_max_bytes)."""
     checkpoint_interval: str = "2 s"
     flush_ms: int = 100
     """A user's snapshot goes out at most this long after the first click it holds (processing time), coalescing
@@ -58,9 +60,10 @@ class JobConfig:
     checkpoint_dir: Path | None = None
     """Keep checkpoints here and resume from the newest one (`streaming.flink.checkpoints`); None: in memory only."""
 
-    def __post_init__(self) -> None:
-        if self.watermark_emit not in WATERMARK_EMITS:
-            raise ValueError(f"watermark_emit must be one of {WATERMARK_EMITS}, got {self.watermark_emit!r}")
+    def jvm_options(self) -> dict[str, str]:
+        """The options the JVM dataflow reads (`io.freshrec.flink.JobOptions`, which refuses a missing or unknown one)."""
+        values = {**{name: getattr(self, name) for name in JOB_OPTIONS}, **self.stream.model_dump(include=set(STREAM_OPTIONS))}
+        return {name: str(value).lower() if isinstance(value, bool) else str(value) for name, value in values.items()}
 
 
 class RunningJob:
@@ -86,7 +89,7 @@ class RunningJob:
 
 
 def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
-    """Submit the job (dead letters and late events; snapshots); returns the running job."""
+    """Submit the job (snapshots; dead letters: bad, late and future records); returns the running job."""
     if config.checkpoint_dir is None:
         options = {"execution.checkpointing.interval": config.checkpoint_interval}
     else:
@@ -96,11 +99,11 @@ def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
     options["pipeline.object-reuse"] = "true"  # no operator keeps a record it was handed: skip the copy per hop
     options["execution.buffer-timeout.interval"] = f"{config.buffer_timeout_ms} ms"
     env = stream_environment(jars, parallelism=config.parallelism, extra=options, jobmanager=config.jobmanager)
-    get_gateway().jvm.io.freshrec.flink.BehaviorPipeline.build(
-        env._j_stream_execution_environment, config.bootstrap, config.clicks_topic, config.group,
-        config.dead_letter_topic, config.snapshot_topic, config.out_of_orderness_ms,
-        config.watermark_emit == "on-event", config.flush_ms, config.catch_up_ms, config.bounded,
-    )  # fmt: skip
+    jvm = get_gateway().jvm
+    job_options = jvm.java.util.HashMap()
+    for name, value in config.jvm_options().items():
+        job_options.put(name, value)
+    jvm.io.freshrec.flink.BehaviorPipeline.build(env._j_stream_execution_environment, job_options)
     return RunningJob(env.execute_async("freshrec-behavior"))
 
 
@@ -112,7 +115,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jars", type=Path, required=True, help="folder holding the connector jars and freshrec-flink.jar")
     for name in ("clicks_topic", "dead_letter_topic", "snapshot_topic", "group", "checkpoint_interval"):
         p.add_argument(f"--{name.replace('_', '-')}", default=getattr(defaults, name))
-    p.add_argument("--out-of-orderness-ms", type=int, default=defaults.out_of_orderness_ms)
+    for name in STREAM_OPTIONS:
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults.stream, name))
     p.add_argument("--flush-ms", type=int, default=defaults.flush_ms)
     p.add_argument("--catch-up-ms", type=int, default=defaults.catch_up_ms)
     return p
@@ -121,7 +125,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = vars(parser().parse_args(argv))
     jars = sorted(args.pop("jars").glob("*.jar"))
-    start(JobConfig(**args), jars)
+    stream = StreamSettings(**{name: args.pop(name) for name in STREAM_OPTIONS})
+    start(JobConfig(**args, stream=stream), jars)
 
 
 if __name__ == "__main__":

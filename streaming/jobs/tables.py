@@ -1,8 +1,8 @@
-"""Flink SQL access to the clicks topic: its table DDL and freshrec's JVM decoding functions (unit-testable DDL).
+"""Flink SQL access to the clicks topic, for users' own queries over it: its table DDL and the job's decoder as a SQL
+function (unit-testable DDL; tests/integration/streaming/test_decode_click.py runs both).
 
-The behavior job itself is a DataStream pipeline (`io.freshrec.flink.BehaviorPipeline`); these are for SQL over the
-same records: `decode_click(payload)` returns the ClickEvent row with `error` set instead of failing on a bad
-record, `click_time(payload)` its event time from a few varint reads (null when unreadable).
+The behavior job itself is a DataStream pipeline (`io.freshrec.flink.BehaviorPipeline`) on the same decoder:
+`decode_click(payload)` returns the ClickEvent row with `error` set instead of failing on a bad record.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pyflink.table import TableEnvironment
 
 FUNCTIONS = {
     "decode_click": "io.freshrec.flink.DecodeClick",
-    "click_time": "io.freshrec.flink.ClickTime",
 }
 
 

@@ -3,17 +3,20 @@
 Plain Python, one user at a time, so it doubles as the "offline ground truth" that tests compare the job against
 (and as the no-guarantees consumer baseline of the streaming benchmark).
 
-Rules, per user, with a watermark = max event time seen - `out_of_orderness_ms` (over all users, as Flink's):
-- an event older than the watermark is *late*: not applied, returned to the caller to route (dead-letter/side output);
+Rules, per user (the job's `UserBehavior`), in the order the user's events arrive:
+- an event dated more than `max_ahead_ms` ahead of the clock is *future*: not applied, returned to route;
+- an event more than `out_of_orderness_ms` behind the user's newest applied event is *late*: likewise;
 - an event id seen before (within the retained window) is a *duplicate*: dropped;
 - otherwise it is inserted in event-time order (ties: arrival order), counted, and pooled into the interest vector.
-Ids are retained while their event is within the out-of-orderness bound of the user's newest event; anything older
-would be late anyway, so dedup memory stays bounded.
+Lateness is a function of the user's own events, so neither other users' records nor the partitioning change it.
+Ids are retained while their event is within the bound of the user's newest event; an older duplicate is late anyway,
+so dedup memory stays bounded and a replayed old event is never applied twice.
 """
 
 from __future__ import annotations
 
 import bisect
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from feature_store.views import BEHAVIOR_CODES, SEQUENCE_LENGTH
+from streaming.config import StreamSettings
 from streaming.state.representation import (
     HashedEmbeddings,
     InterestPool,
@@ -29,6 +33,8 @@ from streaming.state.representation import (
     summary,
     top_categories,
 )
+
+DEFAULTS = StreamSettings()
 
 
 @dataclass
@@ -48,6 +54,7 @@ class Outcome:
     applied: int
     duplicates: int
     late: list[Mapping[str, Any]]
+    future: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 class BehaviorState:
@@ -55,42 +62,46 @@ class BehaviorState:
 
     def __init__(
         self,
-        out_of_orderness_ms: int = 5_000,
+        out_of_orderness_ms: int = DEFAULTS.out_of_orderness_ms,
+        max_ahead_ms: int = DEFAULTS.max_ahead_ms,
         sequence_length: int = SEQUENCE_LENGTH,
         embeddings: ItemEmbeddings | None = None,
         semantic_ids: SemanticIds | None = None,
     ) -> None:
         self.bound = out_of_orderness_ms
+        self.max_ahead = max_ahead_ms
         self.n = sequence_length
         self.embeddings = embeddings or HashedEmbeddings()
         self.semantic_ids = semantic_ids
         self.users: dict[int, UserState] = {}
-        self.max_event_time = 0
         self._arrivals = 0
 
-    @property
-    def watermark(self) -> int:
-        return self.max_event_time - self.bound
-
-    def apply(self, events: Iterable[Mapping[str, Any]]) -> tuple[Outcome, set[int]]:
-        """Fold events in; returns what happened and the users whose state changed."""
+    def apply(self, events: Iterable[Mapping[str, Any]], now_ms: int | None = None) -> tuple[Outcome, set[int]]:
+        """Fold events in, judging `future` against `now_ms` (default: the wall clock); returns what happened and the
+        users whose state changed."""
+        now = int(time.time() * 1000) if now_ms is None else now_ms
         applied = duplicates = 0
         late: list[Mapping[str, Any]] = []
+        future: list[Mapping[str, Any]] = []
         touched: set[int] = set()
         for event in events:
-            time = int(event["event_time"])
-            if time < self.watermark:
+            at = int(event["event_time"])
+            if at - now > self.max_ahead:
+                future.append(event)
+                continue
+            user = self.users.get(int(event["user_id"]))
+            if user is not None and at < user.newest - self.bound:
                 late.append(event)
                 continue
-            user = self.users.setdefault(int(event["user_id"]), UserState())
+            if user is None:
+                user = self.users[int(event["user_id"])] = UserState()
             if event["event_id"] in user.ids:
                 duplicates += 1
                 continue
-            self._insert(user, event, time)
-            self.max_event_time = max(self.max_event_time, time)
+            self._insert(user, event, at)
             touched.add(int(event["user_id"]))
             applied += 1
-        return Outcome(applied, duplicates, late), touched
+        return Outcome(applied, duplicates, late, future), touched
 
     def _insert(self, user: UserState, event: Mapping[str, Any], time: int) -> None:
         behavior = BEHAVIOR_CODES[event["behavior"]]
@@ -106,7 +117,7 @@ class BehaviorState:
         if len(user.events) > self.n:
             del user.events[: len(user.events) - self.n]
         if len(user.ids) > 2 * self.n:  # forget ids that can no longer arrive without being late
-            horizon = user.newest - self.bound  # <= the global watermark
+            horizon = user.newest - self.bound  # an event older than this is late
             user.ids = {i: t for i, t in user.ids.items() if t >= horizon}
 
     def snapshot(self, user_id: int) -> dict[str, Any]:

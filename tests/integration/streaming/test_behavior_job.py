@@ -70,7 +70,7 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
                             semantic_ids=semantic_ids)  # fmt: skip
     stats = writer.run(idle_stop_s=5)
 
-    reference = BehaviorState(out_of_orderness_ms=config.out_of_orderness_ms)
+    reference = BehaviorState(out_of_orderness_ms=config.stream.out_of_orderness_ms)
     reference.apply(events)
     reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})  # 2017 data
     vectors = reader.read_many(sorted(reference.users))

@@ -43,7 +43,7 @@ def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: Fl
     with urllib.request.urlopen(f"http://{flink_cluster.jobmanager}/jobs/{job_id}", timeout=10) as response:
         assert json.loads(response.read())["state"] == "FINISHED"  # the cluster ran it
     got = latest_per_user(kafka.bootstrap_servers, names["snapshots"])
-    reference = BehaviorState(out_of_orderness_ms=config.out_of_orderness_ms)
+    reference = BehaviorState(out_of_orderness_ms=config.stream.out_of_orderness_ms)
     reference.apply(source.table.to_pylist())  # type: ignore[attr-defined]
     assert set(got) == set(reference.users) and len(got) == 43
     for user in reference.users:

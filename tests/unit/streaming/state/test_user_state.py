@@ -51,7 +51,7 @@ def test_out_of_order_within_the_bound_gives_the_in_order_result() -> None:
 
 def test_events_beyond_the_bound_are_late_and_duplicates_are_dropped() -> None:
     state = BehaviorState(out_of_orderness_ms=5_000)
-    state.apply([_event(i) for i in range(20)])  # newest at t = 1,019,000, watermark 1,014,000
+    state.apply([_event(i) for i in range(20)])  # the user's newest at t = 1,019,000: late below 1,014,000
     too_old = _event(99, time=1_010_000)
     within = _event(98, time=1_016_500)
     outcome, _ = state.apply([too_old, within, _event(17), _event(98, time=1_016_500)])
@@ -59,6 +59,39 @@ def test_events_beyond_the_bound_are_late_and_duplicates_are_dropped() -> None:
     assert (outcome.applied, outcome.duplicates) == (1, 2)
     row = state.snapshot(1)
     assert row["item_ids"].count(198) == 1 and 199 not in row["item_ids"]
+
+
+def test_lateness_is_judged_per_user_whatever_the_others_send() -> None:
+    state = BehaviorState(out_of_orderness_ms=5_000)
+    state.apply([_event(i, user=1) for i in range(20)])
+    far_ahead = [_event(100 + i, user=2, time=9_000_000 + i) for i in range(5)]  # another user, hours later
+    slow = [_event(200 + i, user=3, time=1_000_000 + i * 1000) for i in range(5)]
+    outcome, touched = state.apply([*far_ahead, *slow, _event(20, user=1)])
+    assert (outcome.applied, outcome.late, touched) == (11, [], {1, 2, 3})
+
+
+def test_events_far_ahead_of_the_clock_are_rejected_without_moving_anything() -> None:
+    state = BehaviorState(out_of_orderness_ms=5_000, max_ahead_ms=60_000)
+    state.apply([_event(i) for i in range(5)], now_ms=1_005_000)
+    ahead = _event(50, time=1_005_000 + 10 * 365 * 86_400_000)
+    barely = _event(51, time=1_005_000 + 60_000)
+    outcome, _ = state.apply([ahead, _event(5), _event(6), barely], now_ms=1_005_000)
+    assert outcome.future == [ahead] and outcome.late == [] and outcome.applied == 3
+    assert state.snapshot(1)["item_ids"] == [100, 101, 102, 103, 104, 105, 106, 151]
+
+
+def test_replaying_a_history_again_applies_nothing_twice() -> None:
+    """Busy users forget ids older than the bound; a replayed old event is then late, never counted again."""
+    events = sorted((_event(i, user=u, time=1_000_000 + i * 700 + u) for u in (1, 2) for i in range(400)),
+                    key=lambda e: e["event_time"])  # fmt: skip
+    state = BehaviorState(out_of_orderness_ms=5_000)
+    first, _ = state.apply(events)
+    before = {u: state.snapshot(u) for u in (1, 2)}
+    again, touched = state.apply(events)
+    assert first.applied == 800 and again.applied == 0 and touched == set()
+    assert len(again.late) + again.duplicates == 800 and len(again.late) > 700
+    assert {u: state.snapshot(u) for u in (1, 2)} == before
+    assert max(len(s.ids) for s in state.users.values()) <= 2 * SEQUENCE_LENGTH + 1
 
 
 def test_versions_are_monotonic_and_replays_converge() -> None:

@@ -1,5 +1,6 @@
 package io.freshrec.flink;
 
+import java.util.Map;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.java.functions.KeySelector;
@@ -8,37 +9,37 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
  * The behavior job's dataflow, added to an environment that PyFlink builds and submits (streaming/jobs/behavior_job.py):
- * clicks (Kafka, per-partition watermarks) -> {@link RouteClicks} (decode, dead letters, lateness) -> keyed by user
- * -> {@link UserSnapshots} (state, coalesced snapshots) -> user-snapshots; dead letters -> clicks-dlq. Every operator
- * has a fixed uid, so a new submission restores a checkpoint of an earlier one.
+ * clicks (Kafka) -> {@link RouteClicks} (decode, key and event-time checks) -> keyed by user -> {@link UserSnapshots}
+ * (lateness against the user's state, state, coalesced snapshots) -> user-snapshots; both operators' dead letters ->
+ * clicks-dlq. Lateness needs no watermark (see {@link UserBehavior}), so the source assigns none; a bounded input's
+ * end still sends the final one that flushes pending snapshots. Every operator has a fixed uid, so a new submission
+ * restores a checkpoint of an earlier one.
  */
 public final class BehaviorPipeline {
     private BehaviorPipeline() {}
 
-    public static void build(StreamExecutionEnvironment env, String bootstrap, String clicksTopic, String group,
-            String deadLetterTopic, String snapshotTopic, long boundMs, boolean watermarkOnEvent, long flushMs,
-            long catchUpMs, boolean bounded) {
-        WatermarkStrategy<KafkaRecord> watermarks = WatermarkStrategy
-                .<KafkaRecord>forGenerator(ctx -> new BoundedLateness<>(boundMs, watermarkOnEvent))
-                .withTimestampAssigner((record, previous) -> ClickTime.of(record.value));
+    public static void build(StreamExecutionEnvironment env, Map<String, String> options) {
+        JobOptions o = JobOptions.of(options);
         SingleOutputStreamOperator<Click> clicks = env
-                .fromSource(KafkaRecords.source(bootstrap, clicksTopic, group, bounded), watermarks, "clicks")
+                .fromSource(KafkaRecords.source(o.bootstrap, o.clicksTopic, o.group, o.bounded),
+                        WatermarkStrategy.noWatermarks(), "clicks")
                 .uid("clicks-source")
-                .process(new RouteClicks())
+                .process(new RouteClicks(o.maxAheadMs))
                 .uid("route-clicks")
-                .name("decode, dead letters, lateness");
-        clicks.getSideOutput(RouteClicks.DEAD_LETTERS)
-                .sinkTo(KafkaRecords.sink(bootstrap, deadLetterTopic))
-                .uid("dead-letter-sink")
-                .name("clicks-dlq");
-        clicks.keyBy(new ByUser())
-                .process(new UserSnapshots(boundMs, flushMs, catchUpMs))
+                .name("decode, key and event-time checks");
+        SingleOutputStreamOperator<KafkaRecord> snapshots = clicks.keyBy(new ByUser())
+                .process(new UserSnapshots(o.clicksTopic, o.outOfOrdernessMs, o.flushMs, o.catchUpMs, o.stateTtlS))
                 .uid("user-state")
-                .name("user state, coalesced snapshots")
-                .sinkTo(KafkaRecords.sink(bootstrap, snapshotTopic))
+                .name("lateness, user state, coalesced snapshots");
+        snapshots.sinkTo(KafkaRecords.sink(o.bootstrap, o.snapshotTopic, o.deadLetterMaxBytes))
                 .uid("snapshot-sink")
                 .disableChaining() // the producer's send in a thread of its own, beside the state's
                 .name("user-snapshots");
+        clicks.getSideOutput(RouteClicks.DEAD_LETTERS)
+                .union(snapshots.getSideOutput(RouteClicks.DEAD_LETTERS))
+                .sinkTo(KafkaRecords.sink(o.bootstrap, o.deadLetterTopic, o.deadLetterMaxBytes))
+                .uid("dead-letter-sink")
+                .name("clicks-dlq");
     }
 
     static final class ByUser implements KeySelector<Click, Long> {

@@ -9,11 +9,15 @@ final class DeadLetters {
     /** dead_letter.v1 */
     static final byte[] FINGERPRINT = AvroWriter.hex("a7ef453c0c677a0b");
 
+    /** Characters of a reason kept: a letter is its record plus a bounded overhead (schemas/topics.py's headroom). */
+    static final int MAX_REASON = 1024;
+
     private DeadLetters() {}
 
     static byte[] encode(String sourceTopic, Integer partition, Long offset, byte[] key, byte[] payload, String reason,
             Long failedAt) {
-        String why = reason == null ? "Unknown: no reason given" : reason;
+        String given = reason == null ? "Unknown: no reason given" : reason;
+        String why = given.length() > MAX_REASON ? given.substring(0, MAX_REASON) : given;
         int colon = why.indexOf(':');
         return new AvroWriter(FINGERPRINT)
                 .string(sourceTopic == null ? "" : sourceTopic)

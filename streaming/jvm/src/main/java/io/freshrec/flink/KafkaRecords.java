@@ -40,10 +40,11 @@ final class KafkaRecords {
         return builder.build();
     }
 
-    /** Key and value to `topic`, at least once (flushed on every checkpoint). */
-    static KafkaSink<KafkaRecord> sink(String bootstrap, String topic) {
+    /** Key and value to `topic`, at least once (flushed on every checkpoint); records up to maxBytes. */
+    static KafkaSink<KafkaRecord> sink(String bootstrap, String topic, long maxBytes) {
         Properties producer = new Properties();
         producer.setProperty("linger.ms", "5");
+        producer.setProperty("max.request.size", Long.toString(maxBytes));
         return KafkaSink.<KafkaRecord>builder()
                 .setBootstrapServers(bootstrap)
                 .setKafkaProducerConfig(producer)

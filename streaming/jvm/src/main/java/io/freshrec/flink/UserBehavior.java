@@ -9,8 +9,14 @@ import java.util.List;
  * One user's behaviour state: the JVM port of streaming/state/user_state.py and representation.py, which stay the
  * reference (an integration test compares every user). Per event: insert in event-time order (ties: arrival order)
  * into the last N, drop a repeated event id, count the behaviour, pool the item embedding into the interest vector;
- * the version advances to max(previous + 1, event time). Late events never reach it (the job routes them to the dead
- * letters against the watermark, as the reference hands them back).
+ * the version advances to max(previous + 1, event time). A late event ({@link #isLate}) is never applied: the job
+ * routes it to the dead letters, as the reference hands it back.
+ *
+ * <p>Lateness is judged against this state, not against a watermark: it depends on the user's own events alone, so it
+ * is the same whatever the partitioning, the parallelism or the other users' records, and it survives a restore with
+ * the state (a watermark starts again from nothing). The ids remembered for dedup are exactly those of events that
+ * could still be applied (within boundMs of the newest): an older duplicate is late, so it is never applied twice,
+ * also when a restarted job or a re-replay reads a record again.
  *
  * <p>Flink keeps it as keyed state, a POJO of primitive arrays (public fields, no-argument constructor): an event
  * mutates it in place on the heap backend, and the copy-on-write copy after a checkpoint and the checkpoint itself
@@ -45,6 +51,11 @@ public class UserBehavior {
     public long version;
     /** Applied events not yet in an emitted snapshot (a flush timer is pending). */
     public boolean dirty;
+
+    /** Whether an event at `eventTime` is late: more than `boundMs` behind the newest event applied. */
+    public boolean isLate(long eventTime, long boundMs) {
+        return eventTime < newest - boundMs;
+    }
 
     /** Applies one on-time click; false when its event id was already applied (a duplicate, ignored). */
     public boolean apply(Click c, long boundMs) {

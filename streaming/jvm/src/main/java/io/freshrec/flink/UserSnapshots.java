@@ -1,8 +1,11 @@
 package io.freshrec.flink;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -10,7 +13,8 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * Keyed by user: applies each click to the user's {@link UserBehavior} and emits the user's snapshot on a
+ * Keyed by user: applies each on-time click to the user's {@link UserBehavior}, routes a late one (more than boundMs
+ * behind the user's newest event, {@link UserBehavior#isLate}) to the dead letters whole, and emits the user's snapshot on a
  * processing-time timer set by the first click after the last snapshot, so a busy user's clicks coalesce into one
  * snapshot per interval. The interval is flushMs for live traffic, and catchUpMs for a click that is already more
  * than catchUpMs behind (processing time - event time: a backlog, a burst beyond what the sinks absorb): a job that
@@ -18,25 +22,40 @@ import org.apache.flink.util.Collector;
  * snapshots and catches up instead of falling further behind. The pending timer and the dirty flag are keyed state,
  * so a restore from a checkpoint still emits what was pending.
  *
+ * <p>With stateTtlS > 0 a user's state is dropped after that long without a click (processing time, Flink's state
+ * TTL, cleaned as it is read and incrementally on the heap backend): the job holds the active users, and a user back
+ * after it starts afresh (nothing of theirs is late then, and their next snapshot replaces the stored one).
+ *
  * <p>A bounded input ends before its last processing-time timers fire (Flink drops them when a task finishes), but
  * its final watermark fires every event-time timer: the {@link #END_OF_INPUT} timer flushes what is pending then.
  */
 public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord> {
     static final long END_OF_INPUT = Long.MAX_VALUE - 1;
+    private final String clicksTopic;
     private final long boundMs;
     private final long flushMs;
     private final long catchUpMs;
+    private final long stateTtlS;
     private transient ValueState<UserBehavior> state;
 
-    public UserSnapshots(long boundMs, long flushMs, long catchUpMs) {
+    public UserSnapshots(String clicksTopic, long boundMs, long flushMs, long catchUpMs, long stateTtlS) {
+        this.clicksTopic = clicksTopic;
         this.boundMs = boundMs;
         this.flushMs = flushMs;
         this.catchUpMs = Math.max(flushMs, catchUpMs);
+        this.stateTtlS = stateTtlS;
     }
 
     @Override
     public void open(OpenContext context) {
-        state = getRuntimeContext().getState(new ValueStateDescriptor<>("user", TypeInformation.of(UserBehavior.class)));
+        ValueStateDescriptor<UserBehavior> user = new ValueStateDescriptor<>("user", TypeInformation.of(UserBehavior.class));
+        if (stateTtlS > 0) {
+            user.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofSeconds(stateTtlS))
+                    .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+                    .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                    .build());
+        }
+        state = getRuntimeContext().getState(user);
     }
 
     @Override
@@ -44,6 +63,13 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
         UserBehavior user = state.value();
         if (user == null) {
             user = new UserBehavior();
+        }
+        if (user.isLate(click.eventTime, boundMs)) {
+            String reason = "Late: event time " + Instant.ofEpochMilli(click.eventTime) + " is more than " + boundMs
+                    + " ms behind the user's newest event " + Instant.ofEpochMilli(user.newest);
+            ctx.output(RouteClicks.DEAD_LETTERS, RouteClicks.deadLetter(clicksTopic, click.partition, click.offset,
+                    click.key, click.payload, reason));
+            return;
         }
         if (!user.apply(click, boundMs)) {
             return;

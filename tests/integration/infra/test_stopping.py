@@ -1,0 +1,95 @@
+"""SIGTERM, as a supervisor sends it to the command's own process: `stream write`, `refresh` and `stream run` finish
+the batch in hand, commit it, close their Kafka consumer (the group is empty at once, not after a session timeout)
+and exit 0 within 5 s."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from inference.testing import tiny_model_dir
+from schemas.codec import AvroCodec
+from tests.fixtures.kafka import ordered_producer
+from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
+
+pytestmark = pytest.mark.integration
+
+
+def _snapshot(user: int) -> bytes:
+    version = 1_700_000_000_000 + user
+    state = {"item_ids": [user], "category_ids": [1], "behaviors": [0], "event_times": [version], "count_pv": 1,
+             "count_cart": 0, "count_fav": 0, "count_buy": 0, "interest": [0.0] * 64, "top_categories": [1],
+             "summary": "pv 1", "event_time": version, "version": version}  # fmt: skip
+    return json.dumps({"user_id": user, "s": state}).encode()
+
+
+def _update(user: int) -> bytes:
+    return AvroCodec("feature_update").encode({"user_id": user, "version": user, "event_time": int(time.time() * 1000)})
+
+
+@pytest.mark.parametrize("command", ["stream write", "refresh", "stream run"])
+def test_sigterm_commits_closes_and_exits(command: str, kafka: KafkaEndpoint, redis_server: RedisEndpoint,
+                                          tmp_path: Path) -> None:  # fmt: skip
+    name = f"stop-{uuid.uuid4().hex[:8]}"
+    topics = {"clicks": name, "dead_letter": f"{name}-dlq", "snapshots": f"{name}-snap",
+              "snapshot_dead_letter": f"{name}-snap-dlq", "feature_updates": f"{name}-upd"}  # fmt: skip
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+    for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics.values()]).values():
+        future.result(30)
+    host, port = kafka.bootstrap_servers.rsplit(":", 1)
+    env = {**os.environ, "FRESHREC_KAFKA__HOST": host, "FRESHREC_KAFKA__PORT": port, "FRESHREC_REDIS__HOST": redis_server.host,
+           "FRESHREC_REDIS__PORT": str(redis_server.port), "FRESHREC_FEATURE_REPO": str(tmp_path / "repo"),
+           **{f"FRESHREC_TOPICS__{k.upper()}": v for k, v in topics.items()}}  # fmt: skip
+    group, watched, records = {
+        "stream write": (f"w-{name}", topics["snapshots"], [(b"%d" % u, _snapshot(u)) for u in range(1, 501)]),
+        "refresh": (f"r-{name}", topics["feature_updates"], [(b"%d" % u, _update(u)) for u in range(1, 501)]),
+        "stream run": ("freshrec-snapshot-writer", topics["snapshots"], []),
+    }[command]  # fmt: skip
+    args = {"stream write": ["stream", "write", "--group", group],
+            "refresh": ["refresh", "--group", group, "--model", str(tiny_model_dir(tmp_path / "models" / "tiny", 300))],
+            "stream run": ["stream", "run", "--group", f"job-{name}", "--checkpoint-dir", str(tmp_path / "ckpt")]}  # fmt: skip
+    log = tmp_path / "command.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "freshrec"), *args[command]], env=env,
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        producer = ordered_producer(kafka.bootstrap_servers)
+        for key, value in records:
+            producer.produce(watched, value, key)
+        assert producer.flush(30) == 0
+
+        def state() -> ConsumerGroupState:
+            return admin.describe_consumer_groups([group])[group].result(10).state
+
+        deadline = time.monotonic() + 180
+        while state() != ConsumerGroupState.STABLE or _committed(admin, group, watched) < len(records):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"{command} never caught up:\n{log.read_text()}"
+            time.sleep(0.5)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0, log.read_text()
+        assert time.monotonic() - started < 5.0
+        assert state() == ConsumerGroupState.EMPTY  # the consumer left the group: it was closed
+        assert _committed(admin, group, watched) == len(records)
+        assert "stopped" in log.read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+
+
+def _committed(admin: AdminClient, group: str, topic: str) -> int:
+    request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(2)])]
+    result = admin.list_consumer_group_offsets(request)[group].result(10)
+    return sum(max(tp.offset, 0) for tp in result.topic_partitions)

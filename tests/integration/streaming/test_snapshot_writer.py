@@ -1,0 +1,75 @@
+"""The snapshot writer on real Kafka and Redis: a snapshot that is not JSON and one that breaks the view's rules, among
+10,000, go whole to the writer's dead-letter topic with their reasons; every other snapshot is written, its
+feature-update sent, and the writer's offsets pass them all (no crash loop on a poison pill)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from feature_store.online.reader import OnlineReader
+from feature_store.online.writer import OnlineWriter
+from feature_store.views import USER_REALTIME
+from streaming.snapshot_writer import SnapshotWriter
+from tests.fixtures.kafka import ordered_producer
+from tests.fixtures.services import KafkaEndpoint
+from tests.integration.streaming.job_output import read_letters, read_messages
+
+pytestmark = pytest.mark.integration
+
+
+def _snapshot(user: int, version: int) -> dict:
+    items = [user % 97 + k for k in range(1 + user % 5)]
+    state = {"item_ids": items, "category_ids": [7] * len(items), "behaviors": [0] * len(items),
+             "event_times": [version - 1] * len(items), "count_pv": len(items), "count_cart": 0, "count_fav": 0,
+             "count_buy": 0, "interest": [0.25] * 64, "top_categories": [7], "summary": f"u{user}",
+             "event_time": version - 1, "version": version}  # fmt: skip
+    return {"user_id": user, "s": state}
+
+
+def test_bad_snapshots_are_dead_lettered_and_the_rest_written(
+    kafka: KafkaEndpoint, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    name = f"writer-{uuid.uuid4().hex[:8]}"
+    topics = {"snap": name, "upd": f"{name}-upd", "dlq": f"{name}-dlq"}
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+    for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics.values()]).values():
+        future.result(30)
+    users = range(1, 10_001)
+    records = [(json.dumps({"user_id": u}).encode(), json.dumps(_snapshot(u, 1_700_000_000_000 + u)).encode())
+               for u in users]  # fmt: skip
+    invalid = _snapshot(4_000, 1_700_000_004_000)
+    invalid["s"]["event_times"] = invalid["s"]["event_times"][:-1] + [1, 2]  # one more time than items
+    bad = {records[2_999][0]: b"{not json", records[3_999][0]: json.dumps(invalid).encode()}
+    records = [(key, bad.get(key, value)) for key, value in records]
+    producer = ordered_producer(kafka.bootstrap_servers)
+    for key, value in records:
+        producer.produce(topics["snap"], value, key)
+    assert producer.flush(30) == 0
+
+    writer = SnapshotWriter(kafka.bootstrap_servers, OnlineWriter(redis_client, USER_REALTIME), tmp_path,
+                            topics["snap"], topics["upd"], group=f"w-{name}", dead_letter_topic=topics["dlq"])  # fmt: skip
+    stats = writer.run(idle_stop_s=10)
+
+    assert (stats.snapshots, stats.dead_letters) == (9_998, 2)
+    letters = read_letters(kafka.bootstrap_servers, topics["dlq"], 2)
+    assert {(letter["key"], letter["payload"]) for letter in letters} == set(bad.items())
+    assert {letter["error_type"] for letter in letters} == {"DecodeError", "InvalidField"}
+    assert all(letter["source_topic"] == name and letter["reason"] for letter in letters)
+    assert len(read_messages(kafka.bootstrap_servers, topics["upd"], 9_998)) == 9_998
+    reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
+    vectors = {v.entity_id: v["user_realtime"] for v in reader.read_many(list(users))}
+    assert vectors[3_000].status == vectors[4_000].status == "missing"
+    assert all(v.status == "present" and v.version == 1_700_000_000_000 + u
+               for u, v in vectors.items() if u not in (3_000, 4_000))  # fmt: skip
+    consumer = Consumer({"bootstrap.servers": kafka.bootstrap_servers, "group.id": f"w-{name}"})
+    committed = consumer.committed([TopicPartition(name, p) for p in range(2)], timeout=10)
+    consumer.close()
+    assert sum(o.offset for o in committed) == len(records)  # past the bad ones too: no crash loop on a restart

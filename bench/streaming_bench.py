@@ -1,7 +1,8 @@
 """The behavior job (Kafka -> JVM operators: state, coalescing -> snapshot writer -> Redis) against its three baselines,
 same run, same synthetic events, Kafka and Redis local on this machine, checkpoints on.
 
-    python -m bench.streaming_bench [--events 500000] [--rates 2000,10000] [--seconds 20] [--baselines naive,feast,plain]
+    python -m bench.streaming_bench [--events 500000] [--rates 2000,10000|none] [--seconds 20]
+        [--baselines naive,feast,plain] [--state-ttl-s 2592000,0]
 
 Freshness first (on a quiet broker), then throughput. Throughput: each system starts on a topic already holding `--events` events (Zipf users and items); progress is the
 number of events whose effect is visible in Redis (for the job: the sum of all-time behaviour counts of the rows the
@@ -38,6 +39,7 @@ from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
 from schemas.columnar import encode_batch
 from schemas.registry import default_registry
+from streaming.config import StreamSettings
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.replay import PRODUCER_DEFAULTS, produce_all, replay, user_keys
@@ -127,12 +129,13 @@ class Bench:
             replay(SyntheticSource(self.events), name, {"bootstrap.servers": self.bootstrap})
         return name
 
-    def job(self, clicks: str, visibility: Visibility, stop: threading.Event) -> Callable[[], None]:
+    def job(self, clicks: str, visibility: Visibility, stop: threading.Event,
+            stream: StreamSettings | None = None) -> Callable[[], None]:  # fmt: skip
         """Start the behavior job + writer on `clicks`; returns a function that stops both."""
         snapshots = f"{clicks}-snap"
         for future in self.admin.create_topics([NewTopic(snapshots, 2, 1), NewTopic(f"{clicks}-upd", 2, 1)]).values():
             future.result(30)
-        config = JobConfig(self.bootstrap, clicks, f"{clicks}-dlq", snapshots, f"job-{clicks}",
+        config = JobConfig(self.bootstrap, clicks, f"{clicks}-dlq", snapshots, f"job-{clicks}", stream=stream or StreamSettings(),
                            checkpoint_interval=self.checkpoint_interval, checkpoint_dir=self.tmp / f"chk-{clicks}")  # fmt: skip
         job = start(config, self.jars)
         writer = SnapshotWriter(self.bootstrap, OnlineWriter(self.client, USER_REALTIME), None, snapshots,
@@ -146,10 +149,10 @@ class Bench:
 
         return stop_all
 
-    def throughput_job(self, cap_s: float) -> Progress:
+    def throughput_job(self, cap_s: float, stream: StreamSettings) -> Progress:
         self.client.flushdb()
         progress, stop = Progress(), threading.Event()
-        stop_all = self.job(self.topic(preload=True), Visibility(progress), stop)
+        stop_all = self.job(self.topic(preload=True), Visibility(progress), stop, stream)
         wait_for(progress, self.events, cap_s, stop)
         stop_all()
         return progress
@@ -225,6 +228,8 @@ def main() -> None:
     parser.add_argument("--baselines", default="naive,feast,plain", help="comma list, or none")
     parser.add_argument("--checkpoint-interval", default=JobConfig.checkpoint_interval)
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--state-ttl-s", default=str(StreamSettings().state_ttl_s),
+                        help="comma list: one behavior-job row per state TTL (0: none), the first the ratios' base")
     args = parser.parse_args()
     settings = load_settings()
     with tempfile.TemporaryDirectory() as directory:
@@ -243,31 +248,33 @@ def main() -> None:
 def run(bench: Bench, args: argparse.Namespace) -> None:
     print(f"Kafka {bench.kafka.version()}, Redis {bench.redis_server.version()}, job checkpoints every "
           f"{bench.checkpoint_interval}\n")  # fmt: skip
-    print("| rate (events/s) | events | freshness p50 (ms) | p99 (ms) |")  # first: on a quiet broker
-    print("|---:|---:|---:|---:|")
-    for rate, (p50, p99, sent) in bench.freshness([int(r) for r in args.rates.split(",")], args.seconds).items():
-        print(f"| {rate:,} | {sent:,} | {p50:.0f} | {p99:.0f} |")
-    print()
+    if args.rates != "none":  # first: on a quiet broker
+        print("| rate (events/s) | events | freshness p50 (ms) | p99 (ms) |")
+        print("|---:|---:|---:|---:|")
+        for rate, (p50, p99, sent) in bench.freshness([int(r) for r in args.rates.split(",")], args.seconds).items():
+            print(f"| {rate:,} | {sent:,} | {p50:.0f} | {p99:.0f} |")
+        print()
     if not args.skip_throughput:
         throughput(bench, args)
 
 
 def throughput(bench: Bench, args: argparse.Namespace) -> None:
     print(f"{bench.events:,} synthetic events preloaded per system\n")
-    results = {"freshrec behavior job (JVM operators + snapshot writer)": bench.throughput_job(cap_s=120)}
+    results = [(f"freshrec behavior job (JVM operators + snapshot writer), state TTL {ttl} s",
+                bench.throughput_job(120, StreamSettings(state_ttl_s=int(ttl)))) for ttl in args.state_ttl_s.split(",")]  # fmt: skip
     chosen = args.baselines.split(",")
     if "naive" in chosen:
-        results["(1) naive PyFlink KeyedProcessFunction"] = bench.throughput_naive(args.cap)
+        results.append(("(1) naive PyFlink KeyedProcessFunction", bench.throughput_naive(args.cap)))
     if "feast" in chosen:
         store = open_store(copy_repo(bench.tmp / "feast-repo"), f"127.0.0.1:{bench.redis_server.settings.port}")
         apply(store)
-        results["(2) Feast push consumer"] = bench.throughput_consumer(baselines.feast_pusher(store), args.cap)
+        results.append(("(2) Feast push consumer", bench.throughput_consumer(baselines.feast_pusher(store), args.cap)))
     if "plain" in chosen:
-        results["(3) plain Python consumer"] = bench.throughput_consumer(baselines.codec_writer(bench.client), args.cap)
-    job_rate = next(iter(results.values())).rate()
+        results.append(("(3) plain Python consumer", bench.throughput_consumer(baselines.codec_writer(bench.client), args.cap)))
+    job_rate = results[0][1].rate()
     print("| system | events visible | seconds | events/s | job / system |")
     print("|---|---:|---:|---:|---:|")
-    for name, progress in results.items():
+    for name, progress in results:
         seconds = progress.samples[-1][0] - progress.samples[0][0] if len(progress.samples) > 1 else 0.0
         rate = progress.rate()
         ratio = f"{job_rate / rate:.1f}x" if rate else "-"

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import redis
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
@@ -40,10 +41,22 @@ class KafkaSettings(BaseModel):
 class RedisSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 6379
+    socket_timeout_s: float = Field(5.0, gt=0, description=(
+        "a command unanswered this long fails (a paused or hung server then surfaces as an error, not a hang)"))  # fmt: skip
+    connect_timeout_s: float = Field(2.0, gt=0, description="connecting longer than this fails")
 
     @property
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """redis-py's arguments for a client of this server, with the timeouts above."""
+        return {"host": self.host, "port": self.port, "socket_timeout": self.socket_timeout_s,
+                "socket_connect_timeout": self.connect_timeout_s}  # fmt: skip
+
+    def client(self) -> redis.Redis:
+        """A client of this server (every command of freshrec's own uses one)."""
+        return redis.Redis(**self.client_kwargs())
 
 
 class FlinkSettings(BaseModel):

@@ -5,7 +5,8 @@
     GET  /metrics    Prometheus
 
 Errors are 4xx with a message for what the client got wrong (validation 422, unreadable JSON 400, body too large
-413, bad API key 401), 503 when overloaded or not ready, 504 past the request timeout: never a 5xx for bad input.
+413, bad API key 401), 503 with Retry-After when overloaded, not ready or the feature store is unavailable, 504 past
+the request timeout: never a 5xx for bad input, never a 500 for an outage.
 (No `from __future__ import annotations` here: FastAPI reads the request model from the handler's annotations.)
 """
 
@@ -15,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import hiredis
 import orjson
 import redis
 from fastapi import FastAPI, HTTPException, Request, Security
@@ -33,6 +35,7 @@ Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[dict, Receive, Send], Awaitable[None]]
 
 MAX_ID = 2**53 - 1
+RETRY_AFTER_S = b"1"
 """Ids are JSON numbers: beyond 2^53 a client's double silently rounds them into another id."""
 
 
@@ -90,6 +93,9 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
         except Overloaded as exc:
             service.metrics.errors.labels("503").inc()
             return 503, {"detail": f"overloaded: {exc}"}
+        except (ConnectionError, redis.RedisError, hiredis.ReplyError) as exc:  # the store is down, restarting, full
+            service.metrics.errors.labels("503").inc()
+            return 503, {"detail": f"feature store unavailable: {exc}"}
         service.metrics.latency.labels(rec.path).observe(time.perf_counter() - start)
         return 200, {
             "user_id": rec.user_id, "items": [{"item_id": i, "score": s} for i, s in zip(rec.items, rec.scores)],
@@ -109,10 +115,10 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
 
     @app.get("/readyz", responses={503: {"model": ErrorResponse}})
     async def readyz() -> Response:
-        try:
-            await asyncio.to_thread(client.ping)
-        except redis.RedisError as exc:
-            return _error(503, f"redis unreachable: {exc}")
+        try:  # bounded: a paused or hung server must fail the probe, not hang it
+            await asyncio.wait_for(asyncio.to_thread(client.ping), config.request_timeout_s)
+        except (redis.RedisError, TimeoutError) as exc:
+            return _error(503, f"redis unreachable: {exc or 'no answer'}")
         return _json({"status": "ready", "model": service.ranker.model_id})
 
     @app.get("/metrics", response_class=PlainTextResponse)
@@ -212,8 +218,8 @@ class RecommendFastPath:
             return await self.app(scope, replay, send)
         status, content = await self.answer(request)
         payload = orjson.dumps(content)
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]})  # fmt: skip
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+        await send({"type": "http.response.start", "status": status, "headers": headers + _retry_after(status)})
         await send({"type": "http.response.body", "body": payload})
 
     def _valid(self, headers: dict[bytes, bytes], body: bytes) -> BaseModel | None:
@@ -229,7 +235,14 @@ class RecommendFastPath:
 
 
 def _json(content: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(content), status, media_type="application/json")
+    return Response(orjson.dumps(content), status, {k.decode(): v.decode() for k, v in _retry_after(status)},
+                    media_type="application/json")  # fmt: skip
+
+
+def _retry_after(status: int) -> list[tuple[bytes, bytes]]:
+    """A 503 (overloaded, not ready, store unavailable) says when to try again, so clients back off instead of
+    hammering a recovering service."""
+    return [(b"retry-after", RETRY_AFTER_S)] if status == 503 else []
 
 
 def _error(status: int, detail: str) -> Response:

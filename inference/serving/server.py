@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
 import uvicorn
@@ -46,11 +46,12 @@ SPEC_ENV = "FRESHREC_SERVE_SPEC"
 """What each worker process builds its service from (JSON), set by `serve_workers` for the workers it starts."""
 
 
-def serve_workers(config: ServingConfig, redis_host: str, redis_port: int, models_dir: Path, host: str, port: int,
+def serve_workers(config: ServingConfig, redis_kwargs: dict[str, Any], models_dir: Path, host: str, port: int,
                   workers: int) -> None:  # fmt: skip
+    """`workers` API processes on one port; each connects to Redis with `redis_kwargs` (redis-py's, JSON-able)."""
     secret = config.api_key.get_secret_value() if config.api_key else None
     os.environ[SPEC_ENV] = json.dumps({"serving": {**config.model_dump(mode="json"), "api_key": secret},
-                                       "redis": [redis_host, redis_port], "models_dir": str(models_dir)})  # fmt: skip
+                                       "redis": redis_kwargs, "models_dir": str(models_dir)})  # fmt: skip
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="freshrec-metrics-")
     uvicorn.run("inference.serving.server:app_from_spec", factory=True, workers=workers, host=host, port=port,
                 loop="uvloop", http="httptools", access_log=False, log_level="warning", backlog=4096,
@@ -64,7 +65,7 @@ def app_from_spec() -> ASGIApp:
 
     spec = json.loads(os.environ[SPEC_ENV])
     config = ServingConfig.model_validate(spec["serving"])
-    client = redis.Redis(host=spec["redis"][0], port=spec["redis"][1])
+    client = redis.Redis(**spec["redis"])
     service = open_service(config, client, Path(spec["models_dir"]), os.environ["PROMETHEUS_MULTIPROC_DIR"])
     app = create_app(service, config, client)
     freeze_heap()

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import click
 import numpy as np
-import redis
 
 from infra.config import Settings
 from streaming.sources.datasets import DATASETS
@@ -44,7 +43,7 @@ def backfill(settings: Settings, dataset: str) -> None:
     from streaming.sources.datasets import load
 
     source = load(dataset, settings.datasets_dir, archives_dir=settings.archives_dir)
-    writer = OnlineWriter(redis.Redis(host=settings.redis.host, port=settings.redis.port), USER_REALTIME)
+    writer = OnlineWriter(settings.redis.client(), USER_REALTIME)
     with Progress() as progress:
         task = progress.add_task(f"{dataset} -> user_realtime", total=source.num_events)
         stats = run_backfill(source, writer, settings.feature_repo / "data" / "offline",
@@ -63,7 +62,7 @@ def get(settings: Settings, user_ids: tuple[int, ...], max_age: float | None) ->
     from feature_store.online.reader import OnlineReader
     from feature_store.views import USER_INTENT, USER_REALTIME
 
-    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
+    client = settings.redis.client()
     np.set_printoptions(precision=3, threshold=12, edgeitems=4)
     ages = None
     if max_age is not None:

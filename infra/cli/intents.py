@@ -82,7 +82,7 @@ def run(settings: Settings, day: str | None, catalog: str, limit: int | None, us
     offline_dir = settings.feature_repo / "data" / "offline"
     events = parquet_log.read(offline_dir / "events")
     names = load_catalog(settings, catalog, events)
-    writer = OnlineWriter(redis.Redis(host=settings.redis.host, port=settings.redis.port), USER_INTENT)
+    writer = OnlineWriter(settings.redis.client(), USER_INTENT)
     try:
         writer.client.ping()  # fail before the LLM work, not after it
     except redis.RedisError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import redis
 
 from inference.serving.config import RUNTIMES
 from infra.cli.stopping import stop_requested
@@ -43,10 +42,10 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
             raise click.ClickException(str(exc)) from exc
         click.echo(f"serving {config.model_dir.name} ({config.runtime}) with {workers} workers on "
                    f"http://{host or config.host}:{port or config.port}")  # fmt: skip
-        serve_workers(config, settings.redis.host, settings.redis.port, settings.models_dir, host or config.host,
+        serve_workers(config, settings.redis.client_kwargs(), settings.models_dir, host or config.host,
                       port or config.port, workers)  # fmt: skip
         return
-    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
+    client = settings.redis.client()
     try:
         service = open_service(config, client, settings.models_dir)
     except (FileNotFoundError, ValueError) as exc:
@@ -74,7 +73,7 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
     from inference.serving.result_cache import ResultCache
 
     config = _serving(settings, model, runtime)
-    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
+    client = settings.redis.client()
     try:
         ranker = open_ranker(config, settings.models_dir)
     except (FileNotFoundError, ValueError) as exc:

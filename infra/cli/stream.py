@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import redis
 
 from infra.cli.stopping import stop_requested
 from infra.config import Settings
@@ -107,7 +106,7 @@ def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | N
     directory = model or _newest_model(settings.models_dir)
     semantic_ids = ArraySemanticIds(np.load(directory / SEMANTIC_IDS)) if directory else None
     click.echo(f"sid_codes from {directory}" if directory else "sid_codes left empty: no trained model (freshrec train)")
-    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
+    client = settings.redis.client()
     online = OnlineWriter(client, USER_REALTIME, key_ttl_seconds=settings.stream.key_ttl_s)
     return SnapshotWriter(settings.kafka.bootstrap_servers, online,
                           settings.feature_repo / "data" / "offline", snapshot_topic, settings.topics.feature_updates,

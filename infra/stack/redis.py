@@ -53,7 +53,7 @@ class LocalRedis:
         return self.process.stop()
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host=self.settings.host, port=self.settings.port, socket_timeout=2)
+        return self.settings.client()
 
     def healthy(self) -> bool:
         try:

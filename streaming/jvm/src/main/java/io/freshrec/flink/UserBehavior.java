@@ -51,6 +51,9 @@ public class UserBehavior {
     public long version;
     /** Applied events not yet in an emitted snapshot (a flush timer is pending). */
     public boolean dirty;
+    /** Processing time of the last snapshot, and of the pending expiry timer (0: none; state TTL off). */
+    public long lastSnapshot;
+    public long expiresAt;
 
     /** Whether an event at `eventTime` is late: more than `boundMs` behind the newest event applied. */
     public boolean isLate(long eventTime, long boundMs) {

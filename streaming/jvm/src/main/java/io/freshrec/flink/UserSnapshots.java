@@ -1,14 +1,14 @@
 package io.freshrec.flink;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Instant;
 
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.streaming.api.TimeDomain;
+import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -22,9 +22,12 @@ import org.apache.flink.util.Collector;
  * snapshots and catches up instead of falling further behind. The pending timer and the dirty flag are keyed state,
  * so a restore from a checkpoint still emits what was pending.
  *
- * <p>With stateTtlS > 0 a user's state is dropped after that long without a click (processing time, Flink's state
- * TTL, cleaned as it is read and incrementally on the heap backend): the job holds the active users, and a user back
- * after it starts afresh (nothing of theirs is late then, and their next snapshot replaces the stored one).
+ * <p>With stateTtlS > 0 a user's state is dropped once that long has passed without an applied click (processing
+ * time): the job holds the active users, and a user back after it starts afresh (nothing of theirs is late then,
+ * and their next snapshot replaces the stored one). Idleness counts from the user's last snapshot, which follows
+ * every applied click within catchUpMs: the flush timer that runs anyway keeps the time, so a click pays nothing
+ * for the TTL (Flink's state TTL re-times the value on every write). Each user has at most one expiry timer, set at
+ * the first snapshot and moved on, when it fires, to the last snapshot plus the TTL.
  *
  * <p>A bounded input ends before its last processing-time timers fire (Flink drops them when a task finishes), but
  * its final watermark fires every event-time timer: the {@link #END_OF_INPUT} timer flushes what is pending then.
@@ -35,7 +38,7 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
     private final long boundMs;
     private final long flushMs;
     private final long catchUpMs;
-    private final long stateTtlS;
+    private final long stateTtlMs;
     private transient ValueState<UserBehavior> state;
 
     public UserSnapshots(String clicksTopic, long boundMs, long flushMs, long catchUpMs, long stateTtlS) {
@@ -43,19 +46,12 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
         this.boundMs = boundMs;
         this.flushMs = flushMs;
         this.catchUpMs = Math.max(flushMs, catchUpMs);
-        this.stateTtlS = stateTtlS;
+        this.stateTtlMs = stateTtlS * 1000;
     }
 
     @Override
     public void open(OpenContext context) {
-        ValueStateDescriptor<UserBehavior> user = new ValueStateDescriptor<>("user", TypeInformation.of(UserBehavior.class));
-        if (stateTtlS > 0) {
-            user.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofSeconds(stateTtlS))
-                    .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                    .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                    .build());
-        }
-        state = getRuntimeContext().getState(user);
+        state = getRuntimeContext().getState(new ValueStateDescriptor<>("user", TypeInformation.of(UserBehavior.class)));
     }
 
     @Override
@@ -76,6 +72,7 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
         }
         if (flushMs <= 0) {
             out.collect(snapshot(click.userId, user));
+            expireAfter(ctx.timerService().currentProcessingTime(), user, ctx.timerService());
         } else if (!user.dirty) {
             user.dirty = true;
             long now = ctx.timerService().currentProcessingTime();
@@ -89,12 +86,41 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<KafkaRecord> out) throws Exception {
         UserBehavior user = state.value();
-        if (user == null || !user.dirty) {
+        if (user == null) {
             return;
         }
-        user.dirty = false;
+        boolean processingTime = ctx.timeDomain() == TimeDomain.PROCESSING_TIME;
+        if (user.dirty) { // a flush timer (or an expiry timer at the same instant: Flink keeps one of the two)
+            user.dirty = false;
+            out.collect(snapshot(ctx.getCurrentKey(), user));
+            if (processingTime) {
+                if (timestamp >= user.expiresAt) { // this was (also) the expiry timer: set a new one
+                    user.expiresAt = 0;
+                }
+                expireAfter(timestamp, user, ctx.timerService());
+            }
+        } else if (processingTime && user.expiresAt != 0 && timestamp >= user.expiresAt) {
+            if (timestamp - user.lastSnapshot >= stateTtlMs) {
+                state.clear();
+                return;
+            }
+            user.expiresAt = user.lastSnapshot + stateTtlMs;
+            ctx.timerService().registerProcessingTimeTimer(user.expiresAt);
+        } else {
+            return;
+        }
         state.update(user);
-        out.collect(snapshot(ctx.getCurrentKey(), user));
+    }
+
+    /** Notes a snapshot at `now` for the TTL; the user's one expiry timer is set if it has none. */
+    private void expireAfter(long now, UserBehavior user, TimerService timers) {
+        if (stateTtlMs > 0) {
+            user.lastSnapshot = now;
+            if (user.expiresAt == 0) {
+                user.expiresAt = now + stateTtlMs;
+                timers.registerProcessingTimeTimer(user.expiresAt);
+            }
+        }
     }
 
     private static KafkaRecord snapshot(long userId, UserBehavior user) {

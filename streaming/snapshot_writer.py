@@ -1,7 +1,11 @@
 """Writes the behavior job's snapshots to the feature store, in batches: Redis (Feast layout), parquet, feature-updates.
 
-At-least-once without loss: Kafka offsets are committed only after a batch is in Redis and its feature-updates are
-acknowledged; a crash replays the batch, and the versioned writer makes the replay a no-op (same versions).
+Each batch takes four steps: Redis written, feature-updates (and dead letters) acknowledged, parquet appended, Kafka
+offsets committed. A crash between any two replays the batch, and each step is idempotent: the versioned writer
+makes the Redis rewrite a no-op, a feature-update says "version v is stored" (saying it twice changes nothing), and
+the parquet step skips the records whose snapshots a part already holds (offsets kept in the parts' footers).
+Outages are waited out, never crash the writer: the batch in hand is retried against Redis with backoff, and the
+producer never expires a message. A store found empty (its marker gone) is refilled from the offline log first.
 A snapshot that does not parse or validate would fail its batch on every retry; when a batch fails so, it is parsed
 again one snapshot at a time, the bad ones go whole to the writer's dead-letter topic with the reason, and the rest
 are written: one bad record never blocks the others.
@@ -10,6 +14,7 @@ are written: one bad record never blocks the others.
 from __future__ import annotations
 
 import io
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +23,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.json as pa_json
-from confluent_kafka import Consumer, Producer
+import redis
+from confluent_kafka import Consumer, KafkaException, Message, Producer
 
 from feature_store.offline import parquet_log
 from feature_store.online.validation import FeatureValidationError, online_schema, validate
-from feature_store.online.writer import OnlineWriter
+from feature_store.online.writer import OnlineWriter, WriteResult
+from feature_store.rebuild import StoreGuard
 from feature_store.views import SID_LEVELS, USER_REALTIME
 from schemas.codec import AvroCodec
 from schemas.columnar import encode_batch
@@ -32,9 +39,17 @@ from schemas.topics import DEFAULT_TOPICS
 from streaming.replay import produce_all
 from streaming.state.representation import SemanticIds
 
+log = logging.getLogger(__name__)
+
 POLL_S = 0.02
 """How long a poll waits to fill a batch: it returns at `batch_size` messages or after this, so it bounds the
 latency a quiet period adds (a click waits at most this before its snapshot is written)."""
+STORE_DOWN = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
+MAX_BACKOFF_S = 5.0
+
+
+class WriterStopped(Exception):
+    """A stop was asked for while a batch waited on Redis or Kafka: its offsets stay uncommitted, it replays."""
 
 
 @dataclass
@@ -43,6 +58,8 @@ class WriterStats:
     applied: int = 0
     batches: int = 0
     dead_letters: int = 0
+    store_retries: int = 0
+    rebuilds: int = 0
 
 
 class SnapshotWriter:
@@ -58,15 +75,24 @@ class SnapshotWriter:
         batch_size: int = 5_000,
         on_written: Callable[[pa.Table, int], None] | None = None,
         semantic_ids: SemanticIds | None = None,
+        guard: StoreGuard | None = None,
+        instance_id: str | None = None,
     ) -> None:
         """`on_written(table, ms)`: called after each stored batch with its coalesced rows (the online table) and the
-        time it was stored (benchmarks, metrics). `semantic_ids`: the model's table, to fill `sid_codes`."""
+        time it was stored (benchmarks, metrics). `semantic_ids`: the model's table, to fill `sid_codes`. `guard`:
+        refills a store that lost its data from the offline log before the next write. `instance_id`: Kafka static
+        group membership, so a writer restarted after a crash takes its partitions back at once instead of after the
+        dead member's session timeout."""
+        static = {"group.instance.id": instance_id} if instance_id else {}
         self.consumer = Consumer(
             {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-             "auto.offset.reset": "earliest"}
+             "auto.offset.reset": "earliest", **static}
         )  # fmt: skip
-        self.consumer.subscribe([snapshot_topic])
-        self.producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+        self.consumer.subscribe([snapshot_topic], on_assign=lambda *_: self._forget_appended())
+        self._failures: list[str] = []
+        self.producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5,
+                                  "message.timeout.ms": 0,  # never expire: a broker outage is waited out
+                                  "on_delivery": lambda err, _msg: err and self._failures.append(str(err))})  # fmt: skip
         self.writer = writer
         self.offline_dir = offline_dir
         self.updates_topic = updates_topic
@@ -76,10 +102,14 @@ class SnapshotWriter:
         self.update_schema = default_registry().latest("feature_update")
         self.on_written = on_written
         self.semantic_ids = semantic_ids
+        self.guard = guard
+        self._appended: dict[int, int] | None = None
+        self._should_stop: Callable[[], bool] = lambda: False
 
     def run(self, idle_stop_s: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> WriterStats:
         """Write batches until `should_stop()`, or until no snapshot arrived for `idle_stop_s` seconds."""
         stats = WriterStats()
+        self._should_stop = should_stop
         idle_since = time.monotonic()
         try:
             while not should_stop():
@@ -90,45 +120,105 @@ class SnapshotWriter:
                     continue
                 idle_since = time.monotonic()
                 self._write(messages, stats)
+        except WriterStopped as stopped:
+            log.warning("stopped with a batch in hand (%s): it replays on the next start", stopped)
         finally:
             self.consumer.close()
         return stats
 
-    def _write(self, messages: list, stats: WriterStats) -> None:
+    def _write(self, messages: list[Message], stats: WriterStats) -> None:
         messages = [m for m in messages if m.value() is not None]
-        letters = 0
-        try:
-            table = snapshots_table([m.value() for m in messages], self.semantic_ids)
-            result = self.writer.write_table(table)  # validates before it sends anything
-        except (pa.ArrowException, FeatureValidationError):
-            table, letters = self._set_aside_bad(messages)
-            result = self.writer.write_table(table)
+        table, good, letters = self._parse(messages)
+        result = self._store(table, stats)
+        self._send_updates(table)
+        self._append_offline(table, good, messages)
+        self._commit()
         if table.num_rows:
-            updates = table.select(["user_id", "version", "event_time"])
-            produce_all(self.producer, self.updates_topic, encode_batch(self.update_schema, updates).rows(),
-                        decimal_ascii(table["user_id"].to_numpy()).rows())  # fmt: skip
-        if (table.num_rows or letters) and self.producer.flush(30):
-            raise RuntimeError("feature-updates or dead letters not acknowledged; offsets not committed, the batch "
-                               "will replay")  # fmt: skip
-        if table.num_rows:
-            if self.offline_dir is not None:
-                parquet_log.append_snapshots(self.offline_dir, USER_REALTIME, table)
             stats.snapshots += table.num_rows
             stats.applied += result.applied
             if self.on_written:
                 self.on_written(table, int(time.time() * 1000))
-        self.consumer.commit(asynchronous=False)
         stats.batches += 1
         stats.dead_letters += letters
 
-    def _set_aside_bad(self, messages: list) -> tuple[pa.Table, int]:
-        """The batch's valid snapshots as one table, and how many bad ones went to the dead-letter topic (whole,
-        with the reason); the writer's producer sends them with the batch's feature-updates."""
+    def _parse(self, messages: list[Message]) -> tuple[pa.Table, list[Message], int]:
+        """The batch as one online table, the messages it was made from, and how many bad ones were dead-lettered."""
+        try:
+            table = snapshots_table([m.value() for m in messages], self.semantic_ids)
+            validate(USER_REALTIME, table)
+            return table, messages, 0
+        except (pa.ArrowException, FeatureValidationError):
+            return self._set_aside_bad(messages)
+
+    def _store(self, table: pa.Table, stats: WriterStats) -> WriteResult:
+        """Step 1: the batch in Redis, waiting out an outage (the same batch is retried, backing off)."""
+        backoff = 0.1
+        while True:
+            try:
+                if self.guard is not None and self.guard.ensure() is not None:
+                    stats.rebuilds += 1
+                    log.warning("the feature store had lost its data: refilled from the offline log")
+                return self.writer.write_table(table)
+            except STORE_DOWN as exc:
+                if self._should_stop():
+                    raise WriterStopped(f"feature store unavailable: {exc}") from exc
+                stats.store_retries += 1
+                log.warning("feature store unavailable (%s); retrying in %.1f s", exc, backoff)
+                time.sleep(backoff)
+                backoff = min(2 * backoff, MAX_BACKOFF_S)
+
+    def _send_updates(self, table: pa.Table) -> None:
+        """Step 2: one feature-update per stored row, acknowledged together with the batch's dead letters."""
+        if table.num_rows:
+            updates = table.select(["user_id", "version", "event_time"])
+            produce_all(self.producer, self.updates_topic, encode_batch(self.update_schema, updates).rows(),
+                        decimal_ascii(table["user_id"].to_numpy()).rows())  # fmt: skip
+        while self.producer.flush(1.0):
+            if self._should_stop():
+                raise WriterStopped("feature-updates or dead letters not acknowledged")
+        if self._failures:
+            failures, self._failures = self._failures, []
+            raise RuntimeError(f"{len(failures)} feature-updates or dead letters failed ({failures[0]}); offsets not "
+                               "committed, the batch will replay")  # fmt: skip
+
+    def _append_offline(self, table: pa.Table, good: list[Message], messages: list[Message]) -> None:
+        """Step 3: the batch's snapshots appended to the offline log, but none a part already holds (a replay)."""
+        if self.offline_dir is None or not messages:
+            return
+        directory = self.offline_dir / USER_REALTIME.name
+        if self._appended is None:
+            self._appended = parquet_log.appended_offsets(directory, self.snapshot_topic)
+        appended = self._appended
+        fresh = [m for m in good if m.offset() > appended.get(m.partition(), -1)]
+        if len(fresh) < len(good):
+            table = snapshots_table([m.value() for m in fresh], self.semantic_ids)
+        last: dict[int, int] = {}
+        for message in messages:
+            last[message.partition()] = max(last.get(message.partition(), -1), message.offset())
+        if any(offset > appended.get(partition, -1) for partition, offset in last.items()):
+            parquet_log.append_snapshots(self.offline_dir, USER_REALTIME, table, (self.snapshot_topic, last))
+            appended.update(last)
+
+    def _commit(self) -> None:
+        """Step 4. A failed commit (broker down) is left to the next batch's, which covers it; a crash before then
+        replays the batch, which every step above absorbs."""
+        try:
+            self.consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            log.warning("offsets not committed (%s): the next batch's commit covers them", exc)
+
+    def _forget_appended(self) -> None:
+        """Partitions moved (a rebalance): another writer may have appended since; read the footers again."""
+        self._appended = None
+
+    def _set_aside_bad(self, messages: list[Message]) -> tuple[pa.Table, list[Message], int]:
+        """The batch's valid snapshots as one table (and their messages), and how many bad ones went to the
+        dead-letter topic (whole, with the reason); they are acknowledged with the batch's feature-updates."""
         good, letters = [], 0
         for message in messages:
             try:
                 validate(USER_REALTIME, snapshots_table([message.value()]))
-                good.append(message.value())
+                good.append(message)
             except (pa.ArrowException, FeatureValidationError) as exc:
                 kind = "InvalidField" if isinstance(exc, FeatureValidationError) else "DecodeError"
                 letter = {"source_topic": self.snapshot_topic, "partition": message.partition(),
@@ -136,7 +226,7 @@ class SnapshotWriter:
                           "error_type": kind, "reason": f"{kind}: {exc}", "failed_at": int(time.time() * 1000)}  # fmt: skip
                 self.producer.produce(self.dead_letter_topic, self.dead_letters.encode(letter), message.key())
                 letters += 1
-        return snapshots_table(good, self.semantic_ids), letters
+        return snapshots_table([m.value() for m in good], self.semantic_ids), good, letters
 
 
 def snapshots_table(values: list[bytes], semantic_ids: SemanticIds | None = None) -> pa.Table:

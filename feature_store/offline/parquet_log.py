@@ -1,11 +1,14 @@
 """Append-only parquet folders: the click event log and feature-view snapshots, in the layout Feast's file source reads.
 
 Each append is one new immutable file (`part-<first event date>-<uuid>.parquet`), written to a temporary name and
-renamed, so readers never see half a file and concurrent writers never collide.
+renamed, so readers never see half a file and concurrent writers never collide. A snapshot part may carry, in its
+footer, the last Kafka offset per partition of the records it was made from (`SOURCE_KEY`): a writer that restarts
+after appending but before committing its offsets reads them back and appends no row twice.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -19,6 +22,8 @@ from feature_store.online.validation import ARROW_TYPES
 from feature_store.views import ViewSpec
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
+SOURCE_KEY = b"freshrec.source"
+"""Footer metadata of a snapshot part: `{"topic": name, "offsets": {partition: last offset}}`, JSON."""
 
 
 def snapshot_schema(view: ViewSpec) -> pa.Schema:
@@ -55,10 +60,30 @@ def read(directory: Path) -> pa.Table:
     return pa.concat_tables(pq.read_table(p) for p in parts)
 
 
-def append_snapshots(offline_dir: Path, view: ViewSpec, online: pa.Table) -> Path | None:
-    """Append a batch just written online to the view's offline snapshots, stamped `created` = now."""
-    created = int(time.time() * 1000)
-    return append(offline_dir / view.name, snapshots_table(view, online, created))
+def append_snapshots(
+    offline_dir: Path, view: ViewSpec, online: pa.Table, source: tuple[str, dict[int, int]] | None = None
+) -> Path | None:
+    """Append a batch just written online to the view's offline snapshots, stamped `created` = now; `source`: the
+    topic and, per partition, the last offset the batch was made from, kept in the part's footer."""
+    table = snapshots_table(view, online, int(time.time() * 1000))
+    if source is not None:
+        topic, offsets = source
+        table = table.replace_schema_metadata({SOURCE_KEY: json.dumps({"topic": topic, "offsets": offsets}).encode()})
+    return append(offline_dir / view.name, table)
+
+
+def appended_offsets(directory: Path, topic: str) -> dict[int, int]:
+    """Per partition of `topic`, the last offset whose snapshots a part of `directory` holds (footers only)."""
+    last: dict[int, int] = {}
+    for part in directory.glob("part-*.parquet"):
+        metadata = pq.read_schema(part).metadata or {}
+        if SOURCE_KEY not in metadata:
+            continue
+        source = json.loads(metadata[SOURCE_KEY])
+        if source["topic"] == topic:
+            for partition, offset in source["offsets"].items():
+                last[int(partition)] = max(last.get(int(partition), -1), offset)
+    return last
 
 
 def snapshots_table(view: ViewSpec, online: pa.Table, created_ms: int) -> pa.Table:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
 from infra.config import Settings
 from streaming.sources.datasets import DATASETS
+
+if TYPE_CHECKING:
+    import redis
+
+    from feature_store.online.writer import OnlineWriter
+    from feature_store.rebuild import StoreGuard
 
 
 @click.group()
@@ -46,10 +53,45 @@ def backfill(settings: Settings, dataset: str) -> None:
     writer = OnlineWriter(settings.redis.client(), USER_REALTIME)
     with Progress() as progress:
         task = progress.add_task(f"{dataset} -> user_realtime", total=source.num_events)
-        stats = run_backfill(source, writer, settings.feature_repo / "data" / "offline",
+        stats = run_backfill(source, writer, settings.offline_dir,
                              on_progress=lambda n: progress.advance(task, n))  # fmt: skip
     click.echo(f"{stats.events} events, {stats.users} users, {stats.snapshots} snapshots written "
                f"({stats.duplicates} duplicates, {stats.late} late)")  # fmt: skip
+
+
+@features.command()
+@click.pass_obj
+def rebuild(settings: Settings) -> None:
+    """Refill the online store (Redis) from the offline snapshot log: each user's newest snapshot of every view.
+
+    Idempotent by version: a row already online at the same or a newer version is left as it is, so it is safe
+    while writers run. The snapshot writer does this by itself when it finds the store emptied.
+    """
+    from feature_store.rebuild import marker_key
+    from feature_store.rebuild import rebuild as run_rebuild
+
+    client = settings.redis.client()
+    results = run_rebuild(online_writers(settings, client), settings.offline_dir)
+    client.set(marker_key(), 1)
+    for view, result in results.items():
+        click.echo(f"{view}: {result.applied + result.stale} users, {result.applied} written, {result.stale} already newer")
+    if not results:
+        click.echo(f"no offline snapshots under {settings.offline_dir}: nothing to rebuild")
+
+
+def online_writers(settings: Settings, client: redis.Redis) -> dict[str, OnlineWriter]:
+    """The writer of each view, with its key TTL: what the stream writes and what a rebuild refills."""
+    from feature_store.online.writer import OnlineWriter
+    from feature_store.views import USER_INTENT, USER_REALTIME
+
+    return {USER_REALTIME.name: OnlineWriter(client, USER_REALTIME, key_ttl_seconds=settings.stream.key_ttl_s),
+            USER_INTENT.name: OnlineWriter(client, USER_INTENT)}  # fmt: skip
+
+
+def store_guard(settings: Settings, client: redis.Redis) -> StoreGuard:
+    from feature_store.rebuild import StoreGuard
+
+    return StoreGuard(client, settings.offline_dir, online_writers(settings, client))
 
 
 @features.command()

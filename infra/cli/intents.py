@@ -79,7 +79,7 @@ def run(settings: Settings, day: str | None, catalog: str, limit: int | None, us
     from feature_store.views import USER_INTENT
     from intents.batch import run_day
 
-    offline_dir = settings.feature_repo / "data" / "offline"
+    offline_dir = settings.offline_dir
     events = parquet_log.read(offline_dir / "events")
     names = load_catalog(settings, catalog, events)
     writer = OnlineWriter(settings.redis.client(), USER_INTENT)
@@ -127,7 +127,7 @@ def evaluate(settings: Settings, day: str, catalog: str, channel_size: int, mode
     from intents.evaluation import score_day, summarize
     from intents.judge import tag_category
 
-    offline_dir = settings.feature_repo / "data" / "offline"
+    offline_dir = settings.offline_dir
     events = parquet_log.read(offline_dir / "events")
     names = load_catalog(settings, catalog, events)
     path = offline_dir / USER_INTENT.name / f"part-{day}-intents.parquet"
@@ -153,7 +153,7 @@ def context_size(settings: Settings, catalog: str) -> None:
     from infra.stack.llm import model_file
     from intents.context_size import context_sizes
 
-    events = parquet_log.read(settings.feature_repo / "data" / "offline" / "events")
+    events = parquet_log.read(settings.offline_dir / "events")
     vocab = Llama(str(model_file(settings.cache_dir)), vocab_only=True, verbose=False)
     sizes = context_sizes(events, load_catalog(settings, catalog, events),
                           lambda text: len(vocab.tokenize(text.encode(), add_bos=False)), settings.intents.max_events)  # fmt: skip

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from infra.cli.features import store_guard
 from infra.cli.stopping import stop_requested
 from infra.config import Settings
 from infra.jars import JarError, fetch
@@ -97,7 +98,6 @@ def write(settings: Settings, snapshot_topic: str | None, group: str, model: Pat
 def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | None) -> SnapshotWriter:
     import numpy as np
 
-    from feature_store.online.writer import OnlineWriter
     from feature_store.views import USER_REALTIME
     from inference.model_dirs import SEMANTIC_IDS
     from streaming.snapshot_writer import SnapshotWriter
@@ -107,10 +107,11 @@ def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | N
     semantic_ids = ArraySemanticIds(np.load(directory / SEMANTIC_IDS)) if directory else None
     click.echo(f"sid_codes from {directory}" if directory else "sid_codes left empty: no trained model (freshrec train)")
     client = settings.redis.client()
-    online = OnlineWriter(client, USER_REALTIME, key_ttl_seconds=settings.stream.key_ttl_s)
-    return SnapshotWriter(settings.kafka.bootstrap_servers, online,
-                          settings.feature_repo / "data" / "offline", snapshot_topic, settings.topics.feature_updates,
-                          group, dead_letter_topic=settings.topics.snapshot_dead_letter, semantic_ids=semantic_ids)  # fmt: skip
+    guard = store_guard(settings, client)
+    return SnapshotWriter(settings.kafka.bootstrap_servers, guard.writers[USER_REALTIME.name], settings.offline_dir,
+                          snapshot_topic, settings.topics.feature_updates, group,
+                          dead_letter_topic=settings.topics.snapshot_dead_letter, semantic_ids=semantic_ids,
+                          guard=guard)  # fmt: skip
 
 
 def _newest_model(models_dir: Path) -> Path | None:

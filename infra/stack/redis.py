@@ -1,4 +1,6 @@
-"""A local Redis server (Debian's `redis-server`), no persistence: the online store is rebuilt from Kafka and parquet."""
+"""A local Redis server (Debian's `redis-server`) with an append-only file fsynced every second: a restart keeps the
+online store, and a store lost whole (the file gone too) is refilled from the offline log by the snapshot writer
+(`feature_store.rebuild`)."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ class LocalRedis:
         self.home.mkdir(parents=True, exist_ok=True)
         self.process.start(
             [server, "--port", str(s.port), "--bind", s.host, "--dir", str(self.home), "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes",
+             "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no", "--protected-mode", "yes",
              "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         )  # fmt: skip
         self.process.wait_until(self.healthy, timeout, "answering")

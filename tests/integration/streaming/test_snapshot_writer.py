@@ -25,7 +25,7 @@ from tests.integration.streaming.job_output import read_letters, read_messages
 pytestmark = pytest.mark.integration
 
 
-def _snapshot(user: int, version: int) -> dict:
+def snapshot(user: int, version: int) -> dict:
     items = [user % 97 + k for k in range(1 + user % 5)]
     state = {"item_ids": items, "category_ids": [7] * len(items), "behaviors": [0] * len(items),
              "event_times": [version - 1] * len(items), "count_pv": len(items), "count_cart": 0, "count_fav": 0,
@@ -43,9 +43,9 @@ def test_bad_snapshots_are_dead_lettered_and_the_rest_written(
     for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics.values()]).values():
         future.result(30)
     users = range(1, 10_001)
-    records = [(json.dumps({"user_id": u}).encode(), json.dumps(_snapshot(u, 1_700_000_000_000 + u)).encode())
+    records = [(json.dumps({"user_id": u}).encode(), json.dumps(snapshot(u, 1_700_000_000_000 + u)).encode())
                for u in users]  # fmt: skip
-    invalid = _snapshot(4_000, 1_700_000_004_000)
+    invalid = snapshot(4_000, 1_700_000_004_000)
     invalid["s"]["event_times"] = invalid["s"]["event_times"][:-1] + [1, 2]  # one more time than items
     bad = {records[2_999][0]: b"{not json", records[3_999][0]: json.dumps(invalid).encode()}
     records = [(key, bad.get(key, value)) for key, value in records]

@@ -54,7 +54,7 @@ def test_redis_killed_and_restarted_under_the_api(own_redis: LocalRedis, model_d
         assert error.value.code == 503 and error.value.headers["Retry-After"] == "1"
         assert get(f"{url}/readyz")[0] == 503
 
-        own_redis.start()  # empty: no persistence
+        own_redis.start()
         write_user(own_redis.client(), 7, [4, 5, 6])
         deadline = time.monotonic() + 10
         while _status(url)[0] != 200:

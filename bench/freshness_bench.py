@@ -140,7 +140,8 @@ def main() -> None:
     stats = results["refresher"]
     after_warm_up = started_ms + WARM_UP_S * 1000
     stored = np.concatenate([ms - times[times >= after_warm_up] for ms, times in visible])
-    cached = np.asarray(stats.lag_ms[len(stats.lag_ms) * WARM_UP_S // int(args.seconds + 5) :])
+    lags = list(stats.lag_ms)
+    cached = np.asarray(lags[len(lags) * WARM_UP_S // int(args.seconds + 5) :])
     print(f"model {model.name}; runtime {config.runtime}; beam {config.beam}; {sent} clicks in {args.seconds:.0f} s "
           f"({sent / args.seconds:,.0f}/s) from {len(histories)} users; started {started_ms}")  # fmt: skip
     print(f"snapshots written {results['writer'].snapshots}; feature updates {stats.updates}; users refreshed "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from inference.serving.result_cache import CachedResult, ResultCache
 from schemas.codec import AvroCodec, CodecError
 
 log = logging.getLogger(__name__)
+LAG_SAMPLES = 1_000_000
 
 
 @dataclass
@@ -41,8 +43,9 @@ class RefreshStats:
     undecodable: int = 0
     shed: int = 0
     """updates older than max_lag_ms when polled: left to the API's compute path."""
-    lag_ms: list[int] = field(default_factory=list)
-    """per refreshed user: cache write time - event time of the update (click -> fresh result)."""
+    lag_ms: deque[int] = field(default_factory=lambda: deque(maxlen=LAG_SAMPLES))
+    """per refreshed user, the newest LAG_SAMPLES: cache write time - event time of the update (click -> fresh
+    result); bounded, so a refresher that runs for months keeps constant memory (the metrics keep the histogram)."""
 
 
 class Refresher:
@@ -104,7 +107,7 @@ class Refresher:
             stats.users += done.users
             stats.written += done.written
             stats.cold += done.cold
-            stats.lag_ms += done.lag_ms
+            stats.lag_ms.extend(done.lag_ms)
 
     def _refresh_users(self, users: list[int], event_times: dict[int, int]) -> RefreshStats:
         stats = RefreshStats(users=len(users))

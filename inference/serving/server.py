@@ -10,7 +10,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,9 +67,27 @@ def app_from_spec() -> ASGIApp:
     config = ServingConfig.model_validate(spec["serving"])
     client = redis.Redis(**spec["redis"])
     service = open_service(config, client, Path(spec["models_dir"]), os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    app = create_app(service, config, client)
+    app = closing(create_app(service, config, client), service.close)
     freeze_heap()
     return app
+
+
+def closing(app: ASGIApp, close: Callable[[], None]) -> ASGIApp:
+    """`app`, calling `close` once the server has shut down (the lifespan's shutdown is complete): how a worker
+    process, which uvicorn starts and stops, closes the service it built (its reader, batchers and threads)."""
+
+    async def wrapped(scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+
+        async def sending(message: dict) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                close()
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return wrapped
 
 
 @contextmanager

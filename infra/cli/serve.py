@@ -30,8 +30,8 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
     from inference.model_dirs import newest_model
     from inference.serving.api import create_app
     from inference.serving.loading import open_service
+    from inference.serving.server import closing, serve_workers
     from inference.serving.server import serve as run_server
-    from inference.serving.server import serve_workers
 
     config = _serving(settings, model, runtime)
     workers = workers or config.workers
@@ -42,8 +42,9 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
             raise click.ClickException(str(exc)) from exc
         click.echo(f"serving {config.model_dir.name} ({config.runtime}) with {workers} workers on "
                    f"http://{host or config.host}:{port or config.port}")  # fmt: skip
-        serve_workers(config, settings.redis.client_kwargs(), settings.models_dir, host or config.host,
-                      port or config.port, workers)  # fmt: skip
+        with stop_requested():  # uvicorn stops gracefully, then re-raises the signal: ours takes it, the exit is 0
+            serve_workers(config, settings.redis.client_kwargs(), settings.models_dir, host or config.host,
+                          port or config.port, workers)  # fmt: skip
         return
     client = settings.redis.client()
     try:
@@ -51,10 +52,8 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"serving {service.ranker.model_id} ({config.runtime}) on http://{host or config.host}:{port or config.port}")
-    try:
-        run_server(create_app(service, config, client), host or config.host, port or config.port)
-    finally:
-        service.close()
+    with stop_requested():
+        run_server(closing(create_app(service, config, client), service.close), host or config.host, port or config.port)
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""Graceful stops for the long-running commands (`stream run`, `stream write`, `refresh`).
+"""Graceful stops for the long-running commands (`stream run`, `stream write`, `refresh`, `serve`).
 
 SIGTERM is how every supervisor asks a process to stop (a rolling restart, `kill`, Kubernetes), and Ctrl-C sends
 SIGINT: either one only asks the command's loop to stop after the batch in hand, so it commits what it stored and

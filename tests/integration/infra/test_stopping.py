@@ -1,15 +1,18 @@
 """SIGTERM, as a supervisor sends it to the command's own process: `stream write`, `refresh` and `stream run` finish
 the batch in hand, commit it, close their Kafka consumer (the group is empty at once, not after a session timeout)
-and exit 0 within 5 s."""
+and exit 0 within 5 s; `serve` (one process or several workers) stops whole within 5 s too."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, To
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from inference.testing import tiny_model_dir
+from infra.stack.process import free_port
 from schemas.codec import AvroCodec
 from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
@@ -93,3 +97,54 @@ def _committed(admin: AdminClient, group: str, topic: str) -> int:
     request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(2)])]
     result = admin.list_consumer_group_offsets(request)[group].result(10)
     return sum(max(tp.offset, 0) for tp in result.topic_partitions)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_stops_serve(workers: int, redis_server: RedisEndpoint, tmp_path: Path) -> None:
+    """`serve`, one process or a supervisor with worker processes: SIGTERM to the command's process ends all of them
+    (each worker's service closed by the app's shutdown) with exit status 0 within 5 s."""
+    port = free_port()
+    env = {**os.environ, "FRESHREC_REDIS__HOST": redis_server.host, "FRESHREC_REDIS__PORT": str(redis_server.port)}
+    model = tiny_model_dir(tmp_path / "models" / "tiny", 300)
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "freshrec"), "serve", "--model", str(model),
+                                    "--port", str(port), "--workers", str(workers)],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while _status(f"http://127.0.0.1:{port}/readyz") != 200:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"serve never became ready:\n{log.read_text()}"
+            time.sleep(0.5)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0, log.read_text()
+        assert time.monotonic() - started < 5.0
+        time.sleep(0.5)
+        assert _alive_in_group(process.pid) == []  # no worker outlived it
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+
+def _alive_in_group(group: int) -> list[int]:
+    """Processes of the group that still run (a zombie has ended: it only waits for a parent to read its status)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":
+                alive.append(int(stat.parent.name))
+    return alive
+
+
+def _status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None

@@ -7,45 +7,21 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 import redis
 
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
-from schemas.columnar import encode_batch
-from schemas.registry import default_registry
 from streaming.flink.checkpoints import latest_checkpoint
-from streaming.replay import produce_all, user_keys
 from streaming.sources.datasets import load
-from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.live_job import LiveJob
+from tests.integration.streaming.slice_truth import BEHAVIORS, matches, produce, truth
 
 pytestmark = pytest.mark.integration
-BEHAVIORS = ("PV", "CART", "FAV", "BUY")
-
-
-def _truth(table: pa.Table) -> dict[int, dict]:
-    """Per user, from the CSV rows alone (time-ordered, ties in file order): the last 50 items and all-time counts."""
-    users: dict[int, dict] = defaultdict(lambda: {"items": [], "counts": dict.fromkeys(BEHAVIORS, 0)})
-    for user, item, behavior in zip(*(table.column(c).to_pylist() for c in ("user_id", "item_id", "behavior"))):
-        users[user]["items"].append(item)
-        users[user]["counts"][behavior] += 1
-    return {user: {"items": u["items"][-50:], "counts": u["counts"]} for user, u in users.items()}
-
-
-def _produce(bootstrap: str, topic: str, table: pa.Table) -> None:
-    producer = ordered_producer(bootstrap)
-    schema = default_registry().latest("click_event")
-    for batch in table.to_batches(20_000):
-        part = pa.Table.from_batches([batch])
-        produce_all(producer, topic, encode_batch(schema, part).rows(), user_keys(part))
-    assert producer.flush(60) == 0
 
 
 def test_killed_job_resumes_from_its_checkpoint_without_loss_or_duplicates(
@@ -57,9 +33,9 @@ def test_killed_job_resumes_from_its_checkpoint_without_loss_or_duplicates(
     first, second = 44_000, 77_000
     job.launch()
     try:
-        _produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(0, first))
+        produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(0, first))
         job.wait(lambda: job.committed() >= first, 180, "a checkpoint of part 1")
-        _produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(first, second - first))
+        produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(first, second - first))
         time.sleep(1.0)  # part 2 is being processed: some of it applied, not yet checkpointed
     finally:
         job.stop()
@@ -68,21 +44,19 @@ def test_killed_job_resumes_from_its_checkpoint_without_loss_or_duplicates(
 
     job.launch()
     try:
-        _produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(second))
-        truth = _truth(table)
+        produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(second))
+        want = truth(table)
         reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
-        users = sorted(truth)
+        users = sorted(want)
 
         def all_written() -> bool:
-            vectors = reader.read_many(users)
-            return all(v["user_realtime"].status == "present" and
-                       v["user_realtime"].values["item_ids"].tolist() == truth[v.entity_id]["items"] for v in vectors)  # fmt: skip
+            return all(matches(v, want[v.entity_id]) for v in reader.read_many(users))
 
         job.wait(all_written, 240, "every user's features")
     finally:
         job.stop(signal.SIGTERM)
     assert f"resumed from {resumed_from}" in job.log(2).read_text()
     for vector in reader.read_many(users):
-        got, want = vector["user_realtime"].values, truth[vector.entity_id]
-        assert got["item_ids"].tolist() == want["items"], vector.entity_id
-        assert {b: got[f"count_{b.lower()}"] for b in BEHAVIORS} == want["counts"], vector.entity_id
+        got = vector["user_realtime"].values
+        assert got["item_ids"].tolist() == want[vector.entity_id]["items"], vector.entity_id
+        assert {b: got[f"count_{b.lower()}"] for b in BEHAVIORS} == want[vector.entity_id]["counts"], vector.entity_id

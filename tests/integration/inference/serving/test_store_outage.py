@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,8 +32,8 @@ def own_redis(tmp_path: Path) -> Iterator[LocalRedis]:
     server.stop()
 
 
-def _status(url: str) -> tuple[int, dict]:
-    return post(f"{url}/recommend", {"user_id": 7, "k": 5})
+def _status(url: str, user: int = 7) -> tuple[int, dict]:
+    return post(f"{url}/recommend", {"user_id": user, "k": 5})
 
 
 def test_redis_killed_and_restarted_under_the_api(own_redis: LocalRedis, model_dir: Path) -> None:
@@ -65,3 +67,52 @@ def test_redis_killed_and_restarted_under_the_api(own_redis: LocalRedis, model_d
         with pytest.raises(StopIteration):
             next(api)
 
+
+
+def test_client_pause_under_load(own_redis: LocalRedis, model_dir: Path) -> None:
+    """`CLIENT PAUSE 10000` (a Redis that stops answering without closing a connection: a failover, a long fork)
+    under steady load: every request is answered within the request timeout (200, or a 503/504 saying why), /readyz
+    fails while paused, and answers are 200 again within 1 s of the pause ending."""
+    client = own_redis.client()
+    for user in range(1, 51):
+        write_user(client, user, [user % 7 + 1, user % 11 + 2])
+    api = start_api(client, model_dir, request_timeout_s=1.0)
+    url = next(api)
+    answers: list[tuple[float, float, int]] = []  # (sent, answered, status), monotonic
+    running = threading.Event()
+    running.set()
+
+    def load(worker: int) -> None:
+        user = worker
+        while running.is_set():
+            sent = time.monotonic()
+            status, _ = _status(url, user % 50 + 1)
+            answers.append((sent, time.monotonic(), status))
+            user += 4
+
+    threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(2)
+        paused_at = time.monotonic()
+        own_redis.client().execute_command("CLIENT", "PAUSE", 10_000)
+        time.sleep(3)
+        ready, _ = get(f"{url}/readyz")
+        time.sleep(paused_at + 10 + 3 - time.monotonic())
+    finally:
+        running.clear()
+        for thread in threads:
+            thread.join(30)
+        with pytest.raises(StopIteration):
+            next(api)
+    resumed_at = paused_at + 10
+    assert ready == 503
+    assert {status for _, _, status in answers} <= {200, 503, 504}, Counter(s for _, _, s in answers)
+    slowest = max(answered - sent for sent, answered, _ in answers)
+    assert slowest < 1.0 + 0.5, slowest  # the request timeout, plus this machine's scheduling slack
+    during = Counter(status for sent, _, status in answers if paused_at + 0.1 < sent < resumed_at - 1.1)
+    assert during and 200 not in during, during
+    recovered = min(answered for sent, answered, status in answers if sent >= resumed_at and status == 200)
+    assert recovered - resumed_at < 1.0
+    assert all(status == 200 for sent, _, status in answers if sent >= recovered)

@@ -108,7 +108,7 @@ def main() -> None:
         stop = threading.Event()
         visible: list[tuple[int, np.ndarray]] = []  # (stored ms, event times of the batch's snapshots)
         writer = SnapshotWriter(bootstrap, OnlineWriter(client, USER_REALTIME), None,
-                                on_written=lambda table, ms: visible.append((ms, table["event_time"].to_numpy())))  # fmt: skip
+                                on_written=lambda table, ms, _s: visible.append((ms, table["event_time"].to_numpy())))  # fmt: skip
         spawn = multiprocessing.get_context("spawn")
         ready, stop_refresher, outcome = spawn.Event(), spawn.Event(), spawn.Queue()
         refresher = spawn.Process(target=refresh_process, args=(

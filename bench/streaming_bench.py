@@ -78,7 +78,7 @@ class Visibility:
         self.applied = 0
         self.latencies: list[int] | None = None
 
-    def __call__(self, table: pa.Table, written_ms: int) -> None:
+    def __call__(self, table: pa.Table, written_ms: int, _seconds: float) -> None:
         totals = sum(table[f"count_{b}"].to_numpy() for b in ("pv", "cart", "fav", "buy"))
         times = table["event_times"].to_pylist() if self.latencies is not None else None
         for i, (user, total, newest) in enumerate(zip(table["user_id"].to_pylist(), totals.tolist(),

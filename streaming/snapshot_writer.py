@@ -73,13 +73,13 @@ class SnapshotWriter:
         group: str = "freshrec-snapshot-writer",
         dead_letter_topic: str = DEFAULT_TOPICS.snapshot_dead_letter,
         batch_size: int = 5_000,
-        on_written: Callable[[pa.Table, int], None] | None = None,
+        on_written: Callable[[pa.Table, int, float], None] | None = None,
         semantic_ids: SemanticIds | None = None,
         guard: StoreGuard | None = None,
         instance_id: str | None = None,
     ) -> None:
-        """`on_written(table, ms)`: called after each stored batch with its coalesced rows (the online table) and the
-        time it was stored (benchmarks, metrics). `semantic_ids`: the model's table, to fill `sid_codes`. `guard`:
+        """`on_written(table, ms, seconds)`: called after each stored batch with its coalesced rows (the online
+        table), the time it was stored and how long its steps took (benchmarks, metrics). `semantic_ids`: the model's table, to fill `sid_codes`. `guard`:
         refills a store that lost its data from the offline log before the next write. `instance_id`: Kafka static
         group membership, so a writer restarted after a crash takes its partitions back at once instead of after the
         dead member's session timeout."""
@@ -106,9 +106,11 @@ class SnapshotWriter:
         self._appended: dict[int, int] | None = None
         self._should_stop: Callable[[], bool] = lambda: False
 
-    def run(self, idle_stop_s: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> WriterStats:
-        """Write batches until `should_stop()`, or until no snapshot arrived for `idle_stop_s` seconds."""
-        stats = WriterStats()
+    def run(self, idle_stop_s: float | None = None, should_stop: Callable[[], bool] = lambda: False,
+            stats: WriterStats | None = None) -> WriterStats:  # fmt: skip
+        """Write batches until `should_stop()`, or until no snapshot arrived for `idle_stop_s` seconds. `stats`: the
+        counts to add to (what `WriterMetrics` reads); new ones by default."""
+        stats = stats if stats is not None else WriterStats()
         self._should_stop = should_stop
         idle_since = time.monotonic()
         try:
@@ -127,6 +129,7 @@ class SnapshotWriter:
         return stats
 
     def _write(self, messages: list[Message], stats: WriterStats) -> None:
+        started = time.perf_counter()
         messages = [m for m in messages if m.value() is not None]
         table, good, letters = self._parse(messages)
         result = self._store(table, stats)
@@ -137,7 +140,7 @@ class SnapshotWriter:
             stats.snapshots += table.num_rows
             stats.applied += result.applied
             if self.on_written:
-                self.on_written(table, int(time.time() * 1000))
+                self.on_written(table, int(time.time() * 1000), time.perf_counter() - started)
         stats.batches += 1
         stats.dead_letters += letters
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,16 @@ from tests.fixtures.services import choose_backend
 pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.redis", "tests.fixtures.feast", "tests.fixtures.flink", "tests.fixtures.llm"]
 
 _REPORT: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`long` tests keep CI within its time budget: they run with FRESHREC_LONG_TESTS=1, else skip saying so."""
+    if os.environ.get("FRESHREC_LONG_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="long run (tens of minutes on 2 cores): FRESHREC_LONG_TESTS=1 scripts/test.sh runs it")
+    for item in items:
+        if item.get_closest_marker("long"):
+            item.add_marker(skip)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -62,8 +62,11 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
 @click.option("--runtime", type=click.Choice(RUNTIMES), default=None)
 @click.option("--group", default="freshrec-refresher", show_default=True, help="Kafka consumer group.")
 @click.option("--idle-stop", type=float, default=None, help="Stop after this many seconds without updates.")
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve the refresher's Prometheus metrics (lag, refreshed) on this port; off by default.")  # fmt: skip
 @click.pass_obj
-def refresh(settings: Settings, model: Path | None, runtime: str | None, group: str, idle_stop: float | None) -> None:
+def refresh(settings: Settings, model: Path | None, runtime: str | None, group: str, idle_stop: float | None,
+            metrics_port: int | None) -> None:  # fmt: skip
     """Recompute and cache each user's top-K whenever feature-updates says their features changed."""
     from feature_store.online.reader import OnlineReader
     from feature_store.views import USER_REALTIME
@@ -77,8 +80,17 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
         ranker = open_ranker(config, settings.models_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    metrics = None
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from inference.serving.metrics import ServingMetrics
+
+        metrics = ServingMetrics()
+        start_http_server(metrics_port, registry=metrics.registry)
     refresher = Refresher(settings.kafka.bootstrap_servers, settings.topics.feature_updates,
-                          OnlineReader(client, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group)  # fmt: skip
+                          OnlineReader(client, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group,
+                          metrics=metrics)  # fmt: skip
     click.echo(f"refreshing with {ranker.model_id} from {settings.topics.feature_updates} ...")
     with stop_requested() as stop:
         stats = refresher.run(should_stop=stop.is_set, idle_stop_s=idle_stop)

@@ -14,11 +14,13 @@ from infra.config import Settings
 from infra.jars import JarError, fetch
 
 if TYPE_CHECKING:
-    from streaming.snapshot_writer import SnapshotWriter
+    from streaming.snapshot_writer import SnapshotWriter, WriterStats
 
 MODEL_OPTION = click.option("--model", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
                             help="Model directory whose semantic ids fill sid_codes. Default: the newest under "
                                  "models_dir, if any.")  # fmt: skip
+METRICS_OPTION = click.option("--metrics-port", type=int, default=None,
+                              help="Serve the writer's Prometheus metrics on this port (any path; off by default).")  # fmt: skip
 
 
 @click.group()
@@ -37,9 +39,10 @@ def stream() -> None:
               help="Where checkpoints are kept; a restart resumes from the newest. Default: state_dir/checkpoints/GROUP "
                    "(with --jobmanager: the cluster's own checkpoint configuration).")
 @MODEL_OPTION
+@METRICS_OPTION
 @click.pass_obj
 def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: str, jobmanager: str | None,
-        checkpoint_dir: Path | None, model: Path | None) -> None:  # fmt: skip
+        checkpoint_dir: Path | None, model: Path | None, metrics_port: int | None) -> None:  # fmt: skip
     """Start the behavior job (in-process mini-cluster, or `--jobmanager`) and write its snapshots to the feature store.
 
     Per-event work (decoding, dedup, event-time order, state, dead letters) runs in the JVM; the writer here turns
@@ -70,9 +73,9 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints or 'the cluster configuration'}"
     where = f"to {jobmanager}" if jobmanager else "in process"
     click.echo(f"behavior job submitted {where} ({'bounded' if bounded else 'unbounded'}, {origin}); writing snapshots ...")
-    writer = _writer(settings, snapshot_topic, "freshrec-snapshot-writer", model)
+    writer, stats = _writer(settings, snapshot_topic, "freshrec-snapshot-writer", model, metrics_port)
     with stop_requested() as stop:  # bounded: stop once the job has gone quiet for 20 s (see docs/streaming.md)
-        stats = writer.run(idle_stop_s=20 if bounded else None, should_stop=stop.is_set)
+        writer.run(idle_stop_s=20 if bounded else None, should_stop=stop.is_set, stats=stats)
         if stop.is_set() and jobmanager is None:  # the in-process job: its checkpoints are retained, a rerun resumes
             with contextlib.suppress(Py4JError):  # a signal to the whole process group has ended the JVM already
                 job.cancel()
@@ -84,34 +87,49 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
 @click.option("--snapshot-topic", default=None, help="The job's snapshot topic (default: topics.snapshots).")
 @click.option("--group", default="freshrec-snapshot-writer", show_default=True, help="Consumer group of the writer.")
 @MODEL_OPTION
+@METRICS_OPTION
 @click.pass_obj
-def write(settings: Settings, snapshot_topic: str | None, group: str, model: Path | None) -> None:
+def write(settings: Settings, snapshot_topic: str | None, group: str, model: Path | None, metrics_port: int | None) -> None:
     """Only the snapshot writer: for a behavior job that runs on a cluster of its own (Kubernetes: infra/deploy)."""
     snapshot_topic = snapshot_topic or settings.topics.snapshots
-    writer = _writer(settings, snapshot_topic, group, model)
+    writer, stats = _writer(settings, snapshot_topic, group, model, metrics_port)
     click.echo(f"writing snapshots from {snapshot_topic} ...")
     with stop_requested() as stop:
-        stats = writer.run(should_stop=stop.is_set)
+        writer.run(should_stop=stop.is_set, stats=stats)
     click.echo(f"stopped: {stats.snapshots} snapshots written ({stats.dead_letters} dead-lettered)")
 
 
-def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | None) -> SnapshotWriter:
+def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | None,
+            metrics_port: int | None) -> tuple[SnapshotWriter, WriterStats]:  # fmt: skip
+    """The writer, and the counts its run adds to (which its metrics, when served, read)."""
     import numpy as np
 
     from feature_store.views import USER_REALTIME
     from inference.model_dirs import SEMANTIC_IDS
-    from streaming.snapshot_writer import SnapshotWriter
+    from streaming.snapshot_writer import SnapshotWriter, WriterStats
     from streaming.state.representation import ArraySemanticIds
+
+    stats, on_written = WriterStats(), None
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from streaming.writer_metrics import WriterMetrics
+
+        metrics = WriterMetrics(stats)
+        start_http_server(metrics_port, registry=metrics.registry)
+        on_written = metrics.observe
+        click.echo(f"writer metrics on :{metrics_port}")
 
     directory = model or _newest_model(settings.models_dir)
     semantic_ids = ArraySemanticIds(np.load(directory / SEMANTIC_IDS)) if directory else None
     click.echo(f"sid_codes from {directory}" if directory else "sid_codes left empty: no trained model (freshrec train)")
     client = settings.redis.client()
     guard = store_guard(settings, client)
-    return SnapshotWriter(settings.kafka.bootstrap_servers, guard.writers[USER_REALTIME.name], settings.offline_dir,
-                          snapshot_topic, settings.topics.feature_updates, group,
-                          dead_letter_topic=settings.topics.snapshot_dead_letter, semantic_ids=semantic_ids,
-                          guard=guard)  # fmt: skip
+    writer = SnapshotWriter(settings.kafka.bootstrap_servers, guard.writers[USER_REALTIME.name], settings.offline_dir,
+                            snapshot_topic, settings.topics.feature_updates, group,
+                            dead_letter_topic=settings.topics.snapshot_dead_letter, on_written=on_written,
+                            semantic_ids=semantic_ids, guard=guard)  # fmt: skip
+    return writer, stats
 
 
 def _newest_model(models_dir: Path) -> Path | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from inference import artifacts
@@ -29,6 +30,7 @@ def test_taobao_categories_and_behaviour_tiers(datasets_dir: Path, tmp_path: Pat
     assert positives["tiers"]["4"] > 0 and positives["tiers"]["2"] > positives["tiers"]["3"] > positives["tiers"]["4"]
 
 
+@pytest.mark.long  # ~1,200 training steps of MovieLens-100K: about 50 min on the 2-core CI machine
 def test_movielens_items_from_their_titles(datasets_dir: Path, tmp_path: Path) -> None:
     metrics = train("small", "movielens", tmp_path, datasets_dir)
     assert metrics["semantic_ids"]["content"] == "text (all-MiniLM-L6-v2)"

@@ -41,6 +41,13 @@ def _update(user: int) -> bytes:
     return AvroCodec("feature_update").encode({"user_id": user, "version": user, "event_time": int(time.time() * 1000)})
 
 
+METRICS = {  # what the Prometheus endpoint says once the 500 records are done
+    "stream write": ["freshrec_writer_snapshots_total 500.0", "freshrec_writer_dead_letters_total 0.0",
+                     "freshrec_writer_store_retries_total 0.0"],
+    "refresh": ["freshrec_refresh_lag_seconds_count"],
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("command", ["stream write", "refresh", "stream run"])
 def test_sigterm_commits_closes_and_exits(command: str, kafka: KafkaEndpoint, redis_server: RedisEndpoint,
                                           tmp_path: Path) -> None:  # fmt: skip
@@ -59,8 +66,10 @@ def test_sigterm_commits_closes_and_exits(command: str, kafka: KafkaEndpoint, re
         "refresh": (f"r-{name}", topics["feature_updates"], [(b"%d" % u, _update(u)) for u in range(1, 501)]),
         "stream run": ("freshrec-snapshot-writer", topics["snapshots"], []),
     }[command]  # fmt: skip
-    args = {"stream write": ["stream", "write", "--group", group],
-            "refresh": ["refresh", "--group", group, "--model", str(tiny_model_dir(tmp_path / "models" / "tiny", 300))],
+    metrics_port = free_port()
+    args = {"stream write": ["stream", "write", "--group", group, "--metrics-port", str(metrics_port)],
+            "refresh": ["refresh", "--group", group, "--model", str(tiny_model_dir(tmp_path / "models" / "tiny", 300)),
+                        "--metrics-port", str(metrics_port)],
             "stream run": ["stream", "run", "--group", f"job-{name}", "--checkpoint-dir", str(tmp_path / "ckpt")]}  # fmt: skip
     log = tmp_path / "command.log"
     with open(log, "w") as out:
@@ -80,6 +89,10 @@ def test_sigterm_commits_closes_and_exits(command: str, kafka: KafkaEndpoint, re
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, f"{command} never caught up:\n{log.read_text()}"
             time.sleep(0.5)
+        if command in METRICS:
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
+                scraped = response.read().decode()
+            assert all(line in scraped for line in METRICS[command]), scraped
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0, log.read_text()

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
+from tests.fixtures.kafka import create_topics
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 
 
@@ -24,9 +24,7 @@ class LiveJob:
                  env: dict[str, str] | None = None):  # fmt: skip
         self.bootstrap, self.workdir, self.partitions = kafka.bootstrap_servers, workdir, partitions
         self.topics = {"clicks": name, "dlq": f"{name}-dlq", "snap": f"{name}-snap", "upd": f"{name}-upd"}
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
-        for future in admin.create_topics([NewTopic(t, partitions, 1) for t in self.topics.values()]).values():
-            future.result(30)
+        create_topics(self.bootstrap, list(self.topics.values()), partitions)
         host, port = self.bootstrap.rsplit(":", 1)
         self.env = {**os.environ, "FRESHREC_KAFKA__HOST": host, "FRESHREC_KAFKA__PORT": port,
                     "FRESHREC_REDIS__HOST": redis.host, "FRESHREC_REDIS__PORT": str(redis.port),

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 import redis
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
 from streaming.snapshot_writer import SnapshotWriter
-from tests.fixtures.kafka import ordered_producer
+from tests.fixtures.kafka import create_topics, ordered_producer
 from tests.fixtures.services import KafkaEndpoint
 from tests.integration.streaming.job_output import read_letters, read_messages
 
@@ -39,9 +38,7 @@ def test_bad_snapshots_are_dead_lettered_and_the_rest_written(
 ) -> None:
     name = f"writer-{uuid.uuid4().hex[:8]}"
     topics = {"snap": name, "upd": f"{name}-upd", "dlq": f"{name}-dlq"}
-    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
-    for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics.values()]).values():
-        future.result(30)
+    create_topics(kafka.bootstrap_servers, list(topics.values()))
     users = range(1, 10_001)
     records = [(json.dumps({"user_id": u}).encode(), json.dumps(snapshot(u, 1_700_000_000_000 + u)).encode())
                for u in users]  # fmt: skip

@@ -16,13 +16,12 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 import redis
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from feature_store.offline import parquet_log
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
 from schemas.codec import AvroCodec
-from tests.fixtures.kafka import ordered_producer
+from tests.fixtures.kafka import create_topics, ordered_producer
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.dying_writer import STEPS
 from tests.integration.streaming.job_output import read_messages
@@ -38,9 +37,7 @@ def test_writer_killed_after_each_step_loses_and_repeats_nothing(
 ) -> None:
     name = f"wcrash-{uuid.uuid4().hex[:8]}"
     topics = {"snapshots": name, "updates": f"{name}-upd", "dlq": f"{name}-dlq"}
-    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
-    for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics.values()]).values():
-        future.result(30)
+    create_topics(kafka.bootstrap_servers, list(topics.values()))
     newest = {u: 1_700_000_000_000 + VERSIONS * u for u in range(1, USERS + 1)}
     producer = ordered_producer(kafka.bootstrap_servers)
     for k in range(VERSIONS):  # each user's versions spread over the topic: batches coalesce some, not all

@@ -36,13 +36,17 @@ def stream() -> None:
 @click.option("--jobmanager", metavar="HOST:PORT", default=None,
               help="Submit to this Flink session cluster (its REST endpoint) instead of an in-process mini-cluster.")
 @click.option("--checkpoint-dir", type=click.Path(path_type=Path), default=None,
-              help="Where checkpoints are kept; a restart resumes from the newest. Default: state_dir/checkpoints/GROUP "
-                   "(with --jobmanager: the cluster's own checkpoint configuration).")
+              help="Where checkpoints (and, with --jobmanager, the savepoint of a graceful stop) are kept; a restart "
+                   "resumes from the newest. Default: state_dir/checkpoints/GROUP. With --jobmanager the cluster "
+                   "writes there too: a folder both reach.")  # fmt: skip
+@click.option("--from-empty-state", is_flag=True,
+              help="Start with empty state although the store holds snapshots and nothing can be resumed: their "
+                   "users' next snapshots will hold only what the job sees from now on.")  # fmt: skip
 @MODEL_OPTION
 @METRICS_OPTION
 @click.pass_obj
 def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: str, jobmanager: str | None,
-        checkpoint_dir: Path | None, model: Path | None, metrics_port: int | None) -> None:  # fmt: skip
+        checkpoint_dir: Path | None, from_empty_state: bool, model: Path | None, metrics_port: int | None) -> None:  # fmt: skip
     """Start the behavior job (in-process mini-cluster, or `--jobmanager`) and write its snapshots to the feature store.
 
     Per-event work (decoding, dedup, event-time order, state, dead letters) runs in the JVM; the writer here turns
@@ -51,7 +55,8 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     """
     from py4j.protocol import Py4JError
 
-    from streaming.flink.checkpoints import latest_checkpoint
+    from feature_store.views import USER_REALTIME
+    from streaming.flink.checkpoints import SAVEPOINTS, latest_checkpoint
     from streaming.flink.environment import job_jar
     from streaming.jobs.behavior_job import JobConfig, start
 
@@ -61,8 +66,15 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
         raise click.ClickException(str(exc)) from exc
     topics = settings.topics
     snapshot_topic = snapshot_topic or topics.snapshots
-    checkpoints = checkpoint_dir or (None if jobmanager else settings.state_dir / "checkpoints" / group)
-    resume = latest_checkpoint(checkpoints) if checkpoints else None
+    checkpoints = checkpoint_dir or settings.state_dir / "checkpoints" / group
+    resume = latest_checkpoint(checkpoints)
+    stored = sum(1 for _ in (settings.offline_dir / USER_REALTIME.name).glob("part-*.parquet"))
+    if resume is None and stored and not from_empty_state:
+        raise click.ClickException(
+            f"refusing to start with empty state: the store holds snapshots ({stored} parts under {settings.offline_dir}) "
+            f"but {checkpoints} has no checkpoint or savepoint to resume from, so each of their users' next snapshot "
+            "would replace a whole history with what the job sees from now on. Point --checkpoint-dir at the job's "
+            "checkpoints, or pass --from-empty-state to accept that.")  # fmt: skip
     config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
                        stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes, bounded=bounded,
                        jobmanager=jobmanager, checkpoint_dir=checkpoints)  # fmt: skip
@@ -70,7 +82,7 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
         job = start(config, jars)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints or 'the cluster configuration'}"
+    origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints}"
     where = f"to {jobmanager}" if jobmanager else "in process"
     click.echo(f"behavior job submitted {where} ({'bounded' if bounded else 'unbounded'}, {origin}); writing snapshots ...")
     writer, stats = _writer(settings, snapshot_topic, "freshrec-snapshot-writer", model, metrics_port)
@@ -79,6 +91,8 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
         if stop.is_set() and jobmanager is None:  # the in-process job: its checkpoints are retained, a rerun resumes
             with contextlib.suppress(Py4JError):  # a signal to the whole process group has ended the JVM already
                 job.cancel()
+        elif stop.is_set():  # on the cluster: stopped with a savepoint, which the next run resumes from
+            click.echo(f"behavior job stopped with savepoint {job.stop_with_savepoint(checkpoints / SAVEPOINTS)}")
     click.echo(f"{'stopped: ' if stop.is_set() else ''}{stats.snapshots} snapshots written in {stats.batches} batches "
                f"({stats.applied} applied, {stats.dead_letters} dead-lettered)")
 

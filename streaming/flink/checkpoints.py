@@ -1,20 +1,26 @@
-"""Durable checkpoints for jobs run on a local mini-cluster: where they go, and which one a restarted job resumes.
+"""Durable checkpoints and savepoints: where they go, and which one a restarted or resubmitted job resumes.
 
 A mini-cluster lives inside the submitting process, so a crash takes the job with it; what survives is the
-checkpoint directory. Checkpoints are retained when the job ends (RETAIN_ON_CANCELLATION) and a new submission
-restores the newest complete one (`_metadata` written last), whichever earlier run wrote it. The restored state and
-the Kafka offsets stored with it are consistent, so every event after that checkpoint is replayed exactly once into
-the state; outputs after it are written again (at-least-once sinks), which versioned snapshots make harmless.
+checkpoint directory. Checkpoints are retained when the job ends (RETAIN_ON_CANCELLATION), a job on a session
+cluster that is stopped gracefully leaves a savepoint under `SAVEPOINTS`, and a new submission restores the newest
+complete one of either (`_metadata` written last), whichever earlier run wrote it. The restored state and the Kafka
+offsets stored with it are consistent, so every event after it is replayed exactly once into the state; outputs
+after it are written again (at-least-once sinks), which versioned snapshots make harmless.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+SAVEPOINTS = "savepoints"
+"""The folder of a checkpoint directory that savepoints go to (`stream run --jobmanager` stopped gracefully)."""
+
 
 def latest_checkpoint(directory: Path) -> Path | None:
-    """The newest complete checkpoint (`<job id>/chk-<n>` with its `_metadata`) under `directory`, if any."""
-    complete = [m.parent for m in directory.glob("*/chk-*/_metadata") if m.is_file()]
+    """The newest complete checkpoint (`<job id>/chk-<n>`) or savepoint (`savepoints/savepoint-*`) under
+    `directory`, by its `_metadata`, if any."""
+    metadata = [*directory.glob("*/chk-*/_metadata"), *directory.glob(f"{SAVEPOINTS}/savepoint-*/_metadata")]
+    complete = [m.parent for m in metadata if m.is_file()]
     return max(complete, key=lambda c: c.joinpath("_metadata").stat().st_mtime_ns, default=None)
 
 

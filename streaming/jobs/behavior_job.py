@@ -89,6 +89,12 @@ class RunningJob:
     def cancel(self) -> None:
         self.client.cancel().result()
 
+    def stop_with_savepoint(self, directory: Path) -> str:
+        """Stop the job gracefully, its state written as a savepoint under `directory`; returns the savepoint's path."""
+        jvm = get_gateway().jvm
+        formats = jvm.org.apache.flink.core.execution.SavepointFormatType
+        return str(self.client._j_job_client.stopWithSavepoint(False, directory.resolve().as_uri(), formats.CANONICAL).get())
+
 
 def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
     """Submit the job (snapshots; dead letters: bad, late and future records); returns the running job."""

@@ -21,7 +21,7 @@ class LiveJob:
     """The behavior job and its writer on fresh topics (`partitions` each), checkpointing under `workdir`."""
 
     def __init__(self, name: str, kafka: KafkaEndpoint, redis: RedisEndpoint, workdir: Path, partitions: int = 2,
-                 env: dict[str, str] | None = None):  # fmt: skip
+                 env: dict[str, str] | None = None, args: list[str] | None = None):  # fmt: skip
         self.bootstrap, self.workdir, self.partitions = kafka.bootstrap_servers, workdir, partitions
         self.topics = {"clicks": name, "dlq": f"{name}-dlq", "snap": f"{name}-snap", "upd": f"{name}-upd"}
         create_topics(self.bootstrap, list(self.topics.values()), partitions)
@@ -33,7 +33,8 @@ class LiveJob:
                     "FRESHREC_FEATURE_REPO": str(workdir / "repo"), **(env or {})}  # fmt: skip
         self.group, self.checkpoints = f"job-{name}", workdir / "checkpoints"
         self.command = [str(Path(sys.executable).parent / "freshrec"), "stream", "run", "--group", self.group,
-                        "--snapshot-topic", self.topics["snap"], "--checkpoint-dir", str(self.checkpoints)]  # fmt: skip
+                        "--snapshot-topic", self.topics["snap"], "--checkpoint-dir", str(self.checkpoints),
+                        *(args or [])]  # fmt: skip
         self.process: subprocess.Popen | None = None
         self.launches = 0
 
@@ -46,12 +47,14 @@ class LiveJob:
     def log(self, launch: int) -> Path:
         return self.workdir / f"run-{launch}.log"
 
-    def stop(self, sig: signal.Signals = signal.SIGKILL, timeout: float = 60) -> None:
-        """Signal the whole process group (the Flink mini-cluster's JVM included) and wait for the exit."""
+    def stop(self, sig: signal.Signals = signal.SIGKILL, timeout: float = 60, group: bool = True) -> int:
+        """Signal the whole process group (the Flink mini-cluster's JVM included), or with `group=False` the command's
+        own process only (as a supervisor does), and wait for the exit; returns its status."""
         assert self.process is not None
-        os.killpg(self.process.pid, sig)
-        self.process.wait(timeout)
+        os.killpg(self.process.pid, sig) if group else self.process.send_signal(sig)
+        status = self.process.wait(timeout)
         self.process = None
+        return status
 
     def committed(self) -> int:
         """Offsets the job committed on the clicks topic: it commits on each completed checkpoint."""

@@ -1,4 +1,4 @@
-"""The 110,300-event Taobao slice as the live tests produce it, and its ground truth straight from the CSV rows."""
+"""A Taobao sample as the live tests produce it (clicks in time order), and its ground truth straight from the CSV."""
 
 from __future__ import annotations
 

@@ -66,6 +66,8 @@ class FlinkSettings(BaseModel):
     slots: int = Field(2, description="task slots of the TaskManager")
     jobmanager_memory: str = "1024m"
     taskmanager_memory: str = "1600m"
+    local_heap: str = Field("2g", description="heap of the in-process mini-cluster's JVM (`stream run` without "
+                                              "--jobmanager): bounded, not a quarter of the machine's memory")  # fmt: skip
 
     @property
     def jobmanager(self) -> str:

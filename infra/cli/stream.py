@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +79,8 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
                        stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes, bounded=bounded,
                        jobmanager=jobmanager, checkpoint_dir=checkpoints)  # fmt: skip
+    if jobmanager is None:  # read by PyFlink when it starts the JVM that hosts the mini-cluster
+        os.environ.setdefault("JVM_ARGS", f"-Xmx{settings.flink.local_heap}")
     try:
         job = start(config, jars)
     except ValueError as exc:

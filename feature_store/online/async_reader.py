@@ -20,15 +20,25 @@ from redis.connection import Connection
 from feature_store.online import resp
 from feature_store.online.reader import FeatureVector, OnlineReader
 
+MAX_IN_FLIGHT = 64
+"""Batches sent and not yet answered, per connection, beyond which a new batch fails at once (`Backlogged`): a
+server that stops answering without closing (CLIENT PAUSE, a long fork, a failover) would otherwise collect one
+pending batch per loop pass, and their memory, for as long as it stays silent. A healthy one has one or two."""
+
+
+class Backlogged(ConnectionError):
+    """The store has not answered the reads already in flight: this one is refused, not queued."""
+
 
 class AsyncOnlineReader:
-    def __init__(self, reader: OnlineReader, on_batch: Callable[[int], None] | None = None) -> None:
+    def __init__(self, reader: OnlineReader, on_batch: Callable[[int], None] | None = None,
+                 max_in_flight: int = MAX_IN_FLIGHT) -> None:  # fmt: skip
         """Connects like `reader`'s client (host, port, db, credentials; plain TCP only). `on_batch` sees each
         batch's size (metrics)."""
         pool = reader.client.connection_pool
         if pool.connection_class is not Connection:
             raise ValueError(f"the event-loop reader speaks plain TCP only, not {pool.connection_class.__name__}")
-        self.reader, self.on_batch = reader, on_batch
+        self.reader, self.on_batch, self.max_in_flight = reader, on_batch, max_in_flight
         kwargs = pool.connection_kwargs
         self._address = (kwargs.get("host", "localhost"), kwargs.get("port", 6379))
         self._handshake = []
@@ -66,7 +76,10 @@ class AsyncOnlineReader:
         ids = [entity for entity, _, _ in batch]
         keys = [key for _, key, _ in batch]
         try:
-            replies = await (await self._connection(state)).request(*self.reader.frame(ids, keys))
+            connection = await self._connection(state)
+            if len(connection.waiting) >= self.max_in_flight:
+                raise Backlogged(f"redis has not answered the {len(connection.waiting)} reads in flight")
+            replies = await connection.request(*self.reader.frame(ids, keys))
             features, values = self.reader.decode(np.asarray(ids, dtype=np.int64), replies, len(keys), int(time.time() * 1000))
         except Exception as exc:  # every read of the batch gets the error; the next batch reconnects if need be
             for *_, future in batch:

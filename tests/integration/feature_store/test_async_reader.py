@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import redis
 
-from feature_store.online.async_reader import AsyncOnlineReader
+from feature_store.online.async_reader import AsyncOnlineReader, Backlogged
 from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
 from feature_store.testing import sample_realtime_row
@@ -114,3 +114,29 @@ def test_reads_in_flight_fail_when_the_server_hangs_up() -> None:
 async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await reader.read(1)
     writer.close()
+
+
+def test_a_silent_store_gets_a_bounded_backlog(reader: OnlineReader, redis_client: redis.Redis) -> None:
+    """Under CLIENT PAUSE, reads pile up only to `max_in_flight` batches; later ones fail at once (the API's 503), and
+    reads are answered again once the store is."""
+
+    async def scenario() -> tuple[list[str], int]:
+        async_reader = AsyncOnlineReader(reader, max_in_flight=3)
+        await async_reader.read_with(1, b"state:1")  # connected
+        redis_client.execute_command("CLIENT", "PAUSE", 1_500)
+        outcomes = []
+        for user in range(2, 10):  # one batch per loop pass
+            try:
+                await asyncio.wait_for(async_reader.read_with(user, b"state:%d" % user), 0.05)
+                outcomes.append("answered")
+            except Backlogged:
+                outcomes.append("refused")
+            except TimeoutError:
+                outcomes.append("timed out")
+        await asyncio.sleep(2)  # the pause is over: the backlog is answered and drained
+        features, _ = await async_reader.read_with(7, b"state:7")
+        async_reader.close()
+        return outcomes, features.entity_id
+
+    outcomes, answered = asyncio.run(scenario())
+    assert outcomes == ["timed out"] * 3 + ["refused"] * 5 and answered == 7

@@ -45,6 +45,7 @@ METRICS = {  # what the Prometheus endpoint says once the 500 records are done
     "stream write": ["freshrec_writer_snapshots_total 500.0", "freshrec_writer_dead_letters_total 0.0",
                      "freshrec_writer_store_retries_total 0.0"],
     "refresh": ["freshrec_refresh_lag_seconds_count"],
+    "stream run": ["flink_jobmanager_numRunningJobs 1.0", "flink_jobmanager_job_lastCheckpointSize"],  # Flink's reporter
 }  # fmt: skip
 
 
@@ -70,7 +71,8 @@ def test_sigterm_commits_closes_and_exits(command: str, kafka: KafkaEndpoint, re
     args = {"stream write": ["stream", "write", "--group", group, "--metrics-port", str(metrics_port)],
             "refresh": ["refresh", "--group", group, "--model", str(tiny_model_dir(tmp_path / "models" / "tiny", 300)),
                         "--metrics-port", str(metrics_port)],
-            "stream run": ["stream", "run", "--group", f"job-{name}", "--checkpoint-dir", str(tmp_path / "ckpt")]}  # fmt: skip
+            "stream run": ["stream", "run", "--group", f"job-{name}", "--checkpoint-dir", str(tmp_path / "ckpt"),
+                           "--job-metrics-port", str(metrics_port)]}  # fmt: skip
     log = tmp_path / "command.log"
     with open(log, "w") as out:
         process = subprocess.Popen([str(Path(sys.executable).parent / "freshrec"), *args[command]], env=env,

@@ -44,6 +44,9 @@ class RedisSettings(BaseModel):
     socket_timeout_s: float = Field(5.0, gt=0, description=(
         "a command unanswered this long fails (a paused or hung server then surfaces as an error, not a hang)"))  # fmt: skip
     connect_timeout_s: float = Field(2.0, gt=0, description="connecting longer than this fails")
+    maxmemory: str = Field("0", description="the local server's memory cap (`4gb`; 0: none). Full, it refuses writes "
+                                            "(noeviction: a write never silently drops another user's features); the "
+                                            "writer waits, counting retries, until keys expire or the cap is raised")  # fmt: skip
 
     @property
     def url(self) -> str:
@@ -67,7 +70,8 @@ class FlinkSettings(BaseModel):
     jobmanager_memory: str = "1024m"
     taskmanager_memory: str = "1600m"
     local_heap: str = Field("2g", description="heap of the in-process mini-cluster's JVM (`stream run` without "
-                                              "--jobmanager): bounded, not a quarter of the machine's memory")  # fmt: skip
+                                              "--jobmanager): fixed and touched at start, as a TaskManager's is, so "
+                                              "the process's memory is known up front and does not creep")  # fmt: skip
 
     @property
     def jobmanager(self) -> str:

@@ -44,7 +44,10 @@ log = logging.getLogger(__name__)
 POLL_S = 0.02
 """How long a poll waits to fill a batch: it returns at `batch_size` messages or after this, so it bounds the
 latency a quiet period adds (a click waits at most this before its snapshot is written)."""
-STORE_DOWN = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
+STORE_DOWN = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, redis.exceptions.OutOfMemoryError,
+              redis.exceptions.ReadOnlyError, redis.exceptions.TryAgainError)
+"""Errors that pass: down, restarting, loading, full (until keys expire or the cap is raised), a replica not yet
+promoted. The batch in hand waits for them; any other error is a bug and ends the writer."""
 MAX_BACKOFF_S = 5.0
 
 
@@ -158,9 +161,11 @@ class SnapshotWriter:
         backoff = 0.1
         while True:
             try:
-                if self.guard is not None and self.guard.ensure() is not None:
+                if self.guard is not None and (refilled := self.guard.ensure()) is not None:
                     stats.rebuilds += 1
-                    log.warning("the feature store had lost its data: refilled from the offline log")
+                    rows = sum(r.applied for r in refilled.values())
+                    log.warning("the feature store had no fill marker (a first start, or a store that lost its data): "
+                                "refilled from the offline log, %d rows written", rows)
                 return self.writer.write_table(table)
             except STORE_DOWN as exc:
                 if self._should_stop():

@@ -85,7 +85,8 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
                        stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes, bounded=bounded,
                        jobmanager=jobmanager, checkpoint_dir=checkpoints, metrics_port=job_metrics_port)  # fmt: skip
     if jobmanager is None:  # read by PyFlink when it starts the JVM that hosts the mini-cluster
-        os.environ.setdefault("JVM_ARGS", f"-Xmx{settings.flink.local_heap}")
+        heap = settings.flink.local_heap
+        os.environ.setdefault("JVM_ARGS", f"-Xms{heap} -Xmx{heap} -XX:+AlwaysPreTouch")
     try:
         job = start(config, jars)
     except ValueError as exc:

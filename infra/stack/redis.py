@@ -45,7 +45,8 @@ class LocalRedis:
         self.home.mkdir(parents=True, exist_ok=True)
         self.process.start(
             [server, "--port", str(s.port), "--bind", s.host, "--dir", str(self.home), "--save", "",
-             "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no", "--protected-mode", "yes",
+             "--appendonly", "yes", "--appendfsync", "everysec",
+             "--maxmemory", s.maxmemory, "--maxmemory-policy", "noeviction", "--daemonize", "no", "--protected-mode", "yes",
              "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         )  # fmt: skip
         self.process.wait_until(self.healthy, timeout, "answering")

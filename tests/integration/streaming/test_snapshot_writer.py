@@ -5,6 +5,7 @@ feature-update sent, and the writer's offsets pass them all (no crash loop on a 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -70,3 +71,27 @@ def test_bad_snapshots_are_dead_lettered_and_the_rest_written(
     committed = consumer.committed([TopicPartition(name, p) for p in range(2)], timeout=10)
     consumer.close()
     assert sum(o.offset for o in committed) == len(records)  # past the bad ones too: no crash loop on a restart
+
+
+def test_a_full_store_is_waited_out(kafka: KafkaEndpoint, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Redis at its memory cap (noeviction) refuses the writes: the writer keeps the batch, retries, and writes it
+    all once the cap is raised; nothing is dead-lettered or lost."""
+    name = f"full-{uuid.uuid4().hex[:8]}"
+    create_topics(kafka.bootstrap_servers, [name, f"{name}-upd", f"{name}-dlq"])
+    producer = ordered_producer(kafka.bootstrap_servers)
+    for user in range(1, 2_001):
+        producer.produce(name, json.dumps(snapshot(user, 1_700_000_000_000 + user)).encode(), b"%d" % user)
+    assert producer.flush(30) == 0
+    redis_client.config_set("maxmemory", redis_client.info("memory")["used_memory"] + 64 * 1024)
+    raised = threading.Timer(3.0, lambda: redis_client.config_set("maxmemory", 0))
+    writer = SnapshotWriter(kafka.bootstrap_servers, OnlineWriter(redis_client, USER_REALTIME), tmp_path, name,
+                            f"{name}-upd", group=f"w-{name}", dead_letter_topic=f"{name}-dlq")  # fmt: skip
+    try:
+        raised.start()
+        stats = writer.run(idle_stop_s=8)
+    finally:
+        raised.join()
+        redis_client.config_set("maxmemory", 0)
+    assert stats.store_retries > 0 and stats.dead_letters == 0 and stats.snapshots == 2_000
+    reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
+    assert all(v["user_realtime"].version == 1_700_000_000_000 + v.entity_id for v in reader.read_many(list(range(1, 2_001))))

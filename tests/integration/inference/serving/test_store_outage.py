@@ -72,7 +72,8 @@ def test_redis_killed_and_restarted_under_the_api(own_redis: LocalRedis, model_d
 def test_client_pause_under_load(own_redis: LocalRedis, model_dir: Path) -> None:
     """`CLIENT PAUSE 10000` (a Redis that stops answering without closing a connection: a failover, a long fork)
     under steady load: every request is answered within the request timeout (200, or a 503/504 saying why), /readyz
-    fails while paused, and answers are 200 again within 1 s of the pause ending."""
+    fails while paused, answers are 200 again within 1 s of the pause ending, and the API's memory (this process's,
+    where it runs) does not grow by the pause (unanswered reads are capped: `async_reader.MAX_IN_FLIGHT`)."""
     client = own_redis.client()
     for user in range(1, 51):
         write_user(client, user, [user % 7 + 1, user % 11 + 2])
@@ -95,11 +96,13 @@ def test_client_pause_under_load(own_redis: LocalRedis, model_dir: Path) -> None
         for thread in threads:
             thread.start()
         time.sleep(2)
+        before = _rss_mb()
         paused_at = time.monotonic()
         own_redis.client().execute_command("CLIENT", "PAUSE", 10_000)
         time.sleep(3)
         ready, _ = get(f"{url}/readyz")
         time.sleep(paused_at + 10 + 3 - time.monotonic())
+        grown = _rss_mb() - before
     finally:
         running.clear()
         for thread in threads:
@@ -116,3 +119,9 @@ def test_client_pause_under_load(own_redis: LocalRedis, model_dir: Path) -> None
     recovered = min(answered for sent, answered, status in answers if sent >= resumed_at and status == 200)
     assert recovered - resumed_at < 1.0
     assert all(status == 200 for sent, _, status in answers if sent >= recovered)
+    assert grown < 20, f"RSS grew by {grown:.1f} MB over the pause"
+
+
+def _rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024

@@ -45,12 +45,9 @@ def stream() -> None:
                    "users' next snapshots will hold only what the job sees from now on.")  # fmt: skip
 @MODEL_OPTION
 @METRICS_OPTION
-@click.option("--job-metrics-port", type=int, default=None,
-              help="Serve the in-process job's Flink metrics (Prometheus reporter) on this port; off by default.")  # fmt: skip
 @click.pass_obj
 def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: str, jobmanager: str | None,
-        checkpoint_dir: Path | None, from_empty_state: bool, model: Path | None, metrics_port: int | None,
-        job_metrics_port: int | None) -> None:  # fmt: skip
+        checkpoint_dir: Path | None, from_empty_state: bool, model: Path | None, metrics_port: int | None) -> None:  # fmt: skip
     """Start the behavior job (in-process mini-cluster, or `--jobmanager`) and write its snapshots to the feature store.
 
     Per-event work (decoding, dedup, event-time order, state, dead letters) runs in the JVM; the writer here turns
@@ -64,8 +61,6 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     from streaming.flink.environment import job_jar
     from streaming.jobs.behavior_job import JobConfig, start
 
-    if jobmanager and job_metrics_port is not None:
-        raise click.UsageError("--job-metrics-port is for the in-process job; a cluster configures its own reporter")
     try:
         jars = [*sorted(fetch("flink-connectors", settings.cache_dir).glob("*.jar")), job_jar()]
     except (JarError, FileNotFoundError) as exc:
@@ -83,7 +78,7 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
             "checkpoints, or pass --from-empty-state to accept that.")  # fmt: skip
     config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
                        stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes, bounded=bounded,
-                       jobmanager=jobmanager, checkpoint_dir=checkpoints, metrics_port=job_metrics_port)  # fmt: skip
+                       jobmanager=jobmanager, checkpoint_dir=checkpoints)  # fmt: skip
     if jobmanager is None:  # read by PyFlink when it starts the JVM that hosts the mini-cluster
         heap = settings.flink.local_heap
         os.environ.setdefault("JVM_ARGS", f"-Xms{heap} -Xmx{heap} -XX:+AlwaysPreTouch")

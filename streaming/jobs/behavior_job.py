@@ -60,9 +60,6 @@ class JobConfig:
     """HOST:PORT of a session cluster's REST endpoint; None: an in-process mini-cluster."""
     checkpoint_dir: Path | None = None
     """Keep checkpoints here and resume from the newest one (`streaming.flink.checkpoints`); None: in memory only."""
-    metrics_port: int | None = None
-    """Serve the in-process mini-cluster's metrics (job, operators, checkpoints, Kafka consumer lag) on this port in
-    Prometheus' format; a cluster configures its own reporter (infra/deploy, `freshrec flink up`)."""
 
     def jvm_options(self) -> dict[str, str]:
         """The options the JVM dataflow reads (`io.freshrec.flink.JobOptions`, which refuses a missing or unknown one)."""
@@ -107,8 +104,6 @@ def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
         options = checkpoint_options(config.checkpoint_dir, config.checkpoint_interval)
         if "execution.state-recovery.path" in options:
             log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
-    if config.metrics_port is not None:
-        options |= prometheus_reporter(str(config.metrics_port))
     options["pipeline.object-reuse"] = "true"  # no operator keeps a record it was handed: skip the copy per hop
     options["execution.buffer-timeout.interval"] = f"{config.buffer_timeout_ms} ms"
     env = stream_environment(jars, parallelism=config.parallelism, extra=options, jobmanager=config.jobmanager)
@@ -118,13 +113,6 @@ def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
         job_options.put(name, value)
     jvm.io.freshrec.flink.BehaviorPipeline.build(env._j_stream_execution_environment, job_options)
     return RunningJob(env.execute_async("freshrec-behavior"))
-
-
-def prometheus_reporter(ports: str) -> dict[str, str]:
-    """Flink options for its Prometheus reporter on `ports` (a port, or a range for several processes on one host).
-    The reporter's jar ships in the Flink distribution's plugins folder, which the apache-flink wheel installs."""
-    return {"metrics.reporter.prom.factory.class": "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
-            "metrics.reporter.prom.port": ports}  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:

@@ -71,8 +71,3 @@ def test_intent_cronjob_runs_yesterday_once_at_a_time() -> None:
     (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert "--date" not in container["command"]  # the default date is yesterday (UTC)
 
-
-def test_the_flink_deployment_reports_to_prometheus_as_the_local_job_does() -> None:
-    (deployment,) = _documents("FlinkDeployment")
-    configuration = deployment["spec"]["flinkConfiguration"]
-    assert behavior_job.prometheus_reporter("9249").items() <= configuration.items()

@@ -89,13 +89,17 @@ class StoreGuard:
     project: str = PROJECT
 
     def ensure(self) -> dict[str, WriteResult] | None:
-        """None if the store was filled; else what the rebuild wrote."""
+        """None if the store was filled; else what the refill wrote."""
+        return None if self.client.exists(marker_key(self.project)) else self.refill()
+
+    def refill(self) -> dict[str, WriteResult]:
+        """Rebuild every view from the offline log, then mark the store filled; again if the server restarted
+        meanwhile (its run_id changed), since what was written before that is gone."""
         key = marker_key(self.project)
-        while not self.client.exists(key):
+        while True:
             server = self.client.info("server")["run_id"]
             results = rebuild(self.writers, self.offline_dir)
             self.client.set(key, int(time.time() * 1000))
-            if self.client.info("server")["run_id"] == server:  # no restart during the rebuild: nothing lost since
+            if self.client.info("server")["run_id"] == server:
                 return results
             self.client.delete(key)
-        return None

@@ -82,8 +82,9 @@ class SnapshotWriter:
         instance_id: str | None = None,
     ) -> None:
         """`on_written(table, ms, seconds)`: called after each stored batch with its coalesced rows (the online
-        table), the time it was stored and how long its steps took (benchmarks, metrics). `semantic_ids`: the model's table, to fill `sid_codes`. `guard`:
-        refills a store that lost its data from the offline log before the next write. `instance_id`: Kafka static
+        table), the time it was stored and how long its steps took (benchmarks, metrics). `semantic_ids`: the model's
+        table, to fill `sid_codes`. `guard`: refills a store that lost its data from the offline log before the next
+        write. `instance_id`: Kafka static
         group membership, so a writer restarted after a crash takes its partitions back at once instead of after the
         dead member's session timeout."""
         static = {"group.instance.id": instance_id} if instance_id else {}

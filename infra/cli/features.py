@@ -67,12 +67,7 @@ def rebuild(settings: Settings) -> None:
     Idempotent by version: a row already online at the same or a newer version is left as it is, so it is safe
     while writers run. The snapshot writer does this by itself when it finds the store emptied.
     """
-    from feature_store.rebuild import marker_key
-    from feature_store.rebuild import rebuild as run_rebuild
-
-    client = settings.redis.client()
-    results = run_rebuild(online_writers(settings, client), settings.offline_dir)
-    client.set(marker_key(), 1)
+    results = store_guard(settings, settings.redis.client()).refill()
     for view, result in results.items():
         click.echo(f"{view}: {result.applied + result.stale} users, {result.applied} written, {result.stale} already newer")
     if not results:

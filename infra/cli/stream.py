@@ -69,10 +69,10 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     snapshot_topic = snapshot_topic or topics.snapshots
     checkpoints = checkpoint_dir or settings.state_dir / "checkpoints" / group
     resume = latest_checkpoint(checkpoints)
-    stored = sum(1 for _ in (settings.offline_dir / USER_REALTIME.name).glob("part-*.parquet"))
+    stored = next((settings.offline_dir / USER_REALTIME.name).glob("part-*.parquet"), None) is not None
     if resume is None and stored and not from_empty_state:
         raise click.ClickException(
-            f"refusing to start with empty state: the store holds snapshots ({stored} parts under {settings.offline_dir}) "
+            f"refusing to start with empty state: the store holds snapshots (parts under {settings.offline_dir}) "
             f"but {checkpoints} has no checkpoint or savepoint to resume from, so each of their users' next snapshot "
             "would replace a whole history with what the job sees from now on. Point --checkpoint-dir at the job's "
             "checkpoints, or pass --from-empty-state to accept that.")  # fmt: skip

@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from inference.serving.batching import Overloaded
 from inference.serving.config import ServingConfig
@@ -35,8 +35,21 @@ Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[dict, Receive, Send], Awaitable[None]]
 
 MAX_ID = 2**53 - 1
-RETRY_AFTER_S = b"1"
 """Ids are JSON numbers: beyond 2^53 a client's double silently rounds them into another id."""
+RETRY_AFTER_S = b"1"
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer: 3 and 3.0, never true, false or "3" (pydantic's lax int would take them all, its strict
+    int would refuse 3.0)."""
+    if type(value) is int or (type(value) is float and value.is_integer()):
+        return value
+    raise ValueError("Input should be a JSON integer")
+
+
+JsonInt = BeforeValidator(_json_integer)
+# the bounds before the validator: after it, pydantic leaks them into the OpenAPI schema as "ge"/"le"
+Id = Annotated[int, Field(ge=0, le=MAX_ID), JsonInt]
 
 
 class ScoredItem(BaseModel):
@@ -64,9 +77,9 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
     """The FastAPI app (routes, OpenAPI, errors) behind the `/recommend` fast path, behind the body limit."""
     class RecommendRequest(BaseModel):
         model_config = {"extra": "forbid"}
-        user_id: int = Field(ge=0, le=MAX_ID)
-        k: int = Field(10, ge=1, le=min(config.max_k, config.beam), description="how many items")
-        exclude: list[Annotated[int, Field(ge=0, le=MAX_ID)]] = Field(
+        user_id: Id
+        k: Annotated[int, Field(ge=1, le=min(config.max_k, config.beam)), JsonInt] = Field(10, description="how many items")
+        exclude: list[Id] = Field(
             default_factory=list, max_length=config.max_exclude, description="item ids never to return")
 
     app = FastAPI(title="freshrec ranking API", version="1")

@@ -85,7 +85,8 @@ def test_bad_requests_get_clear_4xx(api: str) -> None:
     url = f"{api}/recommend"
     assert post(url, None, raw=b"{not json")[0] == 400
     for body in ({"user_id": 1, "k": 0}, {"user_id": 1, "k": 21}, {"user_id": -1}, {"k": 3}, {"user_id": "x"},
-                 {"user_id": 1, "extra": 1}, {"user_id": 1, "exclude": list(range(1001))}, [1, 2]):  # fmt: skip
+                 {"user_id": 1, "extra": 1}, {"user_id": 1, "exclude": list(range(1001))}, [1, 2],
+                 {"user_id": False}, {"user_id": 1.5}, {"user_id": "1"}, {"user_id": 1, "exclude": [True]}):  # fmt: skip
         status, reply = post(url, body)
         assert status == 422, (body, status, reply)
         assert reply["detail"], body

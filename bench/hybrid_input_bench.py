@@ -88,7 +88,7 @@ def main() -> None:
         tag = "hybrid" if config.hybrid else f"raw{config.max_length}"
         directory = settings.models_dir / "experiments" / f"{source.model_id}-{tag}-ntp"
         artifacts.save(directory, {"pipeline": source.config["pipeline"], "dataset_fingerprint": data.fingerprint,
-                                   "variant": name}, model, source.codes, source.popularity, None, None,
+                                   "variant": name}, model, source.items, source.popularity, None, None,
                        {"test": test}, {})  # fmt: skip
         print(f"{name}: {test}  trained in {minutes:.1f} min  -> {directory}", flush=True)
         torch.set_num_threads(threads)

@@ -138,7 +138,7 @@ def run_soak(bootstrap: str, redis_host: str, redis_port: int, workdir: Path, mi
     model = tiny_model_dir(workdir / "models" / "tiny", ITEMS)
     commands = {
         "stream run": [freshrec, "stream", "run", "--group", name, "--checkpoint-dir", str(workdir / "checkpoints")],
-        "serve": [freshrec, "serve", "--model", str(model), "--port", str(api_port)],
+        "serve": [freshrec, "serve", "--model", str(model), "--port", str(api_port), "--force"],
     }
     processes = {tree: subprocess.Popen(argv, env=env, stdout=open(workdir / f"{tree.replace(' ', '-')}.log", "w"),
                                         stderr=subprocess.STDOUT, start_new_session=True)

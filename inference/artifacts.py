@@ -4,7 +4,7 @@
         config.json      every setting of the run, with the dataset fingerprint and library versions
         gr.pt            generative retriever state dict (its semantic-id table included as a buffer)
         scorer.pt        refined scorer state dict + γ
-        semantic_ids.npy (num_items + 1, levels) codes, row 0 = padding
+        items.parquet    the item table: raw (click-event) id ↔ model index, category, title, semantic id, version
         popularity.npy   (num_items + 1,) training interactions per item: serving's cold-start fallback
         metrics.json     validation and test metrics of every model and ablation, code statistics, timings
         curves.json      per-epoch losses and validation metrics; curves.png plots them
@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from inference.generative import GenerativeRetrieval, GRConfig
-from inference.model_dirs import SEMANTIC_IDS
+from inference.item_vocabulary import ItemVocabulary
 from inference.refined_scorer import RefinedScorer
 from inference.trie import SemanticIdTrie
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -39,7 +39,7 @@ class LoadedModel:
     trie: SemanticIdTrie
     scorer: RefinedScorer | None
     gamma: torch.Tensor | None
-    codes: np.ndarray
+    items: ItemVocabulary
     popularity: np.ndarray
 
     @property
@@ -48,8 +48,12 @@ class LoadedModel:
         return self.directory.name
 
     @property
+    def codes(self) -> np.ndarray:
+        return self.items.codes
+
+    @property
     def num_items(self) -> int:
-        return len(self.codes) - 1
+        return self.items.num_items
 
 
 def run_name(dataset: str, config: dict[str, Any]) -> str:
@@ -57,12 +61,13 @@ def run_name(dataset: str, config: dict[str, Any]) -> str:
     return f"{dataset}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest}"
 
 
-def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, codes: np.ndarray, popularity: np.ndarray,
+def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, items: ItemVocabulary, popularity: np.ndarray,
          scorer: RefinedScorer | None, gamma: torch.Tensor | None, metrics: dict[str, Any],
          curves: dict[str, Any]) -> Path:  # fmt: skip
     directory.mkdir(parents=True, exist_ok=False)
     meta = {"format_version": FORMAT_VERSION, "torch": torch.__version__, "python": platform.python_version(),
-            "vocab_sizes": model.vocab_sizes, "gr": asdict(model.config), **config}  # fmt: skip
+            "vocab_sizes": model.vocab_sizes, "gr": asdict(model.config), "items_version": items.version,
+            **config}  # fmt: skip
     if scorer is not None:
         meta["scorer"] = {"dim": model.config.dim, "heads": scorer.attention.heads,
                           "hidden": scorer.mlp[0].out_features}  # fmt: skip
@@ -70,7 +75,7 @@ def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, co
     torch.save(model.state_dict(), directory / "gr.pt")
     if scorer is not None and gamma is not None:
         torch.save({"state": scorer.state_dict(), "gamma": gamma.cpu()}, directory / "scorer.pt")
-    np.save(directory / SEMANTIC_IDS, codes)
+    items.save(directory)
     np.save(directory / "popularity.npy", np.asarray(popularity, dtype=np.float32))
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (directory / "curves.json").write_text(json.dumps(curves))
@@ -81,7 +86,8 @@ def load(directory: Path, device: torch.device | str = "cpu") -> LoadedModel:
     config = json.loads((directory / "config.json").read_text())
     if config.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{directory}: model format {config.get('format_version')}, this code reads {FORMAT_VERSION}")
-    codes = np.load(directory / SEMANTIC_IDS)
+    items = ItemVocabulary.load(directory)
+    codes = items.codes
     vocab = config["vocab_sizes"]
     model = GenerativeRetrieval(torch.from_numpy(codes), vocab, GRConfig(**config["gr"]))
     model.load_state_dict(torch.load(directory / "gr.pt", map_location="cpu", weights_only=True))
@@ -94,4 +100,4 @@ def load(directory: Path, device: torch.device | str = "cpu") -> LoadedModel:
         scorer = scorer.to(device).eval()
         gamma = saved["gamma"].to(device)
     return LoadedModel(directory, config, model.to(device).eval(), SemanticIdTrie(codes, vocab).to(device), scorer,
-                       gamma, codes, np.load(directory / "popularity.npy"))  # fmt: skip
+                       gamma, items, np.load(directory / "popularity.npy"))  # fmt: skip

@@ -1,15 +1,12 @@
-"""Model directories on disk, without loading torch: which one is newest, and what their files are called.
+"""Model directories on disk, without loading torch: which one is newest.
 
-Processes that only need a model's tables (the streaming writer's semantic ids) find them here in milliseconds;
-`inference.artifacts` loads the rest.
+Processes that only need a model's item table (the streaming writer's semantic ids) load it with
+`inference.item_vocabulary` in milliseconds; `inference.artifacts` loads the rest.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-SEMANTIC_IDS = "semantic_ids.npy"
-"""(num_items + 1, levels) codes, row = item id, row 0 = padding."""
 
 
 def newest_model(models_dir: Path) -> Path:

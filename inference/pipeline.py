@@ -228,6 +228,6 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
 
     settings = {"pipeline": asdict(config), "dataset_fingerprint": data.fingerprint, "training_users": len(split.train)}
     directory = models_dir / artifacts.run_name(config.dataset, settings)
-    artifacts.save(directory, settings, model, sid.codes, popular.scores.numpy(), scorer, gamma, metrics, curves)
+    artifacts.save(directory, settings, model, data.vocabulary(sid.codes), popular.scores.numpy(), scorer, gamma, metrics, curves)
     plot_curves(curves, directory / "curves.png")
     return directory

@@ -1,7 +1,8 @@
 """Interaction sequences for training and evaluation, read from the public datasets folder.
 
 Leave-one-out (TIGER, SASRec, S3-Rec protocol): a user's last item is the test target, the one before it the
-validation target, everything earlier trains. Item ids are the dataset's own, contiguous from 1; 0 is padding.
+validation target, everything earlier trains. Item ids are the model's, contiguous from 1 (0 is padding); where
+a dataset's own ids are not (Taobao, a dense subset), `raw_item_ids` maps back to them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
+
+from inference.item_vocabulary import NO_CATEGORY, ItemVocabulary
 
 DATASETS = ("beauty", "movielens", "taobao")
 BEAUTY_FILE = "amazon/Beauty.txt"
@@ -40,6 +43,19 @@ class Sequences:
     """item_texts[i] = a short description of item i (index 0 unused) for a text encoder; empty where there is none."""
     behaviors: list[np.ndarray] = field(default_factory=list)
     """behaviors[u][k] = `BEHAVIOR_STRENGTH` of users[u][k]; empty where the dataset logs one kind of interaction."""
+    raw_item_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """raw_item_ids[i] = item i's id in click events (index 0 unused); left empty: the ids are the events' own."""
+
+    def __post_init__(self) -> None:
+        if not len(self.raw_item_ids):
+            self.raw_item_ids = np.arange(self.num_items + 1, dtype=np.int64)
+
+    def vocabulary(self, codes: np.ndarray) -> ItemVocabulary:
+        """The item table a model trained on these sequences carries (category: an item's first attribute)."""
+        categories = np.array([a[0] if a else NO_CATEGORY for a in self.item_attributes] if self.item_attributes
+                              else [NO_CATEGORY] * (self.num_items + 1), dtype=np.int64)  # fmt: skip
+        titles = list(self.item_texts) if self.item_texts else [""] * (self.num_items + 1)
+        return ItemVocabulary(self.raw_item_ids, codes, categories, titles)
 
     @property
     def num_interactions(self) -> int:
@@ -65,7 +81,8 @@ class Sequences:
                 break
         attributes = [[], *(self.item_attributes[i] for i in keep)] if self.item_attributes else []
         texts = ["", *(self.item_texts[i] for i in keep)] if self.item_texts else []
-        return Sequences(f"{self.name}-dense", users, len(keep), self.fingerprint, attributes, texts, behaviors)
+        raw = np.concatenate([[0], self.raw_item_ids[keep]])
+        return Sequences(f"{self.name}-dense", users, len(keep), self.fingerprint, attributes, texts, behaviors, raw)
 
 
 @dataclass
@@ -159,7 +176,8 @@ def load_taobao(datasets_dir: Path) -> Sequences:
     users = np.split(items[order], bounds)
     behaviors = np.split(strength[order], bounds)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Sequences("taobao", users, len(raw_items), digest, attributes, behaviors=behaviors)
+    raw_ids = np.concatenate([[0], raw_items[by_appearance]])
+    return Sequences("taobao", users, len(raw_items), digest, attributes, behaviors=behaviors, raw_item_ids=raw_ids)
 
 
 def load_sequences(name: str, datasets_dir: Path, archives_dir: Path | None = None, before: str | None = None) -> Sequences:

@@ -57,6 +57,13 @@ class ViewLayout:
         """`redis_key` from the cached frame: no protobuf objects on the read path."""
         return self._key_prefix + int(entity_id).to_bytes(8, "little", signed=True) + self._key_suffix
 
+    def entity_id(self, key: bytes) -> int | None:
+        """The entity of one of this project's keys (`key`'s inverse); None for any other key."""
+        head, tail = len(self._key_prefix), len(self._key_suffix)
+        if len(key) != head + 8 + tail or not key.startswith(self._key_prefix) or not key.endswith(self._key_suffix):
+            return None
+        return int.from_bytes(key[head : head + 8], "little", signed=True)
+
     def redis_keys(self, entity_ids: np.ndarray) -> Ragged:
         """Keys of many entities at once, byte-identical to `redis_key` (a parity test checks it)."""
         ids = np.asarray(entity_ids, dtype="<i8")

@@ -19,14 +19,17 @@ from inference.serving.result_cache import ResultCache
 from inference.serving.service import RecommendationService
 
 
-def open_ranker(config: ServingConfig, models_dir: Path) -> Ranker:
+def open_ranker(config: ServingConfig, models_dir: Path, metrics: ServingMetrics | None = None) -> Ranker:
     loaded = artifacts.load(config.model_dir or newest_model(models_dir))
-    return Ranker(loaded, make_runtime(config.runtime, loaded, config.threads_per_worker), config.beam)
+    runtime = make_runtime(config.runtime, loaded, config.threads_per_worker)
+    if metrics is None:
+        return Ranker(loaded, runtime, config.beam)
+    return Ranker(loaded, runtime, config.beam, metrics.unknown_items.inc)
 
 
 def open_service(config: ServingConfig, client: redis.Redis, models_dir: Path, metrics_dir: str | None = None,
                  ) -> RecommendationService:  # fmt: skip
     """`metrics_dir`: the workers' shared metrics directory when the API runs as several processes."""
-    reader = OnlineReader(client, [USER_REALTIME, USER_INTENT])
-    return RecommendationService(reader, open_ranker(config, models_dir), ResultCache(client, config.cache_ttl_s),
-                                 config, ServingMetrics(metrics_dir))  # fmt: skip
+    reader, metrics = OnlineReader(client, [USER_REALTIME, USER_INTENT]), ServingMetrics(metrics_dir)
+    return RecommendationService(reader, open_ranker(config, models_dir, metrics), ResultCache(client, config.cache_ttl_s),
+                                 config, metrics)  # fmt: skip

@@ -33,6 +33,8 @@ class ServingMetrics:
         self.refresh_lag = Histogram("freshrec_refresh_lag_seconds", "event time -> refreshed result cached",
                                      buckets=LATENCY_BUCKETS, registry=r)  # fmt: skip
         self.refreshed = Counter("freshrec_refreshed_total", "results recomputed by the refresher", registry=r)
+        self.unknown_items = Counter("freshrec_unknown_items_total",
+                                     "history and exclusion item ids not in the model's item table (ignored)", registry=r)  # fmt: skip
 
     def exposition(self) -> bytes:
         if self.multiprocess_dir:

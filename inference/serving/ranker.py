@@ -1,12 +1,14 @@
 """From a user's recent items to ranked items, for a batch of users at once: generative retrieval (trie-constrained
 beam search + refined scorer) for users with known items, popularity for cold ones.
 
-Item ids are the model's own (the dataset's, 1..num_items); ids the model does not know are ignored (an item newer
-than the model), and a user left with none is cold: flagged, served the most popular unseen items, never an error.
+Item ids in and out are the click events' own (raw); the model's item table maps them to its indices and back. Ids
+the model does not know are ignored and counted (an item newer than the model), and a user left with none is cold:
+flagged, served the most popular unseen items, never an error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,8 +42,11 @@ class Ranked:
 
 
 class Ranker:
-    def __init__(self, loaded: LoadedModel, runtime: StepModel, beam: int) -> None:
-        self.loaded, self.beam = loaded, beam
+    def __init__(self, loaded: LoadedModel, runtime: StepModel, beam: int,
+                 on_unknown: Callable[[int], None] = lambda n: None) -> None:  # fmt: skip
+        """`on_unknown(n)`: n history or exclusion ids were not in the model's item table (a metric counts them)."""
+        self.loaded, self.beam, self.on_unknown = loaded, beam, on_unknown
+        self.items = loaded.items
         self.retriever = Retriever(loaded.model, loaded.trie, beam, loaded.scorer, loaded.gamma, runtime)
         self.max_length = loaded.model.config.max_length
         popularity = loaded.popularity.copy()
@@ -53,14 +58,21 @@ class Ranker:
     def model_id(self) -> str:
         return self.loaded.model_id
 
-    def known(self, items: np.ndarray) -> np.ndarray:
-        items = np.asarray(items, dtype=np.int64)
-        return items[(items >= 1) & (items <= self.loaded.num_items)]
+    def known(self, raw: np.ndarray) -> np.ndarray:
+        """The model's indices of the raw ids it knows, in order."""
+        index = self.items.to_index(raw)
+        return index[index > 0]
+
+    def _indices(self, raw: np.ndarray) -> np.ndarray:
+        index = self.known(raw)
+        if unknown := len(raw) - len(index):
+            self.on_unknown(unknown)
+        return index
 
     def rank(self, inputs: list[RankInput]) -> list[Ranked]:
-        """Up to `beam` items per input, best first; one beam search for all warm users of the batch."""
-        histories = [self.known(x.history) for x in inputs]
-        excluded = [np.concatenate([h, self.known(x.exclude)]) for h, x in zip(histories, inputs)]
+        """Up to `beam` items per input (raw ids), best first; one beam search for all warm users of the batch."""
+        histories = [self._indices(x.history) for x in inputs]
+        excluded = [np.concatenate([h, self._indices(x.exclude)]) for h, x in zip(histories, inputs)]
         warm = [i for i, h in enumerate(histories) if len(h)]
         out: list[Ranked | None] = [None] * len(inputs)
         if warm:
@@ -70,14 +82,15 @@ class Ranker:
             items, scores = items.cpu().numpy(), scores.float().cpu().numpy()
             for row, i in enumerate(warm):
                 valid = np.isfinite(scores[row])
-                out[i] = Ranked(items[row][valid], scores[row][valid], GENERATIVE, len(recent[row]))
+                out[i] = Ranked(self.items.to_raw(items[row][valid]), scores[row][valid], GENERATIVE, len(recent[row]))
         for i, result in enumerate(out):
             if result is None:
                 out[i] = self.popular(excluded[i])
         return out  # type: ignore[return-value]
 
     def popular(self, excluded: np.ndarray) -> Ranked:
+        """The most popular items (raw ids) but the `excluded` model indices."""
         take = self.beam + len(excluded)
         items, scores = self._popular[:take], self._popular_scores[:take]
         keep = ~np.isin(items, excluded)
-        return Ranked(items[keep][: self.beam], scores[keep][: self.beam], POPULAR, 0)
+        return Ranked(self.items.to_raw(items[keep][: self.beam]), scores[keep][: self.beam], POPULAR, 0)

@@ -11,9 +11,42 @@ from infra.cli.stopping import stop_requested
 from infra.config import Settings
 
 
-def _serving(settings: Settings, model: Path | None, runtime: str | None):  # noqa: ANN202
+def _serving(settings: Settings, model: Path | None, runtime: str | None, force: bool):  # noqa: ANN202
+    """The serving settings with the model directory resolved (the newest by default: every worker then serves the
+    same one), after checking that the model knows the items users click, unless `force`."""
+    import redis
+
+    from feature_store.online.reader import OnlineReader
+    from feature_store.views import USER_REALTIME
+    from inference.item_vocabulary import ItemVocabulary
+    from inference.model_dirs import newest_model
+    from inference.serving.coverage import SAMPLE_USERS, CoverageError, check_coverage, streamed_items
+
     updates = {k: v for k, v in {"model_dir": model, "runtime": runtime}.items() if v is not None}
-    return settings.serving.model_copy(update=updates)
+    config = settings.serving.model_copy(update=updates)
+    try:
+        config = config.model_copy(update={"model_dir": config.model_dir or newest_model(settings.models_dir)})
+        items = ItemVocabulary.load(config.model_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if force or not config.min_item_coverage:
+        return config
+    try:
+        streamed = streamed_items(OnlineReader(settings.redis.client(), [USER_REALTIME]), SAMPLE_USERS)
+    except redis.RedisError as exc:  # an outage at start is served through (503s), not a reason to stay down
+        click.echo(f"item coverage not checked, the online store does not answer: {exc}", err=True)
+        return config
+    try:
+        coverage = check_coverage(items, streamed, config.min_item_coverage)
+    except CoverageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if len(streamed):
+        click.echo(f"the model knows {coverage:.1%} of {len(streamed):,} streamed item ids sampled")
+    return config
+
+
+FORCE = click.option("--force", is_flag=True, help="Start even if the model knows too few of the streamed items "
+                     "(serving.min_item_coverage).")  # fmt: skip
 
 
 @click.command()
@@ -23,23 +56,19 @@ def _serving(settings: Settings, model: Path | None, runtime: str | None):  # no
 @click.option("--host", default=None, help="Default: serving.host.")
 @click.option("--port", type=int, default=None, help="Default: serving.port.")
 @click.option("--workers", type=int, default=None, help="API processes sharing the port. Default: serving.workers (1).")
+@FORCE
 @click.pass_obj
 def serve(settings: Settings, model: Path | None, runtime: str | None, host: str | None, port: int | None,
-          workers: int | None) -> None:  # fmt: skip
+          workers: int | None, force: bool) -> None:  # fmt: skip
     """Serve POST /recommend (OpenAPI at /docs) on the online store at the configured Redis."""
-    from inference.model_dirs import newest_model
     from inference.serving.api import create_app
     from inference.serving.loading import open_service
     from inference.serving.server import closing, serve_workers
     from inference.serving.server import serve as run_server
 
-    config = _serving(settings, model, runtime)
+    config = _serving(settings, model, runtime, force)
     workers = workers or config.workers
-    if workers > 1:  # the model is resolved once here, so every worker serves the same one
-        try:
-            config = config.model_copy(update={"model_dir": config.model_dir or newest_model(settings.models_dir)})
-        except FileNotFoundError as exc:
-            raise click.ClickException(str(exc)) from exc
+    if workers > 1:
         click.echo(f"serving {config.model_dir.name} ({config.runtime}) with {workers} workers on "
                    f"http://{host or config.host}:{port or config.port}")  # fmt: skip
         with stop_requested():  # uvicorn stops gracefully, then re-raises the signal: ours takes it, the exit is 0
@@ -64,9 +93,10 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
 @click.option("--idle-stop", type=float, default=None, help="Stop after this many seconds without updates.")
 @click.option("--metrics-port", type=int, default=None,
               help="Serve the refresher's Prometheus metrics (lag, refreshed) on this port; off by default.")  # fmt: skip
+@FORCE
 @click.pass_obj
 def refresh(settings: Settings, model: Path | None, runtime: str | None, group: str, idle_stop: float | None,
-            metrics_port: int | None) -> None:  # fmt: skip
+            metrics_port: int | None, force: bool) -> None:  # fmt: skip
     """Recompute and cache each user's top-K whenever feature-updates says their features changed."""
     from feature_store.online.reader import OnlineReader
     from feature_store.views import USER_REALTIME
@@ -74,12 +104,8 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
     from inference.serving.refresher import Refresher
     from inference.serving.result_cache import ResultCache
 
-    config = _serving(settings, model, runtime)
+    config = _serving(settings, model, runtime, force)
     client = settings.redis.client()
-    try:
-        ranker = open_ranker(config, settings.models_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
     metrics = None
     if metrics_port is not None:
         from prometheus_client import start_http_server
@@ -88,6 +114,10 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
 
         metrics = ServingMetrics()
         start_http_server(metrics_port, registry=metrics.registry)
+    try:
+        ranker = open_ranker(config, settings.models_dir, metrics)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
     refresher = Refresher(settings.kafka.bootstrap_servers, settings.topics.feature_updates,
                           OnlineReader(client, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group,
                           metrics=metrics)  # fmt: skip

@@ -120,10 +120,8 @@ def write(settings: Settings, snapshot_topic: str | None, group: str, model: Pat
 def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | None,
             metrics_port: int | None) -> tuple[SnapshotWriter, WriterStats]:  # fmt: skip
     """The writer, and the counts its run adds to (which its metrics, when served, read)."""
-    import numpy as np
-
     from feature_store.views import USER_REALTIME
-    from inference.model_dirs import SEMANTIC_IDS
+    from inference.item_vocabulary import ItemVocabulary
     from streaming.snapshot_writer import SnapshotWriter, WriterStats
     from streaming.state.representation import ArraySemanticIds
 
@@ -139,7 +137,8 @@ def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | N
         click.echo(f"writer metrics on :{metrics_port}")
 
     directory = model or _newest_model(settings.models_dir)
-    semantic_ids = ArraySemanticIds(np.load(directory / SEMANTIC_IDS)) if directory else None
+    items = ItemVocabulary.load(directory) if directory else None
+    semantic_ids = ArraySemanticIds(items.codes, items.to_index) if items else None
     click.echo(f"sid_codes from {directory}" if directory else "sid_codes left empty: no trained model (freshrec train)")
     client = settings.redis.client()
     guard = store_guard(settings, client)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -75,15 +76,21 @@ class TableSemanticIds:
         return np.frombuffer(b"".join(self.table.get(int(i), unknown) for i in item_ids), dtype=np.uint8)
 
 
+def _same(ids: np.ndarray) -> np.ndarray:
+    return ids
+
+
 @dataclass
 class ArraySemanticIds:
-    """A model's semantic-id table (`semantic_ids.npy`: row = item id, one column per level, row 0 = padding),
-    looked up for whole arrays at once; ids outside it (or 0) get 255s like `TableSemanticIds`."""
+    """A model's semantic-id table (row = the model's item index, one column per level, row 0 = padding), looked up
+    for whole arrays at once; ids it does not hold (or 0) get 255s like `TableSemanticIds`."""
 
     codes: np.ndarray
+    rows: Callable[[np.ndarray], np.ndarray] = _same
+    """click-event item ids → rows of `codes` (0 where unknown): the model's item table; by default id = row."""
 
     def lookup(self, item_ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(item_ids, dtype=np.int64)
+        ids = self.rows(np.asarray(item_ids, dtype=np.int64))
         known = (ids > 0) & (ids < len(self.codes))
         out = np.full((len(ids), SID_LEVELS), 255, dtype=np.uint8)
         out[known] = self.codes[ids[known], :SID_LEVELS]

@@ -6,33 +6,42 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from inference import artifacts
+from inference.item_vocabulary import ItemVocabulary
 from infra.cli import main
+from streaming.sources.datasets import TAOBAO_FILES, read_taobao
 
 
-def train(preset: str, dataset: str, models: Path, datasets_dir: Path) -> dict:
+def train(preset: str, dataset: str, models: Path, datasets_dir: Path) -> tuple[dict, Path]:
     result = CliRunner().invoke(main, ["train", "--preset", preset, "--dataset", dataset, "--device", "cpu",
                                        "--models-dir", str(models)], env={"FRESHREC_DATASETS_DIR": str(datasets_dir)})  # fmt: skip
     assert result.exit_code == 0, result.output
     (directory,) = models.iterdir()
     artifacts.load(directory)  # loads for serving
-    return json.loads((directory / "metrics.json").read_text())
+    return json.loads((directory / "metrics.json").read_text()), directory
 
 
 def test_taobao_categories_and_behaviour_tiers(datasets_dir: Path, tmp_path: Path) -> None:
-    metrics = train("taobao", "taobao", tmp_path, datasets_dir)
+    metrics, directory = train("taobao", "taobao", tmp_path, datasets_dir)
     assert metrics["dataset"]["users"] == 43 and metrics["semantic_ids"]["content"] == "attributes"
     positives = metrics["ldpo_positives"]
     assert positives["window"] == 3 and set(positives["tiers"]) == {"2", "3", "4"}  # pv, cart / fav, buy all present
     assert positives["tiers"]["4"] > 0 and positives["tiers"]["2"] > positives["tiers"]["3"] > positives["tiers"]["4"]
+    # the model was trained on items renumbered 1..n; its table knows every streamed id, with its category
+    events = read_taobao(datasets_dir / TAOBAO_FILES["taobao-head"], "taobao-head")
+    items = ItemVocabulary.load(directory)
+    index = items.to_index(events["item_id"].to_numpy())
+    assert index.min() >= 1 and items.num_items == len(set(events["item_id"].to_pylist()))
+    assert np.array_equal(items.categories[index], events["category_id"].to_numpy())
 
 
 @pytest.mark.long  # ~1,200 training steps of MovieLens-100K: about 50 min on the 2-core CI machine
 def test_movielens_items_from_their_titles(datasets_dir: Path, tmp_path: Path) -> None:
-    metrics = train("small", "movielens", tmp_path, datasets_dir)
+    metrics, _ = train("small", "movielens", tmp_path, datasets_dir)
     assert metrics["semantic_ids"]["content"] == "text (all-MiniLM-L6-v2)"
     popular = metrics["most-popular"]["test"]["recall@10"]
     assert metrics[f"{metrics['refined_base']} + RSP"]["test"]["recall@10"] > popular  # the model learns

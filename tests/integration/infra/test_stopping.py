@@ -71,7 +71,7 @@ def test_sigterm_commits_closes_and_exits(command: str, kafka: KafkaEndpoint, re
     metrics_port = free_port()
     args = {"stream write": ["stream", "write", "--group", group, "--metrics-port", str(metrics_port)],
             "refresh": ["refresh", "--group", group, "--model", str(tiny_model_dir(tmp_path / "models" / "tiny", 300)),
-                        "--metrics-port", str(metrics_port)],
+                        "--metrics-port", str(metrics_port), "--force"],
             "stream run": ["stream", "run", "--group", f"job-{name}", "--checkpoint-dir", str(tmp_path / "ckpt"),
                            "--metrics-port", str(metrics_port)]}  # fmt: skip
     log = tmp_path / "command.log"
@@ -130,7 +130,7 @@ def test_sigterm_stops_serve(workers: int, redis_server: RedisEndpoint, tmp_path
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
         process = subprocess.Popen([str(Path(sys.executable).parent / "freshrec"), "serve", "--model", str(model),
-                                    "--port", str(port), "--workers", str(workers)],
+                                    "--port", str(port), "--workers", str(workers), "--force"],
                                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 120

@@ -23,7 +23,7 @@ def test_two_workers_share_the_port_and_their_metrics(redis_server: RedisEndpoin
     env = {**os.environ, "FRESHREC_REDIS__HOST": redis_server.host, "FRESHREC_REDIS__PORT": str(redis_server.port),
            "FRESHREC_SERVING__BEAM": "20", "FRESHREC_SERVING__MAX_K": "20"}  # fmt: skip
     freshrec = Path(sys.executable).parent / "freshrec"
-    process = subprocess.Popen([str(freshrec), "serve", "--model", str(model_dir), "--workers", "2", "--port", str(port)],
+    process = subprocess.Popen([str(freshrec), "serve", "--model", str(model_dir), "--workers", "2", "--port", str(port), "--force"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:

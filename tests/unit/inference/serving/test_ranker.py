@@ -40,3 +40,21 @@ def test_a_batch_mixes_warm_and_cold_users(ranker: Ranker) -> None:
 def test_cold_fallback_skips_exclusions_and_stays_full(ranker: Ranker) -> None:
     cold = ranker.rank([RankInput(np.array([], dtype=np.int64), np.arange(290, 301))])[0]
     assert cold.source == POPULAR and cold.items.tolist() == list(range(289, 274, -1))
+
+
+def test_raw_ids_round_trip_through_a_renumbered_model(ranker: Ranker, tmp_path: Path) -> None:
+    """The same weights and codes with the items renumbered in the events (as Taobao's or a subset's are): given
+    raw ids, the model ranks exactly what the plain model ranks for the matching indices, answered in raw ids."""
+    raw = 10**12 + np.random.default_rng(3).permutation(NUM_ITEMS) * 7  # index i is raw[i - 1]
+    loaded = artifacts.load(tiny_model_dir(tmp_path / "renumbered", NUM_ITEMS, raw_ids=raw))
+    unknown: list[int] = []
+    renumbered = Ranker(loaded, make_runtime("torch", loaded), beam=15, on_unknown=unknown.append)
+    histories = [np.array([5, 6, 7]), np.array([], dtype=np.int64), np.array([8, 9, 120])]
+    excludes = [np.zeros(0, dtype=np.int64), np.array([300, 299]), np.array([42])]
+    plain = ranker.rank([RankInput(h, x) for h, x in zip(histories, excludes)])
+    as_raw = renumbered.rank([RankInput(np.append(raw[h - 1], 5), raw[x - 1]) for h, x in zip(histories, excludes)])
+    for want, got in zip(plain, as_raw):
+        assert got.source == want.source and got.items.tolist() == raw[want.items - 1].tolist()
+        np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)
+    assert unknown == [1, 1, 1]  # raw id 5 is no item of the renumbered model
+    assert not {int(raw[i - 1]) for i in (300, 299)} & set(as_raw[1].items.tolist())

@@ -1,0 +1,116 @@
+"""A model's item table: the item id as it appears in click events (raw) ↔ the model's own index 1..n, with each
+item's category, title and semantic id, and a version that names the table. Serving, the refresher, the snapshot
+writer's `sid_codes` and the intent batch map through it, so a model trained on renumbered items (Taobao, a dense
+subset) never reads a streamed id as another item.
+
+Torch-free (numpy + pyarrow): the streaming writer loads it in milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ITEMS = "items.parquet"
+VERSION_KEY = b"freshrec.items_version"
+NO_CATEGORY = -1
+
+
+@dataclass(frozen=True)
+class ItemVocabulary:
+    raw_ids: np.ndarray
+    """raw_ids[i] = the click events' id of model item i (int64); row 0 is padding (raw id 0, never an item)."""
+    codes: np.ndarray
+    """codes[i] = item i's semantic id, one column per level (row 0 = padding)."""
+    categories: np.ndarray
+    """categories[i] = item i's category (`NO_CATEGORY` where the dataset has none)."""
+    titles: list[str]
+    """titles[i] = item i's title or short text ("" where unknown)."""
+    _sorted_raw: np.ndarray = field(init=False, repr=False, compare=False)
+    _sorted_index: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.raw_ids)
+        if not (len(self.codes) == len(self.categories) == len(self.titles) == n) or n == 0:
+            raise ValueError(f"item table columns differ in length: {n} raw ids, {len(self.codes)} codes, "
+                             f"{len(self.categories)} categories, {len(self.titles)} titles")  # fmt: skip
+        items = self.raw_ids[1:]
+        if len(np.unique(items)) != len(items) or (len(items) and items.min() <= 0):
+            raise ValueError("item table: raw ids must be distinct and positive")
+        order = np.argsort(items, kind="stable")
+        object.__setattr__(self, "_sorted_raw", items[order])
+        object.__setattr__(self, "_sorted_index", order.astype(np.int64) + 1)
+
+    @classmethod
+    def identity(cls, codes: np.ndarray) -> ItemVocabulary:
+        """Raw id = model index (datasets whose ids are already 1..n: Beauty, MovieLens)."""
+        n = len(codes)
+        return cls(np.arange(n, dtype=np.int64), codes, np.full(n, NO_CATEGORY, np.int64), [""] * n)
+
+    @property
+    def num_items(self) -> int:
+        return len(self.raw_ids) - 1
+
+    @property
+    def version(self) -> str:
+        """Names the table: same raw ids in the same order with the same codes → same version."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.raw_ids, dtype=np.int64).tobytes())
+        digest.update(np.ascontiguousarray(self.codes, dtype=np.int64).tobytes())
+        return digest.hexdigest()[:16]
+
+    def to_index(self, raw: np.ndarray) -> np.ndarray:
+        """Model indices of raw ids; 0 for an id the model does not know."""
+        raw = np.asarray(raw, dtype=np.int64)
+        sorted_raw = self._sorted_raw
+        if not len(sorted_raw):
+            return np.zeros(len(raw), dtype=np.int64)
+        at = np.minimum(np.searchsorted(sorted_raw, raw), len(sorted_raw) - 1)
+        found = sorted_raw[at] == raw
+        return np.where(found, self._sorted_index[at], 0)
+
+    def to_raw(self, index: np.ndarray) -> np.ndarray:
+        return self.raw_ids[np.asarray(index, dtype=np.int64)]
+
+    def coverage(self, raw: np.ndarray) -> float:
+        """The share of these (streamed) item ids the model knows; 1.0 for none."""
+        raw = np.asarray(raw, dtype=np.int64)
+        return float((self.to_index(raw) > 0).mean()) if len(raw) else 1.0
+
+    def save(self, directory: Path) -> Path:
+        rows = slice(1, None)  # padding row not stored
+        table = pa.table({
+            "raw_id": pa.array(self.raw_ids[rows], pa.int64()),
+            "index": pa.array(np.arange(1, len(self.raw_ids), dtype=np.int64)),
+            "category": pa.array(self.categories[rows], pa.int64()),
+            "title": pa.array(self.titles[1:], pa.string()),
+            "semantic_id": pa.array(list(self.codes[rows].astype(np.int64)), pa.list_(pa.int64())),
+        }).replace_schema_metadata({VERSION_KEY: self.version.encode()})  # fmt: skip
+        path = directory / ITEMS
+        pq.write_table(table, path)
+        return path
+
+    @classmethod
+    def load(cls, directory: Path) -> ItemVocabulary:
+        path = directory / ITEMS
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: the model directory has no item table (retrain it)")
+        table = pq.read_table(path)
+        index = table["index"].to_numpy()
+        if not np.array_equal(index, np.arange(1, len(index) + 1)):
+            raise ValueError(f"{path}: rows must be the model's items 1..n in order")
+        levels = len(table["semantic_id"][0]) if len(index) else 0
+        codes = np.zeros((len(index) + 1, levels), dtype=np.int64)
+        if len(index):
+            codes[1:] = np.asarray(table["semantic_id"].to_pylist(), dtype=np.int64)
+        vocabulary = cls(np.concatenate([[0], table["raw_id"].to_numpy()]).astype(np.int64), codes,
+                         np.concatenate([[NO_CATEGORY], table["category"].to_numpy()]).astype(np.int64),
+                         ["", *table["title"].to_pylist()])  # fmt: skip
+        stored = (table.schema.metadata or {}).get(VERSION_KEY, b"").decode()
+        if stored != vocabulary.version:
+            raise ValueError(f"{path}: item table version {stored!r} does not match its contents ({vocabulary.version})")
+        return vocabulary

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -64,7 +65,13 @@ def run_name(dataset: str, config: dict[str, Any]) -> str:
 def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, items: ItemVocabulary, popularity: np.ndarray,
          scorer: RefinedScorer | None, gamma: torch.Tensor | None, metrics: dict[str, Any],
          curves: dict[str, Any]) -> Path:  # fmt: skip
-    directory.mkdir(parents=True, exist_ok=False)
+    """Written beside `directory` under a hidden name, then renamed into place: a server following the newest model
+    never sees a half-written one."""
+    if directory.exists():
+        raise FileExistsError(f"{directory} exists")
+    final, directory = directory, directory.parent / f".{directory.name}.partial"
+    shutil.rmtree(directory, ignore_errors=True)  # left by a crashed save
+    directory.mkdir(parents=True)
     meta = {"format_version": FORMAT_VERSION, "torch": torch.__version__, "python": platform.python_version(),
             "vocab_sizes": model.vocab_sizes, "gr": asdict(model.config), "items_version": items.version,
             **config}  # fmt: skip
@@ -79,7 +86,8 @@ def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, it
     np.save(directory / "popularity.npy", np.asarray(popularity, dtype=np.float32))
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (directory / "curves.json").write_text(json.dumps(curves))
-    return directory
+    directory.rename(final)
+    return final
 
 
 def load(directory: Path, device: torch.device | str = "cpu") -> LoadedModel:

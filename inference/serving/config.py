@@ -13,7 +13,10 @@ RUNTIMES: tuple[str, ...] = get_args(Runtime)
 
 
 class ServingConfig(BaseModel):
-    model_dir: Path | None = Field(None, description="model directory to serve; default: the newest under models_dir")
+    model_dir: Path | None = Field(None, description="model directory to serve, always; default: the newest under "
+                                   "models_dir, followed: a newer one is swapped in without dropping a request")  # fmt: skip
+    model_poll_s: float = Field(30.0, ge=0, description="how often a server following the newest model looks for a "
+                                "newer one; 0: never")  # fmt: skip
     runtime: Runtime = Field("onnx-int8", description="torch (reference), onnx (onnxruntime, exact) or onnx-int8 (quantized, the CPU default)")
     beam: int = Field(20, ge=1, le=500, description="λ: beam width = candidates the refined scorer re-ranks (20 gives "
                       "the Beauty model's beam-50 test metrics at less cost; docs/serving.md)")

@@ -3,6 +3,7 @@ online-store reader and the result cache."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -16,10 +17,12 @@ from inference.serving.config import ServingConfig
 from inference.serving.metrics import ServingMetrics
 from inference.serving.ranker import Ranker
 from inference.serving.result_cache import ResultCache
+from inference.serving.rollout import ModelFollower
 from inference.serving.service import RecommendationService
 
 
 def open_ranker(config: ServingConfig, models_dir: Path, metrics: ServingMetrics | None = None) -> Ranker:
+    """The ranker of `config.model_dir`, else of the newest model under `models_dir`."""
     loaded = artifacts.load(config.model_dir or newest_model(models_dir))
     runtime = make_runtime(config.runtime, loaded, config.threads_per_worker)
     if metrics is None:
@@ -31,5 +34,16 @@ def open_service(config: ServingConfig, client: redis.Redis, models_dir: Path, m
                  ) -> RecommendationService:  # fmt: skip
     """`metrics_dir`: the workers' shared metrics directory when the API runs as several processes."""
     reader, metrics = OnlineReader(client, [USER_REALTIME, USER_INTENT]), ServingMetrics(metrics_dir)
-    return RecommendationService(reader, open_ranker(config, models_dir, metrics), ResultCache(client, config.cache_ttl_s),
-                                 config, metrics)  # fmt: skip
+    ranker = open_ranker(config, models_dir, metrics)
+    service = RecommendationService(reader, ranker, ResultCache(client, config.cache_ttl_s), config, metrics)
+    service.follower = follow(config, models_dir, ranker, service.use, metrics)
+    return service
+
+
+def follow(config: ServingConfig, models_dir: Path, ranker: Ranker, swap: Callable[[Ranker], None],
+           metrics: ServingMetrics | None = None) -> ModelFollower | None:  # fmt: skip
+    """A started follower of the newest model when none is pinned (`config.model_dir`) and polling is on."""
+    if config.model_dir is not None or not config.model_poll_s:
+        return None
+    load = lambda path: open_ranker(config.model_copy(update={"model_dir": path}), models_dir, metrics)  # noqa: E731
+    return ModelFollower(models_dir, ranker.loaded.directory, load, swap, config.model_poll_s).start()

@@ -39,6 +39,8 @@ class Ranked:
     """generative, or popular (cold user: no item the model knows)."""
     history_used: int
     """how many of the user's items the model read."""
+    model: str
+    """the id of the model that ranked them."""
 
 
 class Ranker:
@@ -82,7 +84,8 @@ class Ranker:
             items, scores = items.cpu().numpy(), scores.float().cpu().numpy()
             for row, i in enumerate(warm):
                 valid = np.isfinite(scores[row])
-                out[i] = Ranked(self.items.to_raw(items[row][valid]), scores[row][valid], GENERATIVE, len(recent[row]))
+                out[i] = Ranked(self.items.to_raw(items[row][valid]), scores[row][valid], GENERATIVE, len(recent[row]),
+                                self.model_id)  # fmt: skip
         for i, result in enumerate(out):
             if result is None:
                 out[i] = self.popular(excluded[i])
@@ -93,4 +96,4 @@ class Ranker:
         take = self.beam + len(excluded)
         items, scores = self._popular[:take], self._popular_scores[:take]
         keep = ~np.isin(items, excluded)
-        return Ranked(self.items.to_raw(items[keep][: self.beam]), scores[keep][: self.beam], POPULAR, 0)
+        return Ranked(self.items.to_raw(items[keep][: self.beam]), scores[keep][: self.beam], POPULAR, 0, self.model_id)

@@ -117,7 +117,7 @@ class Refresher:
         ranked = self.ranker.rank([RankInput(item_ids[i]) for i in present])
         now = int(time.time() * 1000)
         results = {
-            users[i]: CachedResult(int(features.version[i]), self.ranker.model_id, now, r.items.tolist(), r.scores.tolist())
+            users[i]: CachedResult(int(features.version[i]), r.model, now, r.items.tolist(), r.scores.tolist())
             for i, r in zip(present, ranked)
             if r.source == GENERATIVE
         }

@@ -23,6 +23,7 @@ from inference.serving.config import ServingConfig
 from inference.serving.metrics import ServingMetrics
 from inference.serving.ranker import POPULAR, Ranked, Ranker, RankInput
 from inference.serving.result_cache import CachedResult, ResultCache
+from inference.serving.rollout import ModelFollower
 
 
 @dataclass
@@ -45,9 +46,13 @@ class RecommendationService:
                  metrics: ServingMetrics) -> None:  # fmt: skip
         self.ranker, self.cache, self.config, self.metrics = ranker, cache, config, metrics
         self.reads = AsyncOnlineReader(reader, lambda n: metrics.batch_size.labels("read").observe(n))
-        self.compute = MicroBatcher(ranker.rank, config.max_batch, config.max_wait_ms / 1000, config.compute_workers,
-                                    config.max_queue, "compute", lambda n: metrics.batch_size.labels("compute").observe(n))  # fmt: skip
+        # the ranker is read per batch: a swapped-in model (`use`) takes the next batch
+        self.compute = MicroBatcher(lambda inputs: self.ranker.rank(inputs), config.max_batch, config.max_wait_ms / 1000,
+                                    config.compute_workers, config.max_queue, "compute",
+                                    lambda n: metrics.batch_size.labels("compute").observe(n))  # fmt: skip
         self.writes = MicroBatcher(self._write, 256, 0.0, 1, config.max_queue, "writes")
+        self.follower: ModelFollower | None = None
+        """what swaps newer models in (`use`), when the service follows the newest; closed with the service."""
 
     async def recommend(self, user_id: int, k: int, exclude: list[int]) -> Recommendation:
         features, cached_raw = await self.reads.read_with(user_id, result_cache.key(user_id))
@@ -59,37 +64,51 @@ class RecommendationService:
         history = realtime.values.get("item_ids", np.zeros(0, dtype=np.int64)) if version is not None else np.zeros(0, np.int64)
         excluded = np.asarray(exclude, dtype=np.int64)
 
-        cached = CachedResult.decode(cached_raw)
-        if cached and version is not None and cached.version == version and cached.model_id == self.ranker.model_id:
+        cached, ranker = CachedResult.decode(cached_raw), self.ranker
+        if cached and version is not None and cached.version == version and cached.model_id == ranker.model_id:
             items, scores = _top_k(np.asarray(cached.items), np.asarray(cached.scores), excluded, k)
-            if len(items) == k or len(cached.items) < self.ranker.beam:  # the cache held every candidate there is
-                used = min(len(self.ranker.known(history)), self.ranker.max_length)
-                return self._answer(user_id, items, scores, "cached", "generative", version, tags, used)
+            if len(items) == k or len(cached.items) < ranker.beam:  # the cache held every candidate there is
+                used = min(len(ranker.known(history)), ranker.max_length)
+                return self._answer(user_id, items, scores, "cached", "generative", version, tags, used, ranker.model_id)
 
         self.metrics.queue_depth.set(self.compute.depth())
-        ranked: Ranked = await self.compute.submit(RankInput(history))
+        ranked = await self._rank(RankInput(history))
         if ranked.source != POPULAR and version is not None:
-            computed = CachedResult(version, self.ranker.model_id, int(time.time() * 1000), ranked.items.tolist(),
+            computed = CachedResult(version, ranked.model, int(time.time() * 1000), ranked.items.tolist(),
                                     ranked.scores.tolist())  # fmt: skip
             self.writes.submit_nowait((user_id, computed))
         items, scores = _top_k(ranked.items, ranked.scores, excluded, k)
         if len(items) < k and len(excluded) and ranked.source != POPULAR:  # exclusions ate the beam: search without them
-            ranked = (await self.compute.submit(RankInput(history, excluded)))
+            ranked = await self._rank(RankInput(history, excluded))
             items, scores = ranked.items[:k], ranked.scores[:k]
         path = "cold" if ranked.source == POPULAR else "computed"
-        return self._answer(user_id, items, scores, path, ranked.source, version, tags, ranked.history_used)
+        return self._answer(user_id, items, scores, path, ranked.source, version, tags, ranked.history_used, ranked.model)
+
+    async def _rank(self, request: RankInput) -> Ranked:
+        """Ranked by the model in service when the answer comes: a batch that ran on the model just swapped out
+        (`use`) is ranked again, so no old-model answer leaves once the swap is done."""
+        ranked = await self.compute.submit(request)
+        while ranked.model != self.ranker.model_id:
+            ranked = await self.compute.submit(request)
+        return ranked
+
+    def use(self, ranker: Ranker) -> None:
+        """Serve `ranker` from the next batch on (the model follower's swap)."""
+        self.ranker = ranker
 
     def _answer(self, user_id: int, items: np.ndarray, scores: np.ndarray, path: str, source: str, version: int | None,
-                tags: list[str], history_used: int) -> Recommendation:  # fmt: skip
+                tags: list[str], history_used: int, model: str) -> Recommendation:  # fmt: skip
         self.metrics.results.labels(path).inc()
         return Recommendation(user_id, np.asarray(items).tolist(), np.asarray(scores).tolist(), path, source, version,
-                              self.ranker.model_id, tags, _reason(source, tags, history_used))  # fmt: skip
+                              model, tags, _reason(source, tags, history_used))  # fmt: skip
 
     def _write(self, entries: list[tuple[int, CachedResult]]) -> list[int]:
         self.cache.write_many(dict(entries))
         return [0] * len(entries)
 
     def close(self) -> None:
+        if self.follower is not None:
+            self.follower.close()
         self.reads.close()
         for batcher in (self.compute, self.writes):
             batcher.close()

@@ -12,8 +12,8 @@ from infra.config import Settings
 
 
 def _serving(settings: Settings, model: Path | None, runtime: str | None, force: bool):  # noqa: ANN202
-    """The serving settings with the model directory resolved (the newest by default: every worker then serves the
-    same one), after checking that the model knows the items users click, unless `force`."""
+    """The serving settings, after checking that the model to start with (pinned, else the newest) knows the items
+    users click, unless `force`."""
     import redis
 
     from feature_store.online.reader import OnlineReader
@@ -25,8 +25,7 @@ def _serving(settings: Settings, model: Path | None, runtime: str | None, force:
     updates = {k: v for k, v in {"model_dir": model, "runtime": runtime}.items() if v is not None}
     config = settings.serving.model_copy(update=updates)
     try:
-        config = config.model_copy(update={"model_dir": config.model_dir or newest_model(settings.models_dir)})
-        items = ItemVocabulary.load(config.model_dir)
+        items = ItemVocabulary.load(config.model_dir or newest_model(settings.models_dir))
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     if force or not config.min_item_coverage:
@@ -69,8 +68,8 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
     config = _serving(settings, model, runtime, force)
     workers = workers or config.workers
     if workers > 1:
-        click.echo(f"serving {config.model_dir.name} ({config.runtime}) with {workers} workers on "
-                   f"http://{host or config.host}:{port or config.port}")  # fmt: skip
+        click.echo(f"serving {config.model_dir.name if config.model_dir else 'the newest model'} ({config.runtime}) "
+                   f"with {workers} workers on http://{host or config.host}:{port or config.port}")  # fmt: skip
         with stop_requested():  # uvicorn stops gracefully, then re-raises the signal: ours takes it, the exit is 0
             serve_workers(config, settings.redis.client_kwargs(), settings.models_dir, host or config.host,
                           port or config.port, workers)  # fmt: skip
@@ -100,7 +99,7 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
     """Recompute and cache each user's top-K whenever feature-updates says their features changed."""
     from feature_store.online.reader import OnlineReader
     from feature_store.views import USER_REALTIME
-    from inference.serving.loading import open_ranker
+    from inference.serving.loading import follow, open_ranker
     from inference.serving.refresher import Refresher
     from inference.serving.result_cache import ResultCache
 
@@ -122,6 +121,11 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
                           OnlineReader(client, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group,
                           metrics=metrics)  # fmt: skip
     click.echo(f"refreshing with {ranker.model_id} from {settings.topics.feature_updates} ...")
+    follower = follow(config, settings.models_dir, ranker, lambda newer: setattr(refresher, "ranker", newer), metrics)
     with stop_requested() as stop:
-        stats = refresher.run(should_stop=stop.is_set, idle_stop_s=idle_stop)
+        try:
+            stats = refresher.run(should_stop=stop.is_set, idle_stop_s=idle_stop)
+        finally:
+            if follower is not None:
+                follower.close()
     click.echo(f"{'stopped: ' if stop.is_set() else ''}{stats.updates} updates, {stats.users} users refreshed, {stats.written} results cached")

@@ -26,8 +26,8 @@ from intents.config import IntentConfig
 from intents.context import build_contexts, day_bounds, events_between
 from intents.evaluation import METRICS, score_day, summarize
 from intents.llm import LLMClient
-from streaming.sources.datasets import load
-from streaming.sources.movielens import ARCHIVE, GENRES, read_movielens
+from sources.datasets import load
+from sources.movielens import ARCHIVE, GENRES, read_movielens
 
 
 def main() -> None:

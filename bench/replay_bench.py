@@ -24,8 +24,8 @@ from infra.stack.kafka import LocalKafka
 from infra.stack.process import free_port
 from schemas.columnar import encode_batch
 from schemas.registry import default_registry
+from sources.datasets import ClickSource, SyntheticSource, load
 from streaming.replay import PRODUCER_DEFAULTS, produce_all, replay, user_keys
-from streaming.sources.datasets import ClickSource, SyntheticSource, load
 
 
 def bare_producer_rate(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes]) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 from infra.config import load_settings
 from schemas.columnar import encode_batch
 from schemas.registry import default_registry
-from streaming.sources.datasets import load
+from sources.datasets import load
 from streaming.state.representation import sizes
 from streaming.state.user_state import BehaviorState
 

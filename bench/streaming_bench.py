@@ -39,12 +39,12 @@ from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
 from schemas.columnar import encode_batch
 from schemas.registry import default_registry
+from sources.datasets import SyntheticSource
 from streaming.config import StreamSettings
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.replay import PRODUCER_DEFAULTS, produce_all, replay, user_keys
 from streaming.snapshot_writer import SnapshotWriter
-from streaming.sources.datasets import SyntheticSource
 
 
 @dataclass

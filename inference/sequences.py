@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow.compute as pc
 
 from inference.item_vocabulary import NO_CATEGORY, ItemVocabulary
+from sources.datasets import TAOBAO_FILES, read_taobao
+from sources.movielens import GENRES, read_movielens
 
 DATASETS = ("beauty", "movielens", "taobao")
 BEAUTY_FILE = "amazon/Beauty.txt"
@@ -127,8 +129,6 @@ def load_movielens(archive: Path, before: str | None = None) -> Sequences:
     """MovieLens-100K ratings as sequences (users by id, items in time order; a movie's attributes are its genres,
     its text "Title (year). Genre, Genre"), only those rated before the UTC date `before` when given: a time
     split, so days after it can be scored without the model having trained on them."""
-    from streaming.sources.movielens import GENRES, read_movielens  # the dataset's one reader (a plain file module)
-
     if not archive.is_file():
         raise SequenceDataError(f"{archive} not found: run `freshrec datasets fetch movielens`")
     data = read_movielens(archive)
@@ -156,8 +156,6 @@ def load_taobao(datasets_dir: Path) -> Sequences:
     """The Taobao UserBehavior head sample (43 users with complete histories, 4,321 behaviours) as sequences: every
     behaviour in time order, items renumbered 1..n by first appearance, each item's category as its attribute, and
     each event's behaviour strength (the preference tiers of listwise DPO)."""
-    from streaming.sources.datasets import TAOBAO_FILES, read_taobao  # the dataset's one reader (a plain file module)
-
     path = datasets_dir / TAOBAO_FILES["taobao-head"]
     if not path.is_file():
         raise SequenceDataError(f"{path} not found: set datasets_dir to the shared datasets folder")
@@ -191,7 +189,7 @@ def load_sequences(name: str, datasets_dir: Path, archives_dir: Path | None = No
             raise SequenceDataError("the Taobao sample is split leave-one-out, not in time")
         return load_taobao(datasets_dir)
     if name == "movielens":
-        from streaming.sources.movielens import ARCHIVE
+        from sources.movielens import ARCHIVE
 
         if archives_dir is None:
             raise SequenceDataError("movielens is read from its fetched archive: archives_dir is needed")

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from streaming.sources.movielens import ARCHIVE, ARCHIVE_SHA256
+from sources.movielens import ARCHIVE, ARCHIVE_SHA256
 
 ARCHIVES = {"movielens": (ARCHIVE, ARCHIVE_SHA256, "recbole==1.2.1")}
 

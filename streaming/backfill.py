@@ -17,7 +17,7 @@ from feature_store.offline import parquet_log
 from feature_store.online.validation import rows_to_table
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
-from streaming.sources.datasets import ClickSource
+from sources.datasets import ClickSource
 from streaming.state.user_state import BehaviorState
 
 

@@ -17,7 +17,7 @@ from confluent_kafka import KafkaException, Producer
 from schemas.columnar import encode_batch
 from schemas.ragged import decimal_ascii
 from schemas.registry import default_registry
-from streaming.sources.datasets import ClickSource
+from sources.datasets import ClickSource
 
 # Durable and duplicate-free on retries; batches big enough that the broker, not the request count, is the limit.
 PRODUCER_DEFAULTS: dict[str, Any] = {

@@ -9,7 +9,7 @@ import click
 import numpy as np
 
 from infra.config import Settings
-from streaming.sources.datasets import DATASETS
+from sources.datasets import DATASETS
 
 if TYPE_CHECKING:
     import redis
@@ -46,8 +46,8 @@ def backfill(settings: Settings, dataset: str) -> None:
 
     from feature_store.online.writer import OnlineWriter
     from feature_store.views import USER_REALTIME
+    from sources.datasets import load
     from streaming.backfill import backfill as run_backfill
-    from streaming.sources.datasets import load
 
     source = load(dataset, settings.datasets_dir, archives_dir=settings.archives_dir)
     writer = OnlineWriter(settings.redis.client(), USER_REALTIME)

@@ -47,7 +47,7 @@ def llm_client(settings: Settings) -> Iterator[tuple[object, str]]:
 
 def load_catalog(settings: Settings, name: str, events):  # noqa: ANN001, ANN201
     from intents.catalog import coded_catalog, movie_catalog
-    from streaming.sources.movielens import ARCHIVE, GENRES, read_movielens
+    from sources.movielens import ARCHIVE, GENRES, read_movielens
 
     if name == "movielens":
         return movie_catalog(read_movielens(settings.archives_dir / ARCHIVE).movies, GENRES)

@@ -6,9 +6,9 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from infra.config import Settings
+from sources.datasets import DATASETS, DatasetError, load
 from streaming.replay import ReplayError
 from streaming.replay import replay as run_replay
-from streaming.sources.datasets import DATASETS, DatasetError, load
 
 
 @click.command()

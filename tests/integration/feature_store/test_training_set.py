@@ -11,7 +11,7 @@ import pytest
 from feature_store.offline import parquet_log, training_set
 from feature_store.online.validation import rows_to_table
 from feature_store.views import BEHAVIOR_CODES, INTEREST_DIM, INTEREST_SLOTS, SEQUENCE_LENGTH, USER_REALTIME
-from streaming.sources.datasets import load
+from sources.datasets import load
 
 pytestmark = pytest.mark.integration
 

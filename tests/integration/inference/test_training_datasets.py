@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from inference import artifacts
 from inference.item_vocabulary import ItemVocabulary
 from infra.cli import main
-from streaming.sources.datasets import TAOBAO_FILES, read_taobao
+from sources.datasets import TAOBAO_FILES, read_taobao
 
 
 def train(preset: str, dataset: str, models: Path, datasets_dir: Path) -> tuple[dict, Path]:

@@ -27,7 +27,7 @@ from infra.stack.llm import MODEL_VERSION
 from intents.catalog import coded_catalog
 from intents.context import build_contexts, day_bounds, events_between
 from intents.judge import tag_category
-from streaming.sources.datasets import load
+from sources.datasets import load
 from tests.fixtures.services import RedisEndpoint
 
 pytestmark = pytest.mark.integration

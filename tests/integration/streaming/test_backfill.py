@@ -13,8 +13,8 @@ from feature_store.offline import parquet_log
 from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
+from sources.datasets import load
 from streaming.backfill import backfill
-from streaming.sources.datasets import load
 
 pytestmark = pytest.mark.integration
 

@@ -20,10 +20,10 @@ from feature_store.views import USER_REALTIME
 from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec
+from sources.datasets import load
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.snapshot_writer import SnapshotWriter
-from streaming.sources.datasets import load
 from streaming.state.representation import ArraySemanticIds
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.kafka import ordered_producer

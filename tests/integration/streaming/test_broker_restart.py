@@ -19,7 +19,7 @@ from feature_store.views import USER_REALTIME
 from infra.config import KafkaSettings, load_settings
 from infra.stack.kafka import LocalKafka
 from infra.stack.process import free_port
-from streaming.sources.datasets import load
+from sources.datasets import load
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.live_job import LiveJob
 from tests.integration.streaming.slice_truth import matches, produce, truth

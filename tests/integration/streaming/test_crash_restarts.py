@@ -21,7 +21,7 @@ from confluent_kafka import Producer
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
 from schemas.codec import AvroCodec
-from streaming.sources.datasets import load
+from sources.datasets import load
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint

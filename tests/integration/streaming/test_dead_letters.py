@@ -19,9 +19,9 @@ from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec
 from schemas.topics import TopicSettings
+from sources.datasets import load
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
-from streaming.sources.datasets import load
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint

@@ -11,9 +11,9 @@ import pytest
 from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec, CodecError
+from sources.datasets import load
 from streaming.flink.environment import job_jar, table_environment
 from streaming.jobs import tables
-from streaming.sources.datasets import load
 from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint
 

@@ -9,10 +9,10 @@ import pytest
 from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec
+from sources.datasets import load
 from streaming.flink.environment import table_environment
 from streaming.jobs import tables
 from streaming.replay import replay
-from streaming.sources.datasets import load
 from tests.fixtures.services import KafkaEndpoint
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import pytest
 from confluent_kafka import Consumer
 
 from schemas.codec import AvroCodec
+from sources.datasets import load
 from streaming.replay import replay
-from streaming.sources.datasets import load
 from tests.fixtures.services import KafkaEndpoint
 
 pytestmark = pytest.mark.integration

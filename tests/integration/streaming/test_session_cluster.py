@@ -13,10 +13,10 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.config import load_settings
 from infra.jars import fetch
+from sources.datasets import load
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.replay import replay
-from streaming.sources.datasets import load
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.flink import FlinkEndpoint
 from tests.fixtures.services import KafkaEndpoint

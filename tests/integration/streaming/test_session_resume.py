@@ -19,7 +19,7 @@ import redis
 
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
-from streaming.sources.datasets import load
+from sources.datasets import load
 from tests.fixtures.flink import FlinkEndpoint
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.live_job import LiveJob

@@ -26,7 +26,7 @@ from inference.testing import tiny_model_dir
 from infra.config import RedisSettings
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
-from streaming.sources.datasets import load
+from sources.datasets import load
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.inference.serving.conftest import start_api
 from tests.integration.streaming.live_job import LiveJob

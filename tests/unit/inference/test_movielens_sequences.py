@@ -12,7 +12,7 @@ import pytest
 from inference.sequences import SequenceDataError, load_sequences
 from infra.config import load_settings
 from infra.datasets import fetch
-from streaming.sources.movielens import read_movielens
+from sources.movielens import read_movielens
 
 ARCHIVES = load_settings().archives_dir
 

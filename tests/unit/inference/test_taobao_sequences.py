@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from inference.sequences import BEHAVIOR_STRENGTH, leave_one_out, load_sequences, next_interactions
-from streaming.sources.datasets import TAOBAO_FILES, read_taobao
+from sources.datasets import TAOBAO_FILES, read_taobao
 
 
 def test_every_behaviour_once_in_time_order_with_categories(datasets_dir: Path) -> None:

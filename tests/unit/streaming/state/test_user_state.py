@@ -8,7 +8,7 @@ import pytest
 
 from feature_store.online.validation import rows_to_table
 from feature_store.views import INTEREST_DIM, INTEREST_SLOTS, SEQUENCE_LENGTH, USER_REALTIME
-from streaming.sources.datasets import load
+from sources.datasets import load
 from streaming.state.representation import TableSemanticIds
 from streaming.state.user_state import BehaviorState
 

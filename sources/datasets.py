@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv
 
-from streaming.sources.movielens import ARCHIVE as MOVIELENS_ARCHIVE
-from streaming.sources.movielens import read_movielens
+from sources.movielens import ARCHIVE as MOVIELENS_ARCHIVE
+from sources.movielens import read_movielens
 
 BEHAVIORS = ("PV", "CART", "FAV", "BUY")
 BEAUTY_T0_MS = 1_388_534_400_000  # 2014-01-01T00:00:00Z

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from streaming.sources.datasets import BEAUTY_T0_MS, DAY_MS, DatasetError, SyntheticSource, load
+from sources.datasets import BEAUTY_T0_MS, DAY_MS, DatasetError, SyntheticSource, load
 
 
 def test_taobao_head_matches_the_csv(datasets_dir: Path) -> None:

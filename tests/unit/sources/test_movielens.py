@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 
 from infra.config import load_settings
 from infra.datasets import fetch
-from streaming.sources.movielens import GENRES, read_movielens
+from sources.movielens import GENRES, read_movielens
 
 
 def test_movielens_100k_has_its_published_shape() -> None:

@@ -24,9 +24,10 @@ import torch
 from inference import artifacts
 from inference.evaluation import evaluate, seen_mask
 from inference.generative import GenerativeRetrieval, GRConfig
-from inference.gr_training import Retriever, make_pairs, train_ntp
+from inference.gr_training import make_pairs, train_ntp
 from inference.model_dirs import newest_model
 from inference.pipeline import PipelineConfig
+from inference.retriever import Retriever
 from inference.sequences import leave_one_out, load_sequences, pad_left, training_pairs
 from infra.config import load_settings
 

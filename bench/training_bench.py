@@ -21,12 +21,13 @@ from torch import nn
 from inference import artifacts
 from inference.evaluation import evaluate
 from inference.generative import GenerativeRetrieval
-from inference.gr_training import FrozenBeams, Retriever
+from inference.gr_training import FrozenBeams
 from inference.layers import Dropout
 from inference.model_dirs import newest_model
 from inference.pipeline import PRESETS
-from inference.sequences import leave_one_out, load_sequences, training_pairs
-from inference.training import length_batches, trim_left
+from inference.retriever import Retriever
+from inference.sequences import leave_one_out, load_sequences, training_pairs, trim_left
+from inference.training import length_batches
 from infra.config import load_settings
 
 

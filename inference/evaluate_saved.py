@@ -8,7 +8,7 @@ import torch
 
 from inference import artifacts
 from inference.evaluation import evaluate
-from inference.gr_training import Retriever
+from inference.retriever import Retriever
 from inference.runtimes import make_runtime
 from inference.sequences import leave_one_out, load_sequences
 

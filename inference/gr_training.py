@@ -12,12 +12,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from inference.beam_search import StepModel, beam_search
+from inference.beam_search import beam_search
 from inference.evaluation import seen_mask
 from inference.generative import GenerativeRetrieval
 from inference.preference import listwise_dpo_loss
 from inference.refined_scorer import RefinedScorer, listwise_loss
-from inference.training import Curve, TrainConfig, fit, trim_left
+from inference.retriever import Retriever
+from inference.sequences import trim_left
+from inference.training import Curve, TrainConfig, fit
 from inference.trie import SemanticIdTrie
 
 
@@ -66,44 +68,6 @@ def make_pairs(histories: np.ndarray, targets: np.ndarray, positives: np.ndarray
         positives, positive_tiers = targets[:, None], np.full((len(targets), 1), 2, dtype=np.int64)
     return Pairs(torch.from_numpy(histories), torch.from_numpy(targets), (histories != 0).sum(1), raw,
                  torch.from_numpy(positives), torch.from_numpy(positive_tiers))  # fmt: skip
-
-
-class Retriever:
-    """GR (+ optional refined scorer) as a recommender: beam λ, then either log π or the refined score.
-
-    `runtime` runs the beam search (default: the PyTorch model itself; serving passes an exported one); the refined
-    scorer always runs in PyTorch on the runtime's encoder memory (O(λ·L·d), small next to the search)."""
-
-    def __init__(self, model: GenerativeRetrieval, trie: SemanticIdTrie, beam: int, scorer: RefinedScorer | None = None,
-                 gamma: Tensor | None = None, runtime: StepModel | None = None) -> None:  # fmt: skip
-        self.model, self.trie, self.beam, self.scorer, self.gamma = model, trie, beam, scorer, gamma
-        self.runtime = runtime or model
-
-    @torch.no_grad()
-    def candidates(self, history: Tensor, seen: Tensor) -> tuple[Tensor, Tensor]:
-        """(items, final scores) of the top-`beam`, best first by the model's final score."""
-        return self.rerank(*self.beams(history, seen))
-
-    @torch.no_grad()
-    def beams(self, history: Tensor, seen: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """The beam search alone: (history trimmed, items, log π, encoder memory)."""
-        history = trim_left(history)
-        return history, *beam_search(self.runtime, self.trie, history, seen, self.beam)
-
-    @torch.no_grad()
-    def rerank(self, history: Tensor, items: Tensor, logp: Tensor, memory: Tensor) -> tuple[Tensor, Tensor]:
-        """`beams`' output ranked by the final score: log π, or the refined score + γ · log π."""
-        if self.scorer is None:
-            return items, logp
-        score = self.scorer(self.model, memory, self.model.memory_mask(history), items) + self.gamma * logp
-        score = score.masked_fill(torch.isinf(logp), -torch.inf)
-        order = score.argsort(dim=1, descending=True)
-        return items.gather(1, order), score.gather(1, order)
-
-    def recommend(self, history: Tensor, seen: Tensor, k: int = 10) -> Tensor:
-        """The `evaluation.Recommender` contract: CPU tensors in and out, whatever device the model is on."""
-        device = self.model.codes.device
-        return self.candidates(history.to(device), seen.to(device))[0][:, :k].cpu()
 
 
 class FrozenBeams:

@@ -23,7 +23,6 @@ from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import (
     FrozenBeams,
     PreferenceConfig,
-    Retriever,
     ScorerConfig,
     make_pairs,
     train_ntp,  # fmt: skip
@@ -33,13 +32,22 @@ from inference.gr_training import (
 from inference.item_embeddings import item_embeddings
 from inference.plots import plot_curves
 from inference.popular import MostPopular
+from inference.retriever import Retriever
 from inference.rq_vae import RQVAEConfig, rq_vae
 from inference.sasrec import SASRec, SASRecConfig
 from inference.semantic_ids import SemanticIds, residual_kmeans
-from inference.sequences import Sequences, leave_one_out, load_sequences, next_interactions, pad_left, training_pairs
+from inference.sequences import (
+    Sequences,
+    leave_one_out,
+    load_sequences,
+    next_interactions,
+    pad_left,
+    training_pairs,
+    trim_left,
+)
 from inference.text_embeddings import MODEL as TEXT_MODEL
 from inference.text_embeddings import item_text_vectors
-from inference.training import TrainConfig, fit, trim_left
+from inference.training import TrainConfig, fit
 from inference.trie import SemanticIdTrie
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,9 @@
   bounds the top-K overlap instead of requiring equality, and docs/serving.md reports its Recall@10.
 
 Each returns torch tensors, so the beam search, the refined scorer and the filters are the same code for all of them;
-the parity tests hold every runtime to the reference's top-K and scores.
+the parity tests hold every runtime to the reference's top-K and scores. `RUNTIMES` is the registry, name → maker:
+the serving settings and the CLI take their choices from it, so this module imports torch and onnxruntime only when
+a runtime is made.
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
 
-from inference.artifacts import LoadedModel
-from inference.beam_search import StepModel
-from inference.onnx_export import GRAPHS, export, exported, stamp
-from inference.serving.config import RUNTIMES
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from inference.artifacts import LoadedModel
+    from inference.beam_search import StepModel
 
 
 class OnnxRuntime:
@@ -34,6 +36,8 @@ class OnnxRuntime:
     def __init__(self, directory: Path, threads: int = 1) -> None:
         """`threads`: intra-op threads per call; serving runs one batch at a time, so this is the cores it may use."""
         import onnxruntime as ort
+
+        from inference.onnx_export import GRAPHS
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -58,26 +62,49 @@ class OnnxRuntime:
         return logits, cache
 
 
+def _reference(loaded: LoadedModel, threads: int) -> StepModel:
+    return loaded.model
+
+
+def _onnx(loaded: LoadedModel, threads: int) -> StepModel:
+    return OnnxRuntime(_exported(loaded), threads)
+
+
+def _onnx_int8(loaded: LoadedModel, threads: int) -> StepModel:
+    from inference.onnx_export import exported
+
+    source, quantized = _exported(loaded), loaded.directory / "onnx-int8"
+    if not exported(quantized):
+        _atomically(quantized, lambda staging: quantize(source, staging))
+    return OnnxRuntime(quantized, threads)
+
+
+RUNTIMES: dict[str, Callable[[LoadedModel, int], StepModel]] = {"torch": _reference, "onnx": _onnx,
+                                                                 "onnx-int8": _onnx_int8}  # fmt: skip
+
+
 def make_runtime(name: str, loaded: LoadedModel, threads: int = 1) -> StepModel:
-    """The named runtime for a loaded model directory; `onnx` exports the graphs into it on first use.
+    """The named runtime for a loaded model directory; the ONNX ones export the graphs into it on first use.
 
     PyTorch's own intra-op pool is sized to `threads` for every runtime: the beam search's glue ops run in torch,
     and with the default (one OpenMP thread per core) each serving worker's tiny ops would spin up and busy-wait a
     pool that competes with the other workers for the same cores."""
+    import torch
+
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown runtime {name!r}: one of {', '.join(RUNTIMES)}")
     torch.set_num_threads(threads)
-    if name == "torch":
-        return loaded.model
-    if name in ("onnx", "onnx-int8"):
-        directory = loaded.directory / "onnx"
-        if not exported(directory):
-            _atomically(directory, lambda staging: export(loaded.model, staging))
-        if name == "onnx-int8":
-            quantized = loaded.directory / "onnx-int8"
-            if not exported(quantized):
-                _atomically(quantized, lambda staging: quantize(directory, staging))
-            directory = quantized
-        return OnnxRuntime(directory, threads)
-    raise ValueError(f"unknown runtime {name!r}: one of {', '.join(RUNTIMES)}")
+    return RUNTIMES[name](loaded, threads)
+
+
+def _exported(loaded: LoadedModel) -> Path:
+    """The model's ONNX graphs, exported on first use."""
+    from inference.onnx_export import export, exported
+
+    directory = loaded.directory / "onnx"
+    if not exported(directory):
+        _atomically(directory, lambda staging: export(loaded.model, staging))
+    return directory
 
 
 def quantize(source: Path, target: Path) -> None:
@@ -85,6 +112,8 @@ def quantize(source: Path, target: Path) -> None:
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from inference.onnx_export import GRAPHS, stamp
 
     advice = logging.Filter()
     advice.filter = lambda record: not any(  # its advice for vision models, and integer tensors it rightly skips
@@ -101,6 +130,8 @@ def quantize(source: Path, target: Path) -> None:
 def _atomically(directory: Path, make: Callable[[Path], object]) -> None:
     """Build beside `directory`, then rename: API workers starting together never read a half-written graph. An
     out-of-date build in the way is removed first."""
+    from inference.onnx_export import exported
+
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:
         make(staging)
@@ -115,6 +146,8 @@ def _atomically(directory: Path, make: Callable[[Path], object]) -> None:
 
 
 def _torch(arrays: list[np.ndarray]) -> list[Tensor]:
+    import torch
+
     return [torch.from_numpy(a) for a in arrays]
 
 

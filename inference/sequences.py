@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow.compute as pc
@@ -19,6 +20,9 @@ import pyarrow.compute as pc
 from inference.item_vocabulary import NO_CATEGORY, ItemVocabulary
 from sources.datasets import TAOBAO_FILES, read_taobao
 from sources.movielens import GENRES, read_movielens
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 DATASETS = ("beauty", "movielens", "taobao")
 BEAUTY_FILE = "amazon/Beauty.txt"
@@ -248,3 +252,9 @@ def pad_left(histories: list[np.ndarray], max_length: int) -> np.ndarray:
         if len(h):
             out[i, max_length - len(h) :] = h
     return out
+
+
+def trim_left(padded: Tensor) -> Tensor:
+    """Drop the leading columns that are padding in every row."""
+    used = (padded != 0).any(dim=0).nonzero()
+    return padded[:, int(used[0]) :] if len(used) else padded[:, -1:]

@@ -53,12 +53,6 @@ def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
         yield chunks[i]
 
 
-def trim_left(padded: Tensor) -> Tensor:
-    """Drop the leading columns that are padding in every row."""
-    used = (padded != 0).any(dim=0).nonzero()
-    return padded[:, int(used[0]) :] if len(used) else padded[:, -1:]
-
-
 def fit(
     model: nn.Module,
     loss_of: Callable[[np.ndarray], Tensor],

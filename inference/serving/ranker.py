@@ -17,7 +17,7 @@ import torch
 from inference.artifacts import LoadedModel
 from inference.beam_search import StepModel
 from inference.evaluation import seen_mask
-from inference.gr_training import Retriever
+from inference.retriever import Retriever
 from inference.sequences import pad_left
 
 GENERATIVE, POPULAR = "generative", "popular"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from inference.serving.config import RUNTIMES
+from inference.runtimes import RUNTIMES
 from infra.config import Settings
 
 
@@ -61,7 +61,7 @@ def train(settings: Settings, preset: str, dataset: str, before: str | None, dev
 @click.command("eval")
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--beam", type=int, default=None, help="Beam width (default: the scorer's λ).")
-@click.option("--runtime", type=click.Choice(RUNTIMES), default="torch", show_default=True,
+@click.option("--runtime", type=click.Choice(list(RUNTIMES)), default="torch", show_default=True,
               help="Runtime of the beam search: torch (reference) or an exported one, to check its quality.")  # fmt: skip
 @click.pass_obj
 def evaluate_model(settings: Settings, model_dir: Path, beam: int | None, runtime: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from inference.serving.config import RUNTIMES
+from inference.runtimes import RUNTIMES
 from infra.cli.stopping import stop_requested
 from infra.config import Settings
 
@@ -51,7 +51,7 @@ FORCE = click.option("--force", is_flag=True, help="Start even if the model know
 @click.command()
 @click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Model directory (default: serving.model_dir, else the newest under models_dir).")  # fmt: skip
-@click.option("--runtime", type=click.Choice(RUNTIMES), default=None, help="Default: serving.runtime (onnx-int8).")
+@click.option("--runtime", type=click.Choice(list(RUNTIMES)), default=None, help="Default: serving.runtime (onnx-int8).")
 @click.option("--host", default=None, help="Default: serving.host.")
 @click.option("--port", type=int, default=None, help="Default: serving.port.")
 @click.option("--workers", type=int, default=None, help="API processes sharing the port. Default: serving.workers (1).")
@@ -87,7 +87,7 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
 @click.command()
 @click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Model directory (default: as `freshrec serve`).")  # fmt: skip
-@click.option("--runtime", type=click.Choice(RUNTIMES), default=None)
+@click.option("--runtime", type=click.Choice(list(RUNTIMES)), default=None)
 @click.option("--group", default="freshrec-refresher", show_default=True, help="Kafka consumer group.")
 @click.option("--idle-stop", type=float, default=None, help="Stop after this many seconds without updates.")
 @click.option("--metrics-port", type=int, default=None,

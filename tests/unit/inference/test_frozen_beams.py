@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from inference import gr_training
+from inference import retriever
 from inference.evaluation import evaluate, seen_mask
-from inference.gr_training import FrozenBeams, Retriever
+from inference.gr_training import FrozenBeams
 from inference.refined_scorer import RefinedScorer
+from inference.retriever import Retriever
 from inference.sequences import pad_left
 from tests.unit.inference.test_beam_search import NUM_ITEMS, setup
 
@@ -23,8 +24,8 @@ def test_same_rankings_one_search_per_batch(monkeypatch: pytest.MonkeyPatch) -> 
     histories = [rng.integers(1, NUM_ITEMS + 1, rng.integers(1, 12)) for _ in range(40)]
     targets = rng.integers(1, NUM_ITEMS + 1, 40)
     searches = []
-    real = gr_training.beam_search
-    monkeypatch.setattr(gr_training, "beam_search", lambda *a: searches.append(1) or real(*a))
+    real = retriever.beam_search
+    monkeypatch.setattr(retriever, "beam_search", lambda *a: searches.append(1) or real(*a))
     beams = FrozenBeams(model, trie, beam=15)
     for gamma in (None, 0.0, 1.0, 3.0):
         chosen = None if gamma is None else scorer

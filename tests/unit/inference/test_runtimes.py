@@ -10,8 +10,8 @@ import torch
 
 from inference import artifacts
 from inference.evaluation import seen_mask
-from inference.gr_training import Retriever
 from inference.onnx_export import EXPORT_VERSION, STAMP
+from inference.retriever import Retriever
 from inference.runtimes import make_runtime
 from inference.testing import tiny_model_dir
 

@@ -10,8 +10,8 @@ import torch
 
 from inference.evaluation import seen_mask, top_k_unseen
 from inference.metrics import ranking_metrics
-from inference.sequences import Sequences, leave_one_out, pad_left, training_pairs
-from inference.training import length_batches, trim_left
+from inference.sequences import Sequences, leave_one_out, pad_left, training_pairs, trim_left
+from inference.training import length_batches
 
 
 def data() -> Sequences:

@@ -35,10 +35,17 @@ def evaluate(
     max_length: int,
     batch_size: int = 512,
 ) -> dict[str, float]:
+    return ranking_metrics(top_k(recommend, histories, num_items, max_length, batch_size), targets)
+
+
+def top_k(recommend: Recommender, histories: list[np.ndarray], num_items: int, max_length: int,
+          batch_size: int = 512) -> np.ndarray:  # fmt: skip
+    """Each history's recommendations as the evaluation scores them (B, K): histories padded to `max_length`,
+    everything in them masked."""
     ranked = []
     with torch.no_grad():
         for start in range(0, len(histories), batch_size):
             chunk = histories[start : start + batch_size]
             padded = torch.from_numpy(pad_left(chunk, max_length))
             ranked.append(recommend(padded, seen_mask(chunk, num_items)).numpy())
-    return ranking_metrics(np.concatenate(ranked), targets)
+    return np.concatenate(ranked)

@@ -85,6 +85,8 @@ USER_INTENT = ViewSpec(
     fields=(
         FieldSpec("tags", "string[]", max_len=64),
         FieldSpec("tag_scores", "float32[]", same_len_as="tags"),
+        FieldSpec("tag_categories", "int64[]", same_len_as="tags",
+                  doc="the catalogue category each tag names (tag → category): serving's intent channel"),
         FieldSpec("grade", "string", max_len=1, doc="S, A or B"),
         FieldSpec("model_version", "string", max_len=128),
         FieldSpec("prompt_version", "string", max_len=128),

@@ -46,12 +46,6 @@ class ItemVocabulary:
         object.__setattr__(self, "_sorted_raw", items[order])
         object.__setattr__(self, "_sorted_index", order.astype(np.int64) + 1)
 
-    @classmethod
-    def identity(cls, codes: np.ndarray) -> ItemVocabulary:
-        """Raw id = model index (datasets whose ids are already 1..n: Beauty, MovieLens)."""
-        n = len(codes)
-        return cls(np.arange(n, dtype=np.int64), codes, np.full(n, NO_CATEGORY, np.int64), [""] * n)
-
     @property
     def num_items(self) -> int:
         return len(self.raw_ids) - 1

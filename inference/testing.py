@@ -9,22 +9,23 @@ import torch
 
 from inference import artifacts
 from inference.generative import GenerativeRetrieval, GRConfig
-from inference.item_vocabulary import ItemVocabulary
+from inference.item_vocabulary import NO_CATEGORY, ItemVocabulary
 from inference.refined_scorer import RefinedScorer
 from inference.semantic_ids import with_collision_codes
 
 
 def tiny_model_dir(directory: Path, num_items: int = 300, seed: int = 0, dim: int = 32,
                    raw_ids: np.ndarray | None = None) -> Path:  # fmt: skip
-    """Items 1..num_items with random 3-level codes (+ collision codes), random weights, popularity = item index.
-    `raw_ids`: the items' ids in click events (num_items of them, in index order); default: the index itself."""
+    """Items 1..num_items with random 3-level codes (+ collision codes), random weights, popularity = item index,
+    category = item index mod 10. `raw_ids`: the items' ids in click events (num_items of them, in index order);
+    default: the index itself."""
     torch.manual_seed(seed)
     codes = torch.from_numpy(with_collision_codes(np.random.default_rng(seed).integers(0, 6, (num_items, 3))))
     vocab = [6, 6, 6, int(codes[:, 3].max()) + 1]
     model = GenerativeRetrieval(codes, vocab, GRConfig(dim=dim, heads=2, ffn=2 * dim, max_length=12))
     scorer = RefinedScorer(dim, heads=2, hidden=16)
     popularity = np.arange(num_items + 1, dtype=np.float32)
-    items = ItemVocabulary.identity(codes.numpy())
-    if raw_ids is not None:
-        items = ItemVocabulary(np.concatenate([[0], raw_ids]).astype(np.int64), items.codes, items.categories, items.titles)
+    index = np.arange(num_items + 1, dtype=np.int64)
+    raw = index if raw_ids is None else np.concatenate([[0], raw_ids]).astype(np.int64)
+    items = ItemVocabulary(raw, codes.numpy(), np.where(index > 0, index % 10, NO_CATEGORY), [""] * (num_items + 1))
     return artifacts.save(directory, {}, model, items, popularity, scorer, torch.tensor(0.5), {}, {})

@@ -150,7 +150,7 @@ def _finished(progress_dir: Path, model_version: str) -> dict[int, dict]:
 
 def _publish(rows: list[dict], day: str, stamp: int, offline_dir: Path, writer: OnlineWriter | None, model_version: str) -> None:
     online = [{"user_id": r["user_id"], "event_time": stamp, "tags": r["tags"], "tag_scores": r["tag_scores"],
-               "grade": r["grade"], "model_version": model_version, "prompt_version": PROMPT_VERSION, "intent_date": day}
+               "tag_categories": r["tag_categories"], "grade": r["grade"], "model_version": model_version, "prompt_version": PROMPT_VERSION, "intent_date": day}
               for r in rows]  # fmt: skip
     table = rows_to_table(USER_INTENT, online)
     offline = parquet_log.snapshots_table(USER_INTENT, table, int(time.time() * 1000))

@@ -54,7 +54,9 @@ Id = Annotated[int, Field(ge=0, le=MAX_ID), JsonInt]
 
 class ScoredItem(BaseModel):
     item_id: int
-    score: float
+    score: float = Field(description="the channel's own score: the model's for generative items, popularity otherwise")
+    source: str = Field(description="the channel the item came from: generative, intent (the user's intent tags' "
+                        "categories) or popular")  # fmt: skip
 
 
 class RecommendResponse(BaseModel):
@@ -111,7 +113,7 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
             return 503, {"detail": f"feature store unavailable: {exc}"}
         service.metrics.latency.labels(rec.path).observe(time.perf_counter() - start)
         return 200, {
-            "user_id": rec.user_id, "items": [{"item_id": i, "score": s} for i, s in zip(rec.items, rec.scores)],
+            "user_id": rec.user_id, "items": [{"item_id": i, "score": s, "source": c} for i, s, c in zip(rec.items, rec.scores, rec.sources)],
             "path": rec.path, "source": rec.source, "fallback": rec.path == "cold",
             "feature_version": rec.feature_version, "model": rec.model, "intent_tags": rec.intent_tags,
             "reason": rec.reason,

@@ -31,6 +31,9 @@ class ServingConfig(BaseModel):
     max_exclude: int = Field(1_000, ge=0, description="most item ids a request may exclude")
     api_key: SecretStr | None = Field(None, description="when set, /recommend requires the X-API-Key header")
     cache_ttl_s: int = Field(86_400, ge=1, description="cached results expire after this")
+    intent_items: int = Field(2, ge=0, description="of the k items, how many the intent channel fills when the user "
+                              "has intent tags: unseen items of the categories the tags name, most popular first; 0 "
+                              "turns the channel off")  # fmt: skip
     min_item_coverage: float = Field(0.5, ge=0, le=1, description="at start, the share of item ids in the online "
                                      "store's recent histories (sampled) the model must know, else it refuses to "
                                      "start (--force starts anyway); 0 turns the check off")  # fmt: skip

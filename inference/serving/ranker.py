@@ -17,10 +17,11 @@ import torch
 from inference.artifacts import LoadedModel
 from inference.beam_search import StepModel
 from inference.evaluation import seen_mask
+from inference.item_vocabulary import NO_CATEGORY
 from inference.retriever import Retriever
 from inference.sequences import pad_left
 
-GENERATIVE, POPULAR = "generative", "popular"
+GENERATIVE, POPULAR, INTENT = "generative", "popular", "intent"
 
 
 @dataclass
@@ -55,6 +56,12 @@ class Ranker:
         popularity[0] = -np.inf
         self._popular = np.argsort(-popularity, kind="stable")[: loaded.num_items]
         self._popular_scores = popularity[self._popular].astype(np.float32)
+        categories = self.items.categories[self._popular]
+        known = categories != NO_CATEGORY
+        by_category = np.argsort(categories[known], kind="stable")  # each category's items stay most popular first
+        grouped, members = categories[known][by_category], self._popular[known][by_category]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if len(grouped) else np.zeros(0, np.int64)
+        self._in_category = {int(grouped[s]): items for s, items in zip(starts, np.split(members, starts[1:]))}
 
     @property
     def model_id(self) -> str:
@@ -90,6 +97,26 @@ class Ranker:
             if result is None:
                 out[i] = self.popular(excluded[i])
         return out  # type: ignore[return-value]
+
+    def intent(self, categories: list[int], excluded: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The intent channel (RecGPT's tag → category → items): up to `n` items (raw ids) of the categories the
+        user's intent tags name, taken in turn from each category in tag order, most popular first, none of the
+        `excluded` raw ids; with their popularity as the score."""
+        skip = set(self.items.to_index(excluded).tolist())
+        queues = [iter(self._in_category.get(int(c), ())) for c in dict.fromkeys(categories)]
+        chosen: list[int] = []
+        while queues and len(chosen) < n:
+            for queue in list(queues):
+                item = next((int(i) for i in queue if int(i) not in skip), None)
+                if item is None:
+                    queues.remove(queue)
+                    continue
+                skip.add(item)
+                chosen.append(item)
+                if len(chosen) == n:
+                    break
+        index = np.asarray(chosen, dtype=np.int64)
+        return self.items.to_raw(index), self.loaded.popularity[index].astype(np.float32)
 
     def popular(self, excluded: np.ndarray) -> Ranked:
         """The most popular items (raw ids) but the `excluded` model indices."""

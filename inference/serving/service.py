@@ -21,7 +21,7 @@ from inference.serving import result_cache
 from inference.serving.batching import MicroBatcher
 from inference.serving.config import ServingConfig
 from inference.serving.metrics import ServingMetrics
-from inference.serving.ranker import POPULAR, Ranked, Ranker, RankInput
+from inference.serving.ranker import GENERATIVE, INTENT, POPULAR, Ranked, Ranker, RankInput
 from inference.serving.result_cache import CachedResult, ResultCache
 from inference.serving.rollout import ModelFollower
 
@@ -39,6 +39,8 @@ class Recommendation:
     model: str
     intent_tags: list[str] = field(default_factory=list)
     reason: str = ""
+    sources: list[str] = field(default_factory=list)
+    """per item, the channel it came from: generative, intent or popular."""
 
 
 class RecommendationService:
@@ -63,13 +65,16 @@ class RecommendationService:
         version = realtime.version if realtime.status == "present" else None
         history = realtime.values.get("item_ids", np.zeros(0, dtype=np.int64)) if version is not None else np.zeros(0, np.int64)
         excluded = np.asarray(exclude, dtype=np.int64)
+        categories = list(intent.values.get("tag_categories", [])) if tags else []
+        channel = Channel(categories, k, np.concatenate([np.asarray(history, dtype=np.int64), excluded]))
 
         cached, ranker = CachedResult.decode(cached_raw), self.ranker
         if cached and version is not None and cached.version == version and cached.model_id == ranker.model_id:
             items, scores = _top_k(np.asarray(cached.items), np.asarray(cached.scores), excluded, k)
             if len(items) == k or len(cached.items) < ranker.beam:  # the cache held every candidate there is
                 used = min(len(ranker.known(history)), ranker.max_length)
-                return self._answer(user_id, items, scores, "cached", "generative", version, tags, used, ranker.model_id)
+                return self._answer(user_id, items, scores, "cached", GENERATIVE, version, tags, used, ranker.model_id,
+                                    channel)  # fmt: skip
 
         self.metrics.queue_depth.set(self.compute.depth())
         ranked = await self._rank(RankInput(history))
@@ -82,7 +87,8 @@ class RecommendationService:
             ranked = await self._rank(RankInput(history, excluded))
             items, scores = ranked.items[:k], ranked.scores[:k]
         path = "cold" if ranked.source == POPULAR else "computed"
-        return self._answer(user_id, items, scores, path, ranked.source, version, tags, ranked.history_used, ranked.model)
+        return self._answer(user_id, items, scores, path, ranked.source, version, tags, ranked.history_used, ranked.model,
+                            channel)  # fmt: skip
 
     async def _rank(self, request: RankInput) -> Ranked:
         """Ranked by the model in service when the answer comes: a batch that ran on the model just swapped out
@@ -97,10 +103,19 @@ class RecommendationService:
         self.ranker = ranker
 
     def _answer(self, user_id: int, items: np.ndarray, scores: np.ndarray, path: str, source: str, version: int | None,
-                tags: list[str], history_used: int, model: str) -> Recommendation:  # fmt: skip
+                tags: list[str], history_used: int, model: str, channel: Channel) -> Recommendation:  # fmt: skip
+        """The answer, its last `serving.intent_items` slots given to the intent channel when it has items."""
+        items, scores, sources = list(np.asarray(items).tolist()), list(np.asarray(scores).tolist()), [source] * len(items)
+        slots = min(self.config.intent_items, channel.k) if channel.categories else 0
+        if slots:
+            extra, extra_scores = self.ranker.intent(channel.categories, np.concatenate([channel.excluded, items]), slots)
+            keep = min(len(items), channel.k - len(extra))
+            items = items[:keep] + extra.tolist()
+            scores = scores[:keep] + extra_scores.tolist()
+            sources = sources[:keep] + [INTENT] * len(extra)
         self.metrics.results.labels(path).inc()
-        return Recommendation(user_id, np.asarray(items).tolist(), np.asarray(scores).tolist(), path, source, version,
-                              model, tags, _reason(source, tags, history_used))  # fmt: skip
+        return Recommendation(user_id, items, scores, path, source, version, model, tags,
+                              _reason(source, tags, history_used), sources)  # fmt: skip
 
     def _write(self, entries: list[tuple[int, CachedResult]]) -> list[int]:
         self.cache.write_many(dict(entries))
@@ -112,6 +127,17 @@ class RecommendationService:
         self.reads.close()
         for batcher in (self.compute, self.writes):
             batcher.close()
+
+
+@dataclass
+class Channel:
+    """What the intent channel needs of a request: the categories the user's tags name (tag order), k, and what the
+    answer must not hold."""
+
+    categories: list[int]
+    k: int
+    excluded: np.ndarray
+    """the user's history and the request's exclusions (raw ids)."""
 
 
 def _top_k(items: np.ndarray, scores: np.ndarray, excluded: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ NOW = int(time.time() * 1000)
 def _intent_row(user_id: int, event_time: int) -> dict:
     return {
         "user_id": user_id, "event_time": event_time, "tags": ["waterproof hiking boots", "夏季 连衣裙"],
-        "tag_scores": [0.9, 0.25], "grade": "A", "model_version": "gemma-3-270m-q4", "prompt_version": "p3",
+        "tag_scores": [0.9, 0.25], "tag_categories": [17, 4_000_000_001], "grade": "A", "model_version": "gemma-3-270m-q4", "prompt_version": "p3",
         "intent_date": "2026-11-21",
     }  # fmt: skip
 

@@ -26,7 +26,7 @@ FOREVER = {USER_REALTIME.name: timedelta(days=10**5), USER_INTENT.name: timedelt
 
 def _intent(user: int, day: int) -> dict:
     return {"user_id": user, "event_time": T0 + day * 86_400_000, "tags": [f"t{user}-{day}"], "tag_scores": [0.5],
-            "grade": "A", "model_version": "m", "prompt_version": "p", "intent_date": f"2023-11-{day + 10:02d}"}  # fmt: skip
+            "tag_categories": [user % 7],            "grade": "A", "model_version": "m", "prompt_version": "p", "intent_date": f"2023-11-{day + 10:02d}"}  # fmt: skip
 
 
 def _offline_log(directory: Path) -> tuple[dict[int, int], dict[int, str]]:

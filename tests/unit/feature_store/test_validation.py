@@ -26,7 +26,7 @@ def test_numpy_and_python_inputs_give_the_same_table() -> None:
 
 
 def test_version_defaults_to_event_time_for_unversioned_views() -> None:
-    row = {"user_id": 1, "event_time": 77, "tags": [], "tag_scores": [], "grade": "B", "model_version": "m",
+    row = {"user_id": 1, "event_time": 77, "tags": [], "tag_scores": [], "tag_categories": [], "grade": "B", "model_version": "m",
            "prompt_version": "p", "intent_date": "2026-11-21"}  # fmt: skip
     assert rows_to_table(USER_INTENT, [row])["version"].to_pylist() == [77]
 

@@ -24,6 +24,7 @@ def _rows(seed: int) -> list[dict]:
 VIEWS_AND_ROWS = [
     (USER_REALTIME, _rows),
     (USER_INTENT, lambda s: [{"user_id": i, "event_time": i, "tags": ["a" * i, "é"] if i % 3 else [], "tag_scores": [0.5, -1.0] if i % 3 else [],
+                              "tag_categories": [i, 10**12] if i % 3 else [],
                               "grade": "S", "model_version": "m", "prompt_version": "", "intent_date": "2026-11-21"} for i in range(20)]),
     (ITEM, lambda s: [{"item_id": i, "event_time": i, "semantic_id": [i % 256, 0, 255, i], "category_id": i * 1000,
                        "embedding": np.random.default_rng(i).standard_normal(i % 7).astype(np.float32).tolist()} for i in range(20)]),

@@ -75,10 +75,18 @@ def test_intent_tags_are_returned_with_the_reason(api: str, redis_client: redis.
     now = int(time.time() * 1000)
     OnlineWriter(redis_client, USER_INTENT).write([{
         "user_id": 10, "event_time": now, "tags": ["summer skincare", "gentle cleanser"], "tag_scores": [0.9, 0.7],
+        "tag_categories": [3, 4],
         "grade": "A", "model_version": "m", "prompt_version": "p", "intent_date": "2026-11-22"}])  # fmt: skip
-    status, body = post(f"{api}/recommend", {"user_id": 10})
+    status, body = post(f"{api}/recommend", {"user_id": 10, "exclude": [293]})
     assert status == 200 and body["intent_tags"] == ["summer skincare", "gentle cleanser"]
     assert "summer skincare" in body["reason"] and len(body["items"]) == 10
+    # the intent channel: the last 2 slots, the tags' categories (3, 4) in turn, most popular unseen first (the tiny
+    # model: popularity = item id, category = id mod 10), none of the generative 8 and not the excluded 293
+    sources = [item["source"] for item in body["items"]]
+    assert sources == ["generative"] * 8 + ["intent"] * 2
+    generative = {item["item_id"] for item in body["items"][:8]}
+    want = [i for i in (283, 273, 263) if i not in generative][:1] + [i for i in (294, 284, 274) if i not in generative][:1]
+    assert [item["item_id"] for item in body["items"][8:]] == want
 
 
 def test_bad_requests_get_clear_4xx(api: str) -> None:

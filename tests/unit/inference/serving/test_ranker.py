@@ -58,3 +58,12 @@ def test_raw_ids_round_trip_through_a_renumbered_model(ranker: Ranker, tmp_path:
         np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)
     assert unknown == [1, 1, 1]  # raw id 5 is no item of the renumbered model
     assert not {int(raw[i - 1]) for i in (300, 299)} & set(as_raw[1].items.tolist())
+
+
+def test_the_intent_channel_takes_each_tagged_category_in_turn(ranker: Ranker) -> None:
+    """Tiny model: popularity = item id, category = id mod 10. Category 3 then 7, most popular first, unseen."""
+    items, scores = ranker.intent([3, 7, 3], np.array([293, 297, 10**12]), 5)
+    assert items.tolist() == [283, 287, 273, 277, 263] and scores.tolist() == [283, 287, 273, 277, 263]
+    assert ranker.intent([42], np.zeros(0, dtype=np.int64), 5)[0].tolist() == []  # a category without items
+    assert ranker.intent([], np.zeros(0, dtype=np.int64), 5)[0].tolist() == []
+    assert len(ranker.intent([1], np.zeros(0, dtype=np.int64), 100)[0]) == 30  # all of category 1, then it stops

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -127,6 +128,8 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
         archives_dir: Path | None = None, cache_dir: Path | None = None) -> Path:  # fmt: skip
     """`cache_dir` keeps the item text embeddings between runs (they depend on the catalogue only)."""
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    # every core: a process that served before (a test session, a notebook) may have capped torch's pool at one
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     data: Sequences = load_sequences(config.dataset, datasets_dir, archives_dir, config.before)

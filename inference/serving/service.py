@@ -65,8 +65,7 @@ class RecommendationService:
         version = realtime.version if realtime.status == "present" else None
         history = realtime.values.get("item_ids", np.zeros(0, dtype=np.int64)) if version is not None else np.zeros(0, np.int64)
         excluded = np.asarray(exclude, dtype=np.int64)
-        categories = list(intent.values.get("tag_categories", [])) if tags else []
-        channel = Channel(categories, k, np.concatenate([np.asarray(history, dtype=np.int64), excluded]))
+        channel = Channel(list(intent.values.get("tag_categories", [])) if tags else [], k, history, excluded)
 
         cached, ranker = CachedResult.decode(cached_raw), self.ranker
         if cached and version is not None and cached.version == version and cached.model_id == ranker.model_id:
@@ -108,7 +107,8 @@ class RecommendationService:
         items, scores, sources = list(np.asarray(items).tolist()), list(np.asarray(scores).tolist()), [source] * len(items)
         slots = min(self.config.intent_items, channel.k) if channel.categories else 0
         if slots:
-            extra, extra_scores = self.ranker.intent(channel.categories, np.concatenate([channel.excluded, items]), slots)
+            seen = np.concatenate([np.asarray(channel.history, dtype=np.int64), channel.excluded, items])
+            extra, extra_scores = self.ranker.intent(channel.categories, seen, slots)
             keep = min(len(items), channel.k - len(extra))
             items = items[:keep] + extra.tolist()
             scores = scores[:keep] + extra_scores.tolist()
@@ -136,8 +136,9 @@ class Channel:
 
     categories: list[int]
     k: int
+    history: np.ndarray
     excluded: np.ndarray
-    """the user's history and the request's exclusions (raw ids)."""
+    """the request's exclusions (raw ids)."""
 
 
 def _top_k(items: np.ndarray, scores: np.ndarray, excluded: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -24,12 +24,12 @@ def _serving(settings: Settings, model: Path | None, runtime: str | None, force:
 
     updates = {k: v for k, v in {"model_dir": model, "runtime": runtime}.items() if v is not None}
     config = settings.serving.model_copy(update=updates)
+    if force or not config.min_item_coverage:
+        return config
     try:
         items = ItemVocabulary.load(config.model_dir or newest_model(settings.models_dir))
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    if force or not config.min_item_coverage:
-        return config
     try:
         streamed = streamed_items(OnlineReader(settings.redis.client(), [USER_REALTIME]), SAMPLE_USERS)
     except redis.RedisError as exc:  # an outage at start is served through (503s), not a reason to stay down

@@ -2,14 +2,16 @@
 same run, same synthetic events, Kafka and Redis local on this machine, checkpoints on.
 
     python -m bench.streaming_bench [--events 500000] [--rates 2000,10000|none] [--seconds 20]
-        [--baselines naive,feast,plain] [--state-ttl-s 2592000,0]
+        [--baselines naive,feast,plain] [--state-ttl-s 2592000,0] [--event-log on,off]
 
 Freshness first (on a quiet broker), then throughput. Throughput: each system starts on a topic already holding `--events` events (Zipf users and items); progress is the
 number of events whose effect is visible in Redis (for the job: the sum of all-time behaviour counts of the rows the
 writer has stored), and the rate is measured from the first write to the last event visible (startup excluded),
 capped at `--cap` seconds for the slow baselines. Freshness: the job alone, fed at a fixed rate by a paced producer
 whose events carry the send time as event time; per event, the time from its event time until the first stored
-snapshot that contains it (event time -> visible in Redis), p50/p99 over `--seconds` after a 5 s warm-up.
+snapshot that contains it (event time -> visible in Redis), p50/p99 over `--seconds` after a 5 s warm-up. With the
+event log on (as `freshrec stream run` runs), the job also writes the applied clicks' part files and a thread
+compacts them into parquet as often as the snapshot writer does (parts close every 10 s, `LOG_ROLL_MS`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench import streaming_baselines as baselines
+from feature_store.offline import event_log
 from feature_store.online.writer import OnlineWriter
 from feature_store.store import apply, copy_repo, open_store
 from feature_store.views import USER_REALTIME
@@ -44,7 +47,7 @@ from streaming.config import StreamSettings
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.replay import PRODUCER_DEFAULTS, produce_all, replay, user_keys
-from streaming.snapshot_writer import SnapshotWriter
+from streaming.snapshot_writer import COMPACT_EVERY_S, SnapshotWriter
 
 
 @dataclass
@@ -130,31 +133,41 @@ class Bench:
         return name
 
     def job(self, clicks: str, visibility: Visibility, stop: threading.Event,
-            stream: StreamSettings | None = None) -> Callable[[], None]:  # fmt: skip
-        """Start the behavior job + writer on `clicks`; returns a function that stops both."""
-        snapshots = f"{clicks}-snap"
+            stream: StreamSettings | None = None, log: bool = True) -> Callable[[], None]:  # fmt: skip
+        """Start the behavior job + writer (+ the event log's compaction, with `log`) on `clicks`; returns a function
+        that stops them."""
+        snapshots, offline = f"{clicks}-snap", self.tmp / f"offline-{clicks}"
         for future in self.admin.create_topics([NewTopic(snapshots, 2, 1), NewTopic(f"{clicks}-upd", 2, 1)]).values():
             future.result(30)
         config = JobConfig(self.bootstrap, clicks, f"{clicks}-dlq", snapshots, f"job-{clicks}", stream=stream or StreamSettings(),
-                           checkpoint_interval=self.checkpoint_interval, checkpoint_dir=self.tmp / f"chk-{clicks}")  # fmt: skip
+                           checkpoint_interval=self.checkpoint_interval, checkpoint_dir=self.tmp / f"chk-{clicks}",
+                           event_log_dir=offline / event_log.STREAMED if log else None)  # fmt: skip
         job = start(config, self.jars)
         writer = SnapshotWriter(self.bootstrap, OnlineWriter(self.client, USER_REALTIME), None, snapshots,
                                 f"{clicks}-upd", group=f"writer-{clicks}", on_written=visibility)  # fmt: skip
-        thread = in_thread(lambda: writer.run(should_stop=stop.is_set))
+        threads = [in_thread(lambda: writer.run(should_stop=stop.is_set))]
+        if log:
+            threads.append(in_thread(lambda: compact_until(offline, stop)))
 
         def stop_all() -> None:
             stop.set()
-            thread.join(30)
+            for thread in threads:
+                thread.join(30)
             job.cancel()
 
         return stop_all
 
-    def throughput_job(self, cap_s: float, stream: StreamSettings) -> Progress:
+    def throughput_job(self, cap_s: float, stream: StreamSettings, log: bool) -> Progress:
         self.client.flushdb()
         progress, stop = Progress(), threading.Event()
-        stop_all = self.job(self.topic(preload=True), Visibility(progress), stop, stream)
+        clicks = self.topic(preload=True)
+        stop_all = self.job(clicks, Visibility(progress), stop, stream, log)
         wait_for(progress, self.events, cap_s, stop)
         stop_all()
+        if log:  # the parts still open when the job was cancelled are not committed: all but those
+            logged = event_log.compact(self.tmp / f"offline-{clicks}")
+            parts = list((self.tmp / f"offline-{clicks}" / event_log.EVENTS).glob("part-*.parquet"))
+            print(f"event log: {logged:,} more events compacted after the job was cancelled, {len(parts)} parts")
         return progress
 
     def throughput_consumer(self, write: Callable[[list[dict]], None], cap_s: float) -> Progress:
@@ -196,6 +209,16 @@ class Bench:
         return out
 
 
+LOG_ROLL_MS = 10_000
+"""Event-log parts close every 10 s here (60 s by default) so that commits and compaction fall inside a throughput
+run of a minute or two, as they do in a long-running job."""
+
+
+def compact_until(offline: Path, stop: threading.Event) -> None:
+    while not stop.wait(COMPACT_EVERY_S):
+        event_log.compact(offline)
+
+
 def paced(bootstrap: str, topic: str, rate: int, seconds: float, offset: int) -> int:
     """Produce `rate` events/s for `seconds` in 10 ms ticks, each event stamped with its send time; returns the count."""
     producer = Producer({**PRODUCER_DEFAULTS, "bootstrap.servers": bootstrap, "linger.ms": 1})
@@ -230,6 +253,8 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--state-ttl-s", default=str(StreamSettings().state_ttl_s),
                         help="comma list: one behavior-job row per state TTL (0: none), the first the ratios' base")
+    parser.add_argument("--event-log", default="on", help="comma list of on|off: one behavior-job row per setting, "
+                        "after the TTL rows (on: as `freshrec stream run`)")  # fmt: skip
     args = parser.parse_args()
     settings = load_settings()
     with tempfile.TemporaryDirectory() as directory:
@@ -260,8 +285,9 @@ def run(bench: Bench, args: argparse.Namespace) -> None:
 
 def throughput(bench: Bench, args: argparse.Namespace) -> None:
     print(f"{bench.events:,} synthetic events preloaded per system\n")
-    results = [(f"freshrec behavior job (JVM operators + snapshot writer), state TTL {ttl} s",
-                bench.throughput_job(120, StreamSettings(state_ttl_s=int(ttl)))) for ttl in args.state_ttl_s.split(",")]  # fmt: skip
+    results = [(f"freshrec behavior job (JVM operators + snapshot writer), state TTL {ttl} s, event log {log}",
+                bench.throughput_job(120, StreamSettings(state_ttl_s=int(ttl), event_log_roll_ms=LOG_ROLL_MS), log == "on"))
+               for ttl in args.state_ttl_s.split(",") for log in args.event_log.split(",")]  # fmt: skip
     chosen = args.baselines.split(",")
     if "naive" in chosen:
         results.append(("(1) naive PyFlink KeyedProcessFunction", bench.throughput_naive(args.cap)))

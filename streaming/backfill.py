@@ -11,9 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-
-from feature_store.offline import parquet_log
+from feature_store.offline import event_log, parquet_log
 from feature_store.online.validation import rows_to_table
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
@@ -50,11 +48,7 @@ def backfill(
             writer.write_table(table)
             parquet_log.append_snapshots(offline_dir, USER_REALTIME, table)
             snapshots += table.num_rows
-        parquet_log.append(offline_dir / "events", _event_log(batch))
+        event_log.append(offline_dir, batch)
         if on_progress:
             on_progress(batch.num_rows)
     return BackfillStats(source.num_events, late, duplicates, len(state.users), snapshots)
-
-
-def _event_log(batch: pa.Table) -> pa.Table:
-    return batch.append_column("event_timestamp", batch["event_time"].cast(parquet_log.TIMESTAMP))

@@ -8,7 +8,8 @@ Outages are waited out, never crash the writer: the batch in hand is retried aga
 producer never expires a message. A store found empty (its marker gone) is refilled from the offline log first.
 A snapshot that does not parse or validate would fail its batch on every retry; when a batch fails so, it is parsed
 again one snapshot at a time, the bad ones go whole to the writer's dead-letter topic with the reason, and the rest
-are written: one bad record never blocks the others.
+are written: one bad record never blocks the others. Every few seconds, and once more when it stops, the writer
+also compacts the event-log parts the job has committed (`feature_store.offline.event_log`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pyarrow.json as pa_json
 import redis
 from confluent_kafka import Consumer, KafkaException, Message, Producer
 
-from feature_store.offline import parquet_log
+from feature_store.offline import event_log, parquet_log
 from feature_store.online.validation import FeatureValidationError, online_schema, validate
 from feature_store.online.writer import OnlineWriter, WriteResult
 from feature_store.rebuild import StoreGuard
@@ -49,6 +50,8 @@ STORE_DOWN = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError,
 """Errors that pass: down, restarting, loading, full (until keys expire or the cap is raised), a replica not yet
 promoted. The batch in hand waits for them; any other error is a bug and ends the writer."""
 MAX_BACKOFF_S = 5.0
+COMPACT_EVERY_S = 5.0
+"""How often the event-log parts the job committed are turned into parquet (a directory listing when there is none)."""
 
 
 class WriterStopped(Exception):
@@ -116,9 +119,12 @@ class SnapshotWriter:
         counts to add to (what `WriterMetrics` reads); new ones by default."""
         stats = stats if stats is not None else WriterStats()
         self._should_stop = should_stop
-        idle_since = time.monotonic()
+        idle_since = compacted = time.monotonic()
         try:
             while not should_stop():
+                if self.offline_dir is not None and time.monotonic() - compacted > COMPACT_EVERY_S:
+                    event_log.compact(self.offline_dir)
+                    compacted = time.monotonic()
                 messages = [m for m in self.consumer.consume(self.batch_size, timeout=POLL_S) if m.error() is None]
                 if not messages:
                     if idle_stop_s is not None and time.monotonic() - idle_since > idle_stop_s:
@@ -130,6 +136,8 @@ class SnapshotWriter:
             log.warning("stopped with a batch in hand (%s): it replays on the next start", stopped)
         finally:
             self.consumer.close()
+        if self.offline_dir is not None:
+            event_log.compact(self.offline_dir)
         return stats
 
     def _write(self, messages: list[Message], stats: WriterStats) -> None:

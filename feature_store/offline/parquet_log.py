@@ -44,9 +44,9 @@ def append(directory: Path, table: pa.Table, time_column: str = "event_timestamp
 
 def write(directory: Path, name: str, table: pa.Table) -> Path:
     """Write `table` as `directory/name` atomically (temporary hidden name, then rename): an existing file of that
-    name is replaced whole, never seen half-written."""
+    name is replaced whole, never seen half-written, also when two processes write it at once."""
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".{name}.tmp"
+    tmp = directory / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, directory / name)
     return directory / name

@@ -74,13 +74,13 @@ def run(settings: Settings, day: str | None, catalog: str, limit: int | None, us
         raise click.BadParameter(f"{day!r} is not a date YYYY-MM-DD", param_hint="--date") from exc
     from rich.progress import Progress
 
-    from feature_store.offline import parquet_log
+    from feature_store.offline import event_log
     from feature_store.online.writer import OnlineWriter
     from feature_store.views import USER_INTENT
     from intents.batch import run_day
 
     offline_dir = settings.offline_dir
-    events = parquet_log.read(offline_dir / "events")
+    events = event_log.read(offline_dir)
     names = load_catalog(settings, catalog, events)
     writer = OnlineWriter(settings.redis.client(), USER_INTENT)
     try:
@@ -122,13 +122,13 @@ def evaluate(settings: Settings, day: str, catalog: str, channel_size: int, mode
     """Score DATE's tags against the next day's interactions, beside the most-frequent-categories baseline."""
     import pyarrow.parquet as pq
 
-    from feature_store.offline import parquet_log
+    from feature_store.offline import event_log
     from feature_store.views import USER_INTENT
     from intents.evaluation import score_day, summarize
     from intents.judge import tag_category
 
     offline_dir = settings.offline_dir
-    events = parquet_log.read(offline_dir / "events")
+    events = event_log.read(offline_dir)
     names = load_catalog(settings, catalog, events)
     path = offline_dir / USER_INTENT.name / f"part-{day}-intents.parquet"
     if not path.is_file():
@@ -149,11 +149,11 @@ def context_size(settings: Settings, catalog: str) -> None:
     """Tokens of every user-day context in the offline event log, full text vs hybrid (the embedded model's tokenizer)."""
     from llama_cpp import Llama
 
-    from feature_store.offline import parquet_log
+    from feature_store.offline import event_log
     from infra.stack.llm import model_file
     from intents.context_size import context_sizes
 
-    events = parquet_log.read(settings.offline_dir / "events")
+    events = event_log.read(settings.offline_dir)
     vocab = Llama(str(model_file(settings.cache_dir)), vocab_only=True, verbose=False)
     sizes = context_sizes(events, load_catalog(settings, catalog, events),
                           lambda text: len(vocab.tokenize(text.encode(), add_bos=False)), settings.intents.max_events)  # fmt: skip

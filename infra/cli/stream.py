@@ -22,6 +22,8 @@ MODEL_OPTION = click.option("--model", type=click.Path(path_type=Path, exists=Tr
                                  "models_dir, if any.")  # fmt: skip
 METRICS_OPTION = click.option("--metrics-port", type=int, default=None,
                               help="Serve the writer's Prometheus metrics on this port (any path; off by default).")  # fmt: skip
+JOB_END_WAIT_MS = 120_000
+"""How long a bounded run, once its writer has gone quiet, waits for the job's end (its final checkpoint)."""
 
 
 @click.group()
@@ -56,6 +58,7 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     """
     from py4j.protocol import Py4JError
 
+    from feature_store.offline import event_log
     from feature_store.views import USER_REALTIME
     from streaming.flink.checkpoints import SAVEPOINTS, latest_checkpoint
     from streaming.flink.environment import job_jar
@@ -78,7 +81,8 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
             "checkpoints, or pass --from-empty-state to accept that.")  # fmt: skip
     config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
                        stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes, bounded=bounded,
-                       jobmanager=jobmanager, checkpoint_dir=checkpoints)  # fmt: skip
+                       jobmanager=jobmanager, checkpoint_dir=checkpoints,
+                       event_log_dir=settings.offline_dir / event_log.STREAMED)  # fmt: skip
     if jobmanager is None:  # read by PyFlink when it starts the JVM that hosts the mini-cluster
         heap = settings.flink.local_heap
         os.environ.setdefault("JVM_ARGS", f"-Xms{heap} -Xmx{heap} -XX:+AlwaysPreTouch")
@@ -97,6 +101,9 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
                 job.cancel()
         elif stop.is_set():  # on the cluster: stopped with a savepoint, which the next run resumes from
             click.echo(f"behavior job stopped with savepoint {job.stop_with_savepoint(checkpoints / SAVEPOINTS)}")
+        else:  # bounded, quiet: the job's end commits its last event-log parts
+            job.wait(JOB_END_WAIT_MS)
+            event_log.compact(settings.offline_dir)
     click.echo(f"{'stopped: ' if stop.is_set() else ''}{stats.snapshots} snapshots written in {stats.batches} batches "
                f"({stats.applied} applied, {stats.dead_letters} dead-lettered)")
 

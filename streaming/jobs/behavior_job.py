@@ -24,9 +24,9 @@ from streaming.flink.checkpoints import checkpoint_options
 from streaming.flink.environment import stream_environment
 
 log = logging.getLogger(__name__)
-JOB_OPTIONS = ("bootstrap", "clicks_topic", "group", "dead_letter_topic", "snapshot_topic", "flush_ms", "catch_up_ms",
-               "bounded", "dead_letter_max_bytes")  # fmt: skip
-STREAM_OPTIONS = ("out_of_orderness_ms", "max_ahead_ms", "state_ttl_s")
+JOB_OPTIONS = ("bootstrap", "clicks_topic", "group", "dead_letter_topic", "snapshot_topic", "flush_ms",
+               "bounded", "dead_letter_max_bytes", "event_log_dir")  # fmt: skip
+STREAM_OPTIONS = ("out_of_orderness_ms", "max_ahead_ms", "state_ttl_s", "event_log_roll_ms", "catch_up_ms")
 JVM_OPTIONS = JOB_OPTIONS + STREAM_OPTIONS
 
 
@@ -50,9 +50,10 @@ class JobConfig:
     """How long an operator's output buffer may wait to fill before it goes downstream (Flink's default: 100 ms).
     The job has two such hops (the keyBy, the unchained sink), so at live rates the default alone added up to
     200 ms to a click's way to the store; flushing every 10 ms costs nothing measurable at these rates."""
-    catch_up_ms: int = 2_000
-    """The coalescing interval of a click that is already more than this behind (a backlog, an overload): a job that
-    falls behind writes fewer, fuller snapshots and catches up (`UserSnapshots`); live clicks use `flush_ms`."""
+    event_log_dir: Path | None = None
+    """Where the job writes the applied clicks' part files (`feature_store.offline.event_log`: the offline store's
+    `events-streamed` folder, which the snapshot writer compacts into the event log); None: no event log. With
+    `jobmanager`, a folder the cluster reaches."""
     bounded: bool = False
     """Stop at the topic's current end (tests, backfills); unbounded otherwise."""
     parallelism: int = 1
@@ -64,6 +65,7 @@ class JobConfig:
     def jvm_options(self) -> dict[str, str]:
         """The options the JVM dataflow reads (`io.freshrec.flink.JobOptions`, which refuses a missing or unknown one)."""
         values = {name: getattr(self, name) for name in JOB_OPTIONS}
+        values["event_log_dir"] = self.event_log_dir.resolve() if self.event_log_dir else ""
         values.update(self.stream.model_dump(include=set(STREAM_OPTIONS)))
         return {name: str(value).lower() if isinstance(value, bool) else str(value) for name, value in values.items()}
 
@@ -125,8 +127,9 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name.replace('_', '-')}", default=getattr(defaults, name))
     for name in STREAM_OPTIONS:
         p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults.stream, name))
+    p.add_argument("--event-log-dir", type=Path, default=None,
+                   help="folder of the event log's streamed parts (the offline store's events-streamed); default: none")
     p.add_argument("--flush-ms", type=int, default=defaults.flush_ms)
-    p.add_argument("--catch-up-ms", type=int, default=defaults.catch_up_ms)
     return p
 
 

@@ -55,6 +55,8 @@ class Outcome:
     duplicates: int
     late: list[Mapping[str, Any]]
     future: list[Mapping[str, Any]] = field(default_factory=list)
+    applied_ids: list[str] = field(default_factory=list)
+    """The event ids applied, in order: what the event log holds of these events."""
 
 
 class BehaviorState:
@@ -80,9 +82,10 @@ class BehaviorState:
         """Fold events in, judging `future` against `now_ms` (default: the wall clock); returns what happened and the
         users whose state changed."""
         now = int(time.time() * 1000) if now_ms is None else now_ms
-        applied = duplicates = 0
+        duplicates = 0
         late: list[Mapping[str, Any]] = []
         future: list[Mapping[str, Any]] = []
+        applied_ids: list[str] = []
         touched: set[int] = set()
         for event in events:
             at = int(event["event_time"])
@@ -100,8 +103,8 @@ class BehaviorState:
                 continue
             self._insert(user, event, at)
             touched.add(int(event["user_id"]))
-            applied += 1
-        return Outcome(applied, duplicates, late, future), touched
+            applied_ids.append(event["event_id"])
+        return Outcome(len(applied_ids), duplicates, late, future, applied_ids), touched
 
     def _insert(self, user: UserState, event: Mapping[str, Any], time: int) -> None:
         behavior = BEHAVIOR_CODES[event["behavior"]]

@@ -2,8 +2,9 @@
 after a completed checkpoint and while the next part is in flight, then the whole topic produced again. Every user's
 online features end equal to the reference's over the input (the second pass applies nothing: counts unchanged), and
 the dead letters, once the at-least-once sink's repeats are folded by their source offset, are exactly the rejected,
-late and future records. Late and duplicate events straddle each restore: a job that judged lateness against a
-watermark rebuilt from nothing after the restore would apply them."""
+late and future records, and the event log holds every click the reference applied exactly once (no repeat from a
+replayed part of the stream, none from the second pass). Late and duplicate events straddle each restore: a job that
+judged lateness against a watermark rebuilt from nothing after the restore would apply them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 import redis
 from confluent_kafka import Producer
 
+from feature_store.offline import event_log
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
 from schemas.codec import AvroCodec
@@ -39,6 +41,13 @@ def _produce(producer: Producer, topic: str, records: list[tuple[bytes, bytes]])
     assert producer.flush(60) == 0
 
 
+def _logged(offline: Path) -> int:
+    try:
+        return event_log.read(offline).num_rows
+    except FileNotFoundError:
+        return 0
+
+
 def test_three_crashes_and_a_full_replay_leave_every_user_exact(
     kafka: KafkaEndpoint, redis_server: RedisEndpoint, redis_client: redis.Redis, datasets_dir: Path, tmp_path: Path
 ) -> None:
@@ -48,10 +57,12 @@ def test_three_crashes_and_a_full_replay_leave_every_user_exact(
     codec, reference = AvroCodec("click_event"), BehaviorState()
     expected = twice.expected_letters(reference, codec)
     once = BehaviorState()
-    once.apply(stream.valid)
+    applied = once.apply(stream.valid)[0].applied_ids
     assert all(once.snapshot(u) == reference.snapshot(u) for u in once.users)  # the replay changes no user
 
-    job = LiveJob(f"crashes-{uuid.uuid4().hex[:8]}", kafka, redis_server, tmp_path)
+    roll = {"FRESHREC_STREAM__EVENT_LOG_ROLL_MS": "1000"}  # parts close within the test's time
+    job = LiveJob(f"crashes-{uuid.uuid4().hex[:8]}", kafka, redis_server, tmp_path, env=roll)
+    offline = tmp_path / "repo" / "data" / "offline"
     producer, clicks = ordered_producer(kafka.bootstrap_servers), job.topics["clicks"]
     n = len(stream.records)
     cuts = [0, n // 4, n // 2, 3 * n // 4, n]
@@ -77,6 +88,7 @@ def test_three_crashes_and_a_full_replay_leave_every_user_exact(
 
         job.wait(all_equal, 300, "every user's final version")
         job.wait(lambda: job.committed() >= 2 * n, 120, "a checkpoint of the whole input")
+        job.wait(lambda: _logged(offline) >= len(applied), 120, "the event log's last parts")
     finally:
         job.stop(signal.SIGTERM)
     assert all(f"resumed from {job.checkpoints}" in job.log(i).read_text() for i in (2, 3, 4))
@@ -84,6 +96,8 @@ def test_three_crashes_and_a_full_replay_leave_every_user_exact(
         got = vector["user_realtime"].values
         assert {f: got[f].tolist() if hasattr(got[f], "tolist") else got[f] for f in COMPARED} == \
             {f: want[vector.entity_id][f] for f in COMPARED}, vector.entity_id  # fmt: skip
+
+    assert Counter(event_log.read(offline)["event_id"].to_pylist()) == Counter(applied)
 
     letters = read_letters(kafka.bootstrap_servers, job.topics["dlq"], sum(expected.values()))
     folded = {(letter["partition"], letter["offset"]): letter for letter in letters}

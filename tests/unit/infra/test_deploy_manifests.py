@@ -7,6 +7,7 @@ import click
 import yaml
 from click.testing import CliRunner
 
+from feature_store.offline import event_log
 from infra.cli import main
 from infra.config import PROJECT_ROOT, Settings
 from streaming.jobs import behavior_job
@@ -64,10 +65,40 @@ def test_flink_deployment_runs_the_job_module_with_valid_arguments() -> None:
 
 
 def test_intent_cronjob_runs_yesterday_once_at_a_time() -> None:
-    (cron,) = _documents("CronJob")
+    (cron,) = [c for c in _documents("CronJob") if c["metadata"]["name"] == "freshrec-intents"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid" and cron["spec"]["timeZone"] == "Etc/UTC"
     minute, hour, *rest = cron["spec"]["schedule"].split()
     assert rest == ["*", "*", "*"] and int(hour) == 0  # daily, after midnight UTC: yesterday is complete
     (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert "--date" not in container["command"]  # the default date is yesterday (UTC)
 
+
+
+def test_the_job_writes_its_event_log_where_the_writer_compacts_it() -> None:
+    (deployment,) = _documents("FlinkDeployment")
+    parsed = behavior_job.parser().parse_args(deployment["spec"]["job"]["args"][2:])
+    (writer,) = [c for c in _containers() if c["command"][1:3] == ["stream", "write"]]
+    repo = next(v["value"] for v in writer["env"] if v["name"] == "FRESHREC_FEATURE_REPO")
+    assert parsed.event_log_dir == Settings(feature_repo=repo).offline_dir / event_log.STREAMED
+
+    def claims(pod: dict) -> dict[str, str]:  # mount path -> claim
+        volumes = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]}
+        return {m["mountPath"]: volumes[m["name"]] for c in pod["spec"]["containers"] for m in c.get("volumeMounts", [])}
+
+    (writer_pod,) = [d["spec"]["template"] for d in _documents("Deployment") if d["metadata"]["name"] == "freshrec-snapshot-writer"]
+    assert claims(deployment["spec"]["podTemplate"])[repo] == claims(writer_pod)[repo]
+
+
+def test_retrain_cronjob_trains_daily_from_the_store_into_the_served_models() -> None:
+    (cron,) = [c for c in _documents("CronJob") if c["metadata"]["name"] == "freshrec-retrain"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid" and cron["spec"]["timeZone"] == "Etc/UTC"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    command = container["command"]
+    assert command[1] == "train" and command[command.index("--source") + 1] == "store" and "--before" not in command
+    models = next(v["value"] for v in container["env"] if v["name"] == "FRESHREC_MODELS_DIR")
+    served = [c for d in _documents("Deployment") if d["metadata"]["name"] != "freshrec-snapshot-writer"
+              for c in d["spec"]["template"]["spec"]["containers"]]  # fmt: skip
+    assert served and all({"name": "FRESHREC_MODELS_DIR", "value": models} in c["env"] for c in served)
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]}
+    assert any(m["mountPath"] == models and claims[m["name"]] == "freshrec-models" for m in container["volumeMounts"])

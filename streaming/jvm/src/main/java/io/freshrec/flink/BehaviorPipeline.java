@@ -11,9 +11,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * The behavior job's dataflow, added to an environment that PyFlink builds and submits (streaming/jobs/behavior_job.py):
  * clicks (Kafka) -> {@link RouteClicks} (decode, key and event-time checks) -> keyed by user -> {@link UserSnapshots}
  * (lateness against the user's state, state, coalesced snapshots) -> user-snapshots; both operators' dead letters ->
- * clicks-dlq. Lateness needs no watermark (see {@link UserBehavior}), so the source assigns none; a bounded input's
- * end still sends the final one that flushes pending snapshots. Every operator has a fixed uid, so a new submission
- * restores a checkpoint of an earlier one.
+ * clicks-dlq; with an event log folder, the applied clicks -> its part files ({@link EventLog}). Lateness needs no
+ * watermark (see {@link UserBehavior}), so the source assigns none; a bounded input's end still sends the final one
+ * that flushes pending snapshots. Every operator has a fixed uid, so a new submission restores a checkpoint of an
+ * earlier one.
  */
 public final class BehaviorPipeline {
     private BehaviorPipeline() {}
@@ -40,6 +41,12 @@ public final class BehaviorPipeline {
                 .sinkTo(KafkaRecords.sink(o.bootstrap, o.deadLetterTopic, o.deadLetterMaxBytes))
                 .uid("dead-letter-sink")
                 .name("clicks-dlq");
+        if (!o.eventLogDir.isEmpty()) {
+            snapshots.getSideOutput(UserSnapshots.APPLIED)
+                    .sinkTo(EventLog.sink(o.eventLogDir, o.eventLogRollMs))
+                    .uid("event-log-sink")
+                    .name("event log");
+        }
     }
 
     static final class ByUser implements KeySelector<Click, Long> {

@@ -13,7 +13,7 @@ import java.util.TreeSet;
 public final class JobOptions {
     static final Set<String> NAMES = Set.of("bootstrap", "clicks_topic", "group", "dead_letter_topic",
             "snapshot_topic", "flush_ms", "catch_up_ms", "bounded", "dead_letter_max_bytes", "out_of_orderness_ms",
-            "max_ahead_ms", "state_ttl_s");
+            "max_ahead_ms", "state_ttl_s", "event_log_dir", "event_log_roll_ms");
 
     final String bootstrap;
     final String clicksTopic;
@@ -27,6 +27,9 @@ public final class JobOptions {
     final boolean bounded;
     final long deadLetterMaxBytes;
     final long stateTtlS;
+    /** Folder of the event log's part files; empty: no event log. */
+    final String eventLogDir;
+    final long eventLogRollMs;
 
     private JobOptions(Map<String, String> o) {
         bootstrap = o.get("bootstrap");
@@ -41,6 +44,8 @@ public final class JobOptions {
         bounded = Boolean.parseBoolean(o.get("bounded"));
         deadLetterMaxBytes = Long.parseLong(o.get("dead_letter_max_bytes"));
         stateTtlS = Long.parseLong(o.get("state_ttl_s"));
+        eventLogDir = o.get("event_log_dir");
+        eventLogRollMs = Long.parseLong(o.get("event_log_roll_ms"));
     }
 
     public static JobOptions of(Map<String, String> options) {

@@ -212,7 +212,7 @@ public class UserBehavior {
         }
     }
 
-    private static void escape(StringBuilder out, String text) {
+    static void escape(StringBuilder out, String text) {
         for (int i = 0; i < text.length(); i++) {
             char ch = text.charAt(i);
             if (ch == '"' || ch == '\\') {

@@ -11,6 +11,7 @@ import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 
 /**
  * Keyed by user: applies each on-time click to the user's {@link UserBehavior}, routes a late one (more than boundMs
@@ -33,6 +34,8 @@ import org.apache.flink.util.Collector;
  * its final watermark fires every event-time timer: the {@link #END_OF_INPUT} timer flushes what is pending then.
  */
 public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord> {
+    /** Every click applied to its user's state (not late, not a duplicate): the rows of the event log. */
+    static final OutputTag<Click> APPLIED = new OutputTag<>("applied") {};
     static final long END_OF_INPUT = Long.MAX_VALUE - 1;
     private final String clicksTopic;
     private final long boundMs;
@@ -70,6 +73,7 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
         if (!user.apply(click, boundMs)) {
             return;
         }
+        ctx.output(APPLIED, click);
         if (flushMs <= 0) {
             out.collect(snapshot(click.userId, user));
             expireAfter(ctx.timerService().currentProcessingTime(), user, ctx.timerService());

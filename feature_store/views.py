@@ -99,11 +99,12 @@ ITEM = ViewSpec(
     entity="item",
     join_key="item_id",
     ttl=timedelta(days=3650),
-    doc="Item catalogue features for retrieval: semantic id, category, content/collaborative embedding.",
+    doc="The item catalogue (`freshrec items load`): what training reads besides the event log. Model-specific "
+        "item data (semantic ids) lives in each model directory's item table.",
     fields=(
-        FieldSpec("semantic_id", "int32[]", exact_len=SID_LEVELS),
-        FieldSpec("category_id", "int64"),
-        FieldSpec("embedding", "float32[]", max_len=1024),
+        FieldSpec("category_id", "int64", doc="the item's category (-1: none), as in click events"),
+        FieldSpec("attribute_ids", "int64[]", max_len=64, doc="attribute ids (MovieLens: genres; Taobao: category)"),
+        FieldSpec("title", "string", max_len=512, doc="a short description a text encoder reads; empty: none"),
     ),
 )
 

@@ -8,18 +8,20 @@ import torch
 
 from inference import artifacts
 from inference.evaluation import evaluate
+from inference.pipeline import PipelineConfig, load_training_data
 from inference.retriever import Retriever
 from inference.runtimes import make_runtime
-from inference.sequences import leave_one_out, load_sequences
+from inference.sequences import leave_one_out
 
 
 def evaluate_saved(directory: Path, datasets_dir: Path, beam: int | None = None, runtime: str = "torch",
-                   archives_dir: Path | None = None) -> dict[str, dict[str, float]]:  # fmt: skip
+                   archives_dir: Path | None = None, offline_dir: Path | None = None) -> dict[str, dict[str, float]]:  # fmt: skip
     """`runtime`: which runtime runs the beam search (`inference.runtimes`): the quality check of an exported one."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     loaded = artifacts.load(directory, device)
     settings = loaded.config["pipeline"]
-    data = load_sequences(settings["dataset"], datasets_dir, archives_dir, settings.get("before"))
+    config = PipelineConfig(dataset=settings["dataset"], before=settings.get("before"))
+    data = load_training_data(config, datasets_dir, archives_dir, offline_dir)
     if data.fingerprint != loaded.config["dataset_fingerprint"]:
         raise ValueError(f"{directory} was trained on other data (fingerprint {loaded.config['dataset_fingerprint'][:12]}, "
                          f"found {data.fingerprint[:12]})")  # fmt: skip

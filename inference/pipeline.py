@@ -38,6 +38,7 @@ from inference.rq_vae import RQVAEConfig, rq_vae
 from inference.sasrec import SASRec, SASRecConfig
 from inference.semantic_ids import SemanticIds, residual_kmeans
 from inference.sequences import (
+    SequenceDataError,
     Sequences,
     leave_one_out,
     load_sequences,
@@ -46,6 +47,7 @@ from inference.sequences import (
     training_pairs,
     trim_left,
 )
+from inference.store_sequences import load_store
 from inference.text_embeddings import MODEL as TEXT_MODEL
 from inference.text_embeddings import item_text_vectors
 from inference.training import TrainConfig, fit
@@ -57,6 +59,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class PipelineConfig:
     dataset: str = "beauty"
+    """A dataset's files (`sequences.DATASETS`), or "store": the feature store's event log and item catalogue."""
     seed: int = 0
     before: str | None = None
     """UTC date: train only on interactions before it (a time split; datasets with timestamps)."""
@@ -86,6 +89,7 @@ class PipelineConfig:
     test_beam: int = 50
 
 
+_ONE_EPOCH = TrainConfig(epochs=1, batch_size=256, lr=2e-3, eval_every=1)
 _SMOKE = PipelineConfig(
     subset=(2000, 8000),
     sasrec_train=TrainConfig(epochs=10, batch_size=128, lr=2e-3, eval_every=5),
@@ -109,10 +113,25 @@ PRESETS = {
     # listwise DPO lists hold each context's next 3 interactions tiered by behaviour (buy ≻ cart / fav ≻ pv)
     "taobao": replace(_SMOKE, subset=None, gr=GRConfig(dim=64, heads=2, ffn=128, max_length=50),
                       preference=PreferenceConfig(examples=2000, window=3)),  # fmt: skip
+    # one epoch of every stage: the whole loop of `freshrec demo` in minutes on 2 cores, not a model to judge
+    "demo": replace(_SMOKE, subset=None, sasrec_train=_ONE_EPOCH, gr_train=_ONE_EPOCH, preference_train=_ONE_EPOCH,
+                    preference=PreferenceConfig(examples=300), scorer=ScorerConfig(candidates=10, examples=300),
+                    scorer_train=_ONE_EPOCH, valid_users=100, test_beam=10),  # fmt: skip
 }
 
 
 TOKENIZERS = ("rqkmeans", "rqvae")
+STORE = "store"
+
+
+def load_training_data(config: PipelineConfig, datasets_dir: Path, archives_dir: Path | None,
+                       offline_dir: Path | None) -> Sequences:  # fmt: skip
+    """The sequences `config` trains on: a dataset's files, or the store's event log before `config.before`."""
+    if config.dataset == STORE:
+        if offline_dir is None:
+            raise SequenceDataError("training from the store needs the offline store's folder")
+        return load_store(offline_dir, config.before)
+    return load_sequences(config.dataset, datasets_dir, archives_dir, config.before)
 
 
 def semantic_ids(config: PipelineConfig, embeddings: np.ndarray) -> tuple[SemanticIds, dict[str, float]]:
@@ -125,14 +144,15 @@ def semantic_ids(config: PipelineConfig, embeddings: np.ndarray) -> tuple[Semant
 
 
 def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: torch.device | None = None,
-        archives_dir: Path | None = None, cache_dir: Path | None = None) -> Path:  # fmt: skip
-    """`cache_dir` keeps the item text embeddings between runs (they depend on the catalogue only)."""
+        archives_dir: Path | None = None, cache_dir: Path | None = None, offline_dir: Path | None = None) -> Path:  # fmt: skip
+    """`cache_dir` keeps the item text embeddings between runs (they depend on the catalogue only); `offline_dir`:
+    the offline store, read when `config.dataset` is "store"."""
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     # every core: a process that served before (a test session, a notebook) may have capped torch's pool at one
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     started = time.perf_counter()
     torch.manual_seed(config.seed)
-    data: Sequences = load_sequences(config.dataset, datasets_dir, archives_dir, config.before)
+    data = load_training_data(config, datasets_dir, archives_dir, offline_dir)
     if config.subset:
         data = data.dense_subset(*config.subset)
     split = leave_one_out(data)

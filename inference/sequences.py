@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
+from feature_store.offline.event_log import chronological
 from inference.item_vocabulary import NO_CATEGORY, ItemVocabulary
-from sources.datasets import TAOBAO_FILES, read_taobao
+from sources.datasets import TAOBAO_FILES, read_taobao, utc_ms
 from sources.movielens import GENRES, read_movielens
 
 if TYPE_CHECKING:
@@ -138,12 +139,9 @@ def load_movielens(archive: Path, before: str | None = None) -> Sequences:
     data = read_movielens(archive)
     events = data.events
     if before:
-        cutoff = int(datetime.combine(date.fromisoformat(before), datetime.min.time(), UTC).timestamp() * 1000)
+        cutoff = utc_ms(before)
         events = events.filter(pc.less(events["event_time"], cutoff))
-    order = np.lexsort((np.arange(events.num_rows), events["event_time"].to_numpy(), events["user_id"].to_numpy()))
-    users_col, items_col = events["user_id"].to_numpy()[order], events["item_id"].to_numpy()[order]
-    bounds = np.flatnonzero(np.diff(users_col)) + 1
-    users = [np.asarray(seq, dtype=np.int64) for seq in np.split(items_col, bounds)] if len(items_col) else []
+    users, behaviors = user_sequences(events, events["item_id"].to_numpy())
     num_items = int(max(data.movies["item_id"].to_pylist()))
     attributes: list[list[int]] = [[] for _ in range(num_items + 1)]
     texts = [""] * (num_items + 1)
@@ -153,7 +151,20 @@ def load_movielens(archive: Path, before: str | None = None) -> Sequences:
         texts[item] = f"{title}{f' ({year})' if year else ''}. {', '.join(GENRES[g] for g in genres)}"
     digest = hashlib.sha256(archive.read_bytes() + (before or "").encode()).hexdigest()
     name = f"movielens-before-{before}" if before else "movielens"
-    return Sequences(name, users, num_items, digest, attributes, texts)
+    return Sequences(name, users, num_items, digest, attributes, texts, behaviors)
+
+
+def user_sequences(events: pa.Table, items: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per user (by id), `items` (one model index per event row) and each event's `BEHAVIOR_STRENGTH`, in the event
+    log's chronological order (`event_log.chronological`), so the files and the log they were replayed into give the
+    same sequences."""
+    if events.num_rows == 0:
+        return [], []
+    order = chronological(events)
+    codes = pc.index_in(events["behavior"], value_set=pa.array(list(BEHAVIOR_STRENGTH))).to_numpy(zero_copy_only=False)
+    strength = np.array(list(BEHAVIOR_STRENGTH.values()), dtype=np.int64)[codes]
+    bounds = np.flatnonzero(np.diff(events["user_id"].to_numpy()[order])) + 1
+    return np.split(items[order].astype(np.int64), bounds), np.split(strength[order], bounds)
 
 
 def load_taobao(datasets_dir: Path) -> Sequences:

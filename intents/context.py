@@ -9,10 +9,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from feature_store.offline.event_log import chronological
 from intents.catalog import BEHAVIOR_WORDS, Catalog
 
 BUCKETS = ((6, "night"), (12, "morning"), (18, "afternoon"), (24, "evening"))
@@ -46,7 +46,7 @@ def build_contexts(events: pa.Table, catalog: Catalog, day: str, max_events: int
     """One context per user active on `day` (UTC), users in id order, from that day's newest `max_events` events."""
     start, end = day_bounds(day)
     today = events_between(events, start, end)
-    order = np.lexsort((today["event_time"].to_numpy(), today["user_id"].to_numpy()))
+    order = chronological(today)
     rows = today.select(["event_id", "user_id", "item_id", "category_id", "behavior", "event_time"]).take(order).to_pylist()
     per_user: dict[int, list[dict]] = defaultdict(list)
     seen: set[str] = set()

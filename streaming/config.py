@@ -24,3 +24,11 @@ class StreamSettings(BaseModel):
     key_ttl_s: int = Field(30 * DAY_S, ge=0, description=(
         "a user's online features expire this long after their last write (Redis EXPIRE; 0: never), so the store "
         "holds the active users; keep it at least state_ttl_s"))  # fmt: skip
+    catch_up_ms: int = Field(2_000, ge=0, description=(
+        "the coalescing interval of a click already more than this behind the job's clock (a backlog, an overload): a "
+        "job that falls behind writes fewer, fuller snapshots and catches up; live clicks coalesce over the job's "
+        "flush interval (100 ms). A replay of a recorded history is all 'behind': set it to 0 to serve it as live"))  # fmt: skip
+    event_log_roll_ms: int = Field(60_000, ge=100, description=(
+        "the job closes an event-log part file after this long; it becomes visible at the next checkpoint after "
+        "that, so the offline event log lags the stream by about this much and holds one part per event date per "
+        "job subtask per interval"))  # fmt: skip

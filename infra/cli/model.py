@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -12,14 +13,20 @@ from infra.config import Settings
 
 
 @click.command()
-@click.option("--preset", type=click.Choice(["full", "raw", "smoke", "small", "taobao"]), default="full",
+@click.option("--preset", type=click.Choice(["full", "raw", "smoke", "small", "taobao", "demo"]), default="full",
               show_default=True,
               help="full: the reported run (hybrid compressed input: 4 interest slots + the last 5 of 50 items); "
                    "raw: the same with the last 20 items as tokens; smoke: a few minutes on a subset, for CI; "
                    "small: the smoke model on a whole small dataset (MovieLens-100K); taobao: the smoke model with "
-                   "behaviour-tiered listwise DPO (use with --dataset taobao).")  # fmt: skip
-@click.option("--dataset", type=click.Choice(["beauty", "movielens", "taobao"]), default="beauty", show_default=True)
-@click.option("--before", default=None, help="UTC date YYYY-MM-DD: train only on interactions before it (movielens).")
+                   "behaviour-tiered listwise DPO (use with --dataset taobao); demo: one epoch of every stage (freshrec demo).")  # fmt: skip
+@click.option("--dataset", type=click.Choice(["beauty", "movielens", "taobao"]), default="beauty", show_default=True,
+              help="The dataset files to train on (with --source files).")
+@click.option("--source", type=click.Choice(["files", "store"]), default="files", show_default=True,
+              help="files: the dataset's files; store: the feature store's event log (what streamed in or was "
+                   "backfilled) and its item catalogue (`freshrec items load`).")  # fmt: skip
+@click.option("--before", default=None,
+              help="UTC date YYYY-MM-DD: train only on interactions before it (movielens, store; with --source store "
+                   "the default is today: every complete day, the daily retrain).")  # fmt: skip
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto (cuda when available).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--tokenizer", type=click.Choice(["rqkmeans", "rqvae"]), default=None,
@@ -28,7 +35,7 @@ from infra.config import Settings
               help="Describe items by their text through the offline MiniLM where the dataset has text (movielens).")
 @click.option("--models-dir", type=click.Path(path_type=Path), default=None, help="Default: models_dir setting.")
 @click.pass_obj
-def train(settings: Settings, preset: str, dataset: str, before: str | None, device: str, seed: int,
+def train(settings: Settings, preset: str, dataset: str, source: str, before: str | None, device: str, seed: int,
           tokenizer: str | None, item_text: bool, models_dir: Path | None) -> None:  # fmt: skip
     """Train most-popular, CE-SASRec, semantic ids, GR (NTP, + listwise DPO) and the refined scorer; evaluate all
     (leave-one-out, full ranking) and write a versioned model directory."""
@@ -36,20 +43,23 @@ def train(settings: Settings, preset: str, dataset: str, before: str | None, dev
 
     import torch
 
-    from inference.pipeline import PRESETS, run
+    from inference.pipeline import PRESETS, STORE, run
     from inference.report import results_table
     from inference.sequences import SequenceDataError
     from inference.text_embeddings import TextEncoderMissing
+    from sources.datasets import DatasetError
 
-    config = dataclasses.replace(PRESETS[preset], dataset=dataset, seed=seed, before=before, item_text=item_text,
+    if source == "store" and before is None:
+        before = datetime.now(UTC).date().isoformat()
+    config = dataclasses.replace(PRESETS[preset], dataset=STORE if source == "store" else dataset, seed=seed, before=before, item_text=item_text,
                                  tokenizer=tokenizer or PRESETS[preset].tokenizer)  # fmt: skip
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     chosen = torch.device(device)
     try:
         directory = run(config, settings.datasets_dir, models_dir or settings.models_dir, chosen, settings.archives_dir,
-                        settings.cache_dir)  # fmt: skip
-    except (SequenceDataError, TextEncoderMissing) as exc:
+                        settings.cache_dir, settings.offline_dir)  # fmt: skip
+    except (SequenceDataError, DatasetError, TextEncoderMissing) as exc:
         raise click.ClickException(str(exc)) from exc
     metrics = json.loads((directory / "metrics.json").read_text())
     click.echo(results_table(metrics))
@@ -69,7 +79,8 @@ def evaluate_model(settings: Settings, model_dir: Path, beam: int | None, runtim
     from inference.evaluate_saved import evaluate_saved
 
     try:
-        metrics = evaluate_saved(model_dir, settings.datasets_dir, beam, runtime, settings.archives_dir)
+        metrics = evaluate_saved(model_dir, settings.datasets_dir, beam, runtime, settings.archives_dir,
+                                 settings.offline_dir)  # fmt: skip
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     for name, values in metrics.items():

@@ -31,8 +31,8 @@ def _intent_row(user_id: int, event_time: int) -> dict:
 
 
 def _item_row(item_id: int, event_time: int) -> dict:
-    return {"item_id": item_id, "event_time": event_time, "semantic_id": [3, 255, 17, 0], "category_id": 4021,
-            "embedding": np.linspace(-1, 1, 32, dtype=np.float32).tolist()}  # fmt: skip
+    return {"item_id": item_id, "event_time": event_time, "category_id": 4021, "attribute_ids": [4021, 7, item_id],
+            "title": f"Movie {item_id} (1995). Drama, Comedy"}  # fmt: skip
 
 
 def _sdk_read(store, view: ViewSpec, ids: list[int]) -> list[dict]:  # noqa: ANN001

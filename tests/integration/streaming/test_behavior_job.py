@@ -1,9 +1,12 @@
-"""The behavior job end to end on real Kafka, Flink and Redis: a replay with corrupt records mixed in ends with every
-user's online features equal to the reference, every bad record in the dead-letter topic, and feature-updates out."""
+"""The behavior job end to end on real Kafka, Flink and Redis: a replay with corrupt records and repeated clicks mixed
+in ends with every user's online features equal to the reference, every bad record in the dead-letter topic,
+feature-updates out, and the event log holding exactly the clicks the reference applied: the daily intent batch
+builds the same contexts from it, every day, as from the same history backfilled."""
 
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,12 +16,14 @@ import redis
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from feature_store.offline import parquet_log
+from feature_store.offline import event_log, parquet_log
 from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
 from infra.config import load_settings
 from infra.jars import fetch
+from intents.catalog import coded_catalog
+from intents.context import build_contexts
 from schemas.codec import AvroCodec
 from sources.datasets import load
 from streaming.flink.environment import job_jar
@@ -53,13 +58,16 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
         producer.produce(topic, codec.encode(event), str(event["user_id"]).encode())
         if i % 43 == 0:  # 101 corrupt records spread through the stream
             producer.produce(topic, os.urandom(20), b"garbage")
+        if i % 97 == 0:  # and 45 clicks sent twice
+            producer.produce(topic, codec.encode(event), str(event["user_id"]).encode())
     assert producer.flush(30) == 0
     names = {"dlq": f"{topic}-dlq", "snapshots": f"{topic}-snap", "updates": f"{topic}-upd"}
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
     for future in admin.create_topics([NewTopic(n, 2, 1) for n in names.values()]).values():
         future.result(30)
 
-    config = JobConfig(kafka.bootstrap_servers, topic, names["dlq"], names["snapshots"], f"job-{topic}", bounded=True)
+    config = JobConfig(kafka.bootstrap_servers, topic, names["dlq"], names["snapshots"], f"job-{topic}", bounded=True,
+                       event_log_dir=tmp_path / event_log.STREAMED)  # fmt: skip
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     start(config, jars).wait(300_000)
     max_item = max(e["item_id"] for e in events)
@@ -71,7 +79,7 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
     stats = writer.run(idle_stop_s=5)
 
     reference = BehaviorState(out_of_orderness_ms=config.stream.out_of_orderness_ms)
-    reference.apply(events)
+    outcome, _ = reference.apply(events)
     reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})  # 2017 data
     vectors = reader.read_many(sorted(reference.users))
     for vector in vectors:
@@ -84,3 +92,14 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
     assert _count(kafka.bootstrap_servers, names["dlq"]) == 101
     assert _count(kafka.bootstrap_servers, names["updates"]) == stats.snapshots
     assert parquet_log.read(tmp_path / "user_realtime").num_rows == stats.snapshots >= 43
+    logged = event_log.read(tmp_path)  # the writer compacted at its end: nothing left to compact
+    assert not list((tmp_path / event_log.STREAMED).glob(event_log.STREAMED_PARTS))
+    assert sorted(logged["event_id"].to_pylist()) == sorted(outcome.applied_ids) and len(outcome.applied_ids) == len(events)
+    backfilled = tmp_path / "backfilled"
+    event_log.append(backfilled, load("taobao-head", datasets_dir).table)  # type: ignore[attr-defined]
+    history = event_log.read(backfilled)
+    columns = event_log.CLICK_COLUMNS.names
+    assert logged.sort_by("event_id").select(columns) == history.sort_by("event_id").select(columns)
+    days = sorted({time.strftime("%Y-%m-%d", time.gmtime(t / 1000)) for t in history["event_time"].to_pylist()})
+    for day in days:  # the intent batch's whole input from the log: each active user's context of the day
+        assert build_contexts(logged, coded_catalog(logged), day) == build_contexts(history, coded_catalog(history), day)

@@ -26,8 +26,8 @@ VIEWS_AND_ROWS = [
     (USER_INTENT, lambda s: [{"user_id": i, "event_time": i, "tags": ["a" * i, "é"] if i % 3 else [], "tag_scores": [0.5, -1.0] if i % 3 else [],
                               "tag_categories": [i, 10**12] if i % 3 else [],
                               "grade": "S", "model_version": "m", "prompt_version": "", "intent_date": "2026-11-21"} for i in range(20)]),
-    (ITEM, lambda s: [{"item_id": i, "event_time": i, "semantic_id": [i % 256, 0, 255, i], "category_id": i * 1000,
-                       "embedding": np.random.default_rng(i).standard_normal(i % 7).astype(np.float32).tolist()} for i in range(20)]),
+    (ITEM, lambda s: [{"item_id": i, "event_time": i, "category_id": i * 1000 - 1, "attribute_ids": list(range(i % 5)),
+                       "title": "é" * (i % 3) + f"item {i}"} for i in range(20)]),
 ]  # fmt: skip
 
 

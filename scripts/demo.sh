@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The end-to-end demo: set up, start the local stack, replay a real dataset into Kafka, build features, tag the demo
-# user's intents with the embedded LLM, show what landed.
+# The end-to-end demo, the whole loop on MovieLens-100K: set up, start the local stack, then `freshrec demo`
+# (infra/demo.py): ratings before day D through Kafka and the behavior job into Feast/Redis and the event log, a model
+# trained from that log, the API and the refresher, one user's real next ratings live (top-10 before and after, the
+# measured click -> fresh time), day D's intent batch from the streamed log, the response with tags and intent items.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -8,11 +10,6 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 freshrec up
 freshrec topics create
-freshrec replay "${DATASET:-taobao-2h}"
-freshrec topics count clicks
 freshrec features apply
-freshrec features backfill "${DATASET:-taobao-2h}"
-# the daily intent batch for the demo user's day (the embedded LLM is started and stopped for the run)
-freshrec intents run --date "${DEMO_DATE:-2017-11-26}" --user "${DEMO_USER:-543462}"
-freshrec features get --max-age 0 "${DEMO_USER:-543462}"
+freshrec demo "$@"
 echo "demo: the stack keeps running; 'freshrec status' to inspect, 'freshrec down' to stop it"

@@ -7,8 +7,9 @@ deterministic `event_id`s: replaying a source twice produces the same ids, which
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -128,6 +129,31 @@ def load(name: str, datasets_dir: Path, *, num_events: int = 1_000_000, seed: in
             raise DatasetError(f"{archive} not found: run `freshrec datasets fetch movielens` (scripts/setup.sh does)")
         return TableSource(name, read_movielens(archive).events)
     raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def utc_ms(day: str) -> int:
+    """Midnight UTC of the date `day` (YYYY-MM-DD) in epoch milliseconds: the cut-offs of time splits."""
+    try:
+        return int(datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC).timestamp() * 1000)
+    except ValueError:
+        raise DatasetError(f"{day!r} is not a date (YYYY-MM-DD)") from None
+
+
+def select(source: ClickSource, since_ms: int | None = None, before_ms: int | None = None,
+           users: Sequence[int] = ()) -> TableSource:  # fmt: skip
+    """A recorded dataset's events at or after `since_ms`, before `before_ms`, of `users` (each: all when unset),
+    with their ids unchanged: the parts of one history that a demo or a test replays at different times."""
+    if not isinstance(source, TableSource):
+        raise DatasetError(f"{source.name} is generated, not recorded: it has no window to select")
+    table, times = source.table, source.table["event_time"]
+    keep = pa.array(np.ones(table.num_rows, dtype=bool))
+    if since_ms is not None:
+        keep = pc.and_(keep, pc.greater_equal(times, since_ms))
+    if before_ms is not None:
+        keep = pc.and_(keep, pc.less(times, before_ms))
+    if users:
+        keep = pc.and_(keep, pc.is_in(table["user_id"], value_set=pa.array(list(users), pa.int64())))
+    return TableSource(source.name, table.filter(keep))
 
 
 def read_taobao(path: Path, tag: str) -> pa.Table:

@@ -37,6 +37,13 @@ class ServingConfig(BaseModel):
     min_item_coverage: float = Field(0.5, ge=0, le=1, description="at start, the share of item ids in the online "
                                      "store's recent histories (sampled) the model must know, else it refuses to "
                                      "start (--force starts anyway); 0 turns the check off")  # fmt: skip
+    refresh_max_lag_ms: int = Field(500, ge=0, description="the refresher sheds an update whose event is older "
+                                    "than this when polled (an overload: the API computes that user's result on "
+                                    "request instead); 0: never shed (a replayed history is all old)")  # fmt: skip
+    feature_max_age_days: int | None = Field(None, ge=1, description="features older than this (by event time) "
+                                             "count as missing (the user is cold); default: each view's ttl "
+                                             "(user_realtime 7 days, user_intent 2). Serving a replayed history "
+                                             "(the demo's 1997 MovieLens) needs it far higher")  # fmt: skip
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(1, ge=1, description="API processes sharing the port, each with its own model and event loop")

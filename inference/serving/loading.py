@@ -3,13 +3,14 @@ online-store reader and the result cache."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import redis
 
 from feature_store.online.reader import OnlineReader
-from feature_store.views import USER_INTENT, USER_REALTIME
+from feature_store.views import USER_INTENT, USER_REALTIME, ViewSpec
 from inference import artifacts
 from inference.model_dirs import newest_model
 from inference.runtimes import make_runtime
@@ -19,6 +20,14 @@ from inference.serving.ranker import Ranker
 from inference.serving.result_cache import ResultCache
 from inference.serving.rollout import ModelFollower
 from inference.serving.service import RecommendationService
+
+
+def feature_reader(client: redis.Redis, config: ServingConfig, views: Sequence[ViewSpec] = (USER_REALTIME, USER_INTENT),
+                   ) -> OnlineReader:  # fmt: skip
+    """The online reader serving uses: `views`, their rows expiring after `config.feature_max_age_days` (when set)
+    instead of each view's ttl."""
+    days = config.feature_max_age_days
+    return OnlineReader(client, list(views), max_age={v.name: timedelta(days=days) for v in views} if days else None)
 
 
 def open_ranker(config: ServingConfig, models_dir: Path, metrics: ServingMetrics | None = None) -> Ranker:
@@ -33,7 +42,7 @@ def open_ranker(config: ServingConfig, models_dir: Path, metrics: ServingMetrics
 def open_service(config: ServingConfig, client: redis.Redis, models_dir: Path, metrics_dir: str | None = None,
                  ) -> RecommendationService:  # fmt: skip
     """`metrics_dir`: the workers' shared metrics directory when the API runs as several processes."""
-    reader, metrics = OnlineReader(client, [USER_REALTIME, USER_INTENT]), ServingMetrics(metrics_dir)
+    reader, metrics = feature_reader(client, config), ServingMetrics(metrics_dir)
     ranker = open_ranker(config, models_dir, metrics)
     service = RecommendationService(reader, ranker, ResultCache(client, config.cache_ttl_s), config, metrics)
     service.follower = follow(config, models_dir, ranker, service.use, metrics)

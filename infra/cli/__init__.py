@@ -7,9 +7,11 @@ import logging
 import click
 
 from infra.cli.datasets import datasets
+from infra.cli.demo import demo
 from infra.cli.features import features
 from infra.cli.flink import flink
 from infra.cli.intents import intents
+from infra.cli.items import items
 from infra.cli.jars import jars
 from infra.cli.llm import llm
 from infra.cli.model import evaluate_model, train
@@ -35,5 +37,5 @@ def main(ctx: click.Context, log_level: str) -> None:
 
 
 for command in (up, down, status, jars, datasets, topics, replay, features, stream, flink, train, evaluate_model, serve,
-                refresh, llm, intents):
+                refresh, llm, intents, items, demo):
     main.add_command(command)

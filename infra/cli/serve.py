@@ -16,11 +16,11 @@ def _serving(settings: Settings, model: Path | None, runtime: str | None, force:
     users click, unless `force`."""
     import redis
 
-    from feature_store.online.reader import OnlineReader
     from feature_store.views import USER_REALTIME
     from inference.item_vocabulary import ItemVocabulary
     from inference.model_dirs import newest_model
     from inference.serving.coverage import SAMPLE_USERS, CoverageError, check_coverage, streamed_items
+    from inference.serving.loading import feature_reader
 
     updates = {k: v for k, v in {"model_dir": model, "runtime": runtime}.items() if v is not None}
     config = settings.serving.model_copy(update=updates)
@@ -31,7 +31,7 @@ def _serving(settings: Settings, model: Path | None, runtime: str | None, force:
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        streamed = streamed_items(OnlineReader(settings.redis.client(), [USER_REALTIME]), SAMPLE_USERS)
+        streamed = streamed_items(feature_reader(settings.redis.client(), config, [USER_REALTIME]), SAMPLE_USERS)
     except redis.RedisError as exc:  # an outage at start is served through (503s), not a reason to stay down
         click.echo(f"item coverage not checked, the online store does not answer: {exc}", err=True)
         return config
@@ -97,9 +97,8 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
 def refresh(settings: Settings, model: Path | None, runtime: str | None, group: str, idle_stop: float | None,
             metrics_port: int | None, force: bool) -> None:  # fmt: skip
     """Recompute and cache each user's top-K whenever feature-updates says their features changed."""
-    from feature_store.online.reader import OnlineReader
     from feature_store.views import USER_REALTIME
-    from inference.serving.loading import follow, open_ranker
+    from inference.serving.loading import feature_reader, follow, open_ranker
     from inference.serving.refresher import Refresher
     from inference.serving.result_cache import ResultCache
 
@@ -118,8 +117,8 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     refresher = Refresher(settings.kafka.bootstrap_servers, settings.topics.feature_updates,
-                          OnlineReader(client, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group,
-                          metrics=metrics)  # fmt: skip
+                          feature_reader(client, config, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group,
+                          max_lag_ms=config.refresh_max_lag_ms or None, metrics=metrics)  # fmt: skip
     click.echo(f"refreshing with {ranker.model_id} from {settings.topics.feature_updates} ...")
     follower = follow(config, settings.models_dir, ranker, lambda newer: setattr(refresher, "ranker", newer), metrics)
     with stop_requested() as stop:

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sources.datasets import BEAUTY_T0_MS, DAY_MS, DatasetError, SyntheticSource, load
+from sources.datasets import BEAUTY_T0_MS, DAY_MS, DatasetError, SyntheticSource, load, select, utc_ms
 
 
 def test_taobao_head_matches_the_csv(datasets_dir: Path) -> None:
@@ -63,3 +63,21 @@ def test_malformed_csv_is_a_dataset_error(tmp_path: Path) -> None:
     (tmp_path / "taobao/UserBehavior_head4321_fattydelivery.csv").write_text("1,2,3,like,1511544070\n")
     with pytest.raises(DatasetError, match="unknown behaviour"):
         load("taobao-head", tmp_path)
+
+
+def test_select_keeps_a_window_of_a_recorded_history_with_its_ids(datasets_dir: Path) -> None:
+    source = load("taobao-head", datasets_dir)
+    table = source.table  # type: ignore[attr-defined]
+    cut = utc_ms("2017-11-30")
+    user = table["user_id"][0].as_py()
+    before, since = select(source, before_ms=cut), select(source, since_ms=cut)
+    assert before.num_events + since.num_events == source.num_events and before.num_events and since.num_events
+    assert max(before.table["event_time"].to_pylist()) < cut <= min(since.table["event_time"].to_pylist())
+    mine = select(source, since_ms=cut, before_ms=cut + DAY_MS, users=[user]).table
+    assert set(mine["user_id"].to_pylist()) <= {user}
+    assert set(mine["event_id"].to_pylist()) <= set(table["event_id"].to_pylist())
+    with pytest.raises(DatasetError, match="generated"):
+        select(load("synthetic", datasets_dir, num_events=10), before_ms=cut)
+    with pytest.raises(DatasetError, match="not a date"):
+        utc_ms("30/11/2017")
+    assert utc_ms("1970-01-02") == DAY_MS

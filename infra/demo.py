@@ -154,7 +154,7 @@ class Demo:
     def _title(self, item: int) -> str:
         assert self.items is not None
         row = self.items.to_index(np.array([item]))[0]
-        return self.items.titles[row].split(". ")[0] if row else f"item {item}"
+        return self.items.titles[row].rsplit(". ", 1)[0] if row else f"item {item}"  # "Title (year). Genres"
 
     def _recommend(self, user: int) -> dict[str, Any]:
         body = json.dumps({"user_id": user, "k": 10}).encode()

@@ -11,6 +11,9 @@ loop, keep-alive) in this one. Phases:
   2. cached: requests for the users of phase 1, at random (each answer comes from the cache): closed loop (the most
      it answers), then paced at `--cached-rate` (the latency at that load, the target's terms);
   3. compute, unbatched baseline: the API restarted with max_batch=1, fresh users, as phase 1.
+  4. with `--intent`: every user also gets intent tags (3 categories of the model's catalogue), and the cached phase
+     runs again with the intent channel off and on (`serving.intent_items` 0 / its default), ABBA, each in a fresh
+     API process: the channel's cost per request.
 The refresher's click -> fresh result latency is measured by `bench.freshness_bench`.
 """
 
@@ -35,10 +38,12 @@ import redis
 from bench.http_load import LoadResult, run_load
 from feature_store.online.writer import OnlineWriter
 from feature_store.testing import sample_realtime_row
-from feature_store.views import SEQUENCE_LENGTH, USER_REALTIME
+from feature_store.views import SEQUENCE_LENGTH, USER_INTENT, USER_REALTIME
 from inference import artifacts
+from inference.item_vocabulary import ItemVocabulary
 from inference.model_dirs import newest_model
-from inference.sequences import leave_one_out, load_sequences
+from inference.pipeline import PipelineConfig, load_training_data
+from inference.sequences import leave_one_out
 from infra.config import RedisSettings, load_settings
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
@@ -54,6 +59,14 @@ def write_users(client: redis.Redis, histories: list[np.ndarray]) -> None:
             row = sample_realtime_row(user, now, n=len(items), seed=user)
             rows.append(row | {"item_ids": items})
         writer.write(rows)
+
+
+def write_intents(client: redis.Redis, users: int, categories: np.ndarray, rng: np.random.Generator) -> None:
+    now = int(time.time() * 1000)
+    rows = [{"user_id": user, "event_time": now, "tags": ["bench a", "bench b", "bench c"],
+             "tag_scores": [0.9, 0.8, 0.7], "tag_categories": rng.choice(categories, 3).tolist(), "grade": "A",
+             "model_version": "bench", "prompt_version": "bench", "intent_date": "2026-01-01"} for user in range(users)]  # fmt: skip
+    OnlineWriter(client, USER_INTENT).write(rows)
 
 
 @contextmanager
@@ -106,11 +119,13 @@ def main() -> None:
     parser.add_argument("--cached-concurrency", type=int, default=32)
     parser.add_argument("--cached-rate", type=float, default=5_000, help="offered load of the paced cached phase")
     parser.add_argument("--api-workers", type=int, default=None, help="API processes (default: serving.workers)")
+    parser.add_argument("--intent", action="store_true", help="also: the cached path with the intent channel off / on")
     args = parser.parse_args()
     settings = load_settings()
     model = args.model or newest_model(settings.models_dir)
-    config = artifacts.load(model).config
-    data = load_sequences(config["pipeline"]["dataset"], settings.datasets_dir, settings.archives_dir)
+    trained = artifacts.load(model).config["pipeline"]
+    data = load_training_data(PipelineConfig(dataset=trained["dataset"], before=trained.get("before")), settings.datasets_dir,
+                              settings.archives_dir, settings.offline_dir)  # fmt: skip
     histories = leave_one_out(data).test_history[: args.users]
     half = len(histories) // 2
     rng = np.random.default_rng(0)
@@ -137,6 +152,15 @@ def main() -> None:
             with api(model, server.settings.port, max_batch=1, **workers) as port:
                 unbatched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half, len(histories))), args.k),
                                      args.compute_concurrency, args.seconds)  # fmt: skip
+            channel = []
+            if args.intent:
+                categories = ItemVocabulary.load(model).categories
+                write_intents(server.client(), warmed, np.unique(categories[categories >= 0]), rng)
+                for items in (0, settings.serving.intent_items, settings.serving.intent_items, 0):
+                    with api(model, server.settings.port, intent_items=items, **workers) as port:
+                        users = (int(u) for u in itertools.cycle(rng.integers(0, warmed, 1_000_000)))
+                        channel.append((items, run_load("127.0.0.1", port, "/recommend", bodies(users, args.k),
+                                                        args.cached_concurrency, args.seconds)))  # fmt: skip
         finally:
             server.stop()
     print("| path | req/s | p50 ms | p99 ms | vs unbatched | answers |")
@@ -146,6 +170,10 @@ def main() -> None:
     print(row(f"compute, micro-batched (max {settings.serving.max_batch}, concurrency {args.compute_concurrency})",
               batched, unbatched))  # fmt: skip
     print(row(f"compute, unbatched baseline (concurrency {args.compute_concurrency})", unbatched, unbatched))
+    off = [result for items, result in channel if items == 0]
+    for items, result in channel:
+        name = f"cached, intent tags, channel {'off' if items == 0 else f'on ({items} of k)'}"
+        print(row(name, result, off[0] if items else None))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
 from inference import artifacts
 from inference.model_dirs import newest_model
-from inference.pipeline import PipelineConfig, load_training_data
+from inference.pipeline import load_training_data
 from inference.sequences import leave_one_out
 from inference.serving.config import ServingConfig
 from inference.serving.loading import open_ranker
@@ -91,8 +91,8 @@ def main() -> None:
     settings = load_settings()
     model = args.model or newest_model(settings.models_dir)
     trained = artifacts.load(model).config["pipeline"]
-    data = load_training_data(PipelineConfig(dataset=trained["dataset"], before=trained.get("before")), settings.datasets_dir,
-                              settings.archives_dir, settings.offline_dir)  # fmt: skip
+    data = load_training_data(trained["dataset"], trained.get("before"), settings.datasets_dir, settings.archives_dir,
+                              settings.offline_dir)  # fmt: skip
     histories = leave_one_out(data).test_history[: args.users]
     config = settings.serving.model_copy(update={"model_dir": model})
 

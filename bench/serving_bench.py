@@ -42,7 +42,7 @@ from feature_store.views import SEQUENCE_LENGTH, USER_INTENT, USER_REALTIME
 from inference import artifacts
 from inference.item_vocabulary import ItemVocabulary
 from inference.model_dirs import newest_model
-from inference.pipeline import PipelineConfig, load_training_data
+from inference.pipeline import load_training_data
 from inference.sequences import leave_one_out
 from infra.config import RedisSettings, load_settings
 from infra.stack.process import free_port
@@ -124,8 +124,8 @@ def main() -> None:
     settings = load_settings()
     model = args.model or newest_model(settings.models_dir)
     trained = artifacts.load(model).config["pipeline"]
-    data = load_training_data(PipelineConfig(dataset=trained["dataset"], before=trained.get("before")), settings.datasets_dir,
-                              settings.archives_dir, settings.offline_dir)  # fmt: skip
+    data = load_training_data(trained["dataset"], trained.get("before"), settings.datasets_dir, settings.archives_dir,
+                              settings.offline_dir)  # fmt: skip
     histories = leave_one_out(data).test_history[: args.users]
     half = len(histories) // 2
     rng = np.random.default_rng(0)

@@ -47,7 +47,7 @@ from streaming.config import StreamSettings
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.replay import PRODUCER_DEFAULTS, produce_all, replay, user_keys
-from streaming.snapshot_writer import COMPACT_EVERY_S, SnapshotWriter
+from streaming.snapshot_writer import SnapshotWriter
 
 
 @dataclass
@@ -147,7 +147,7 @@ class Bench:
                                 f"{clicks}-upd", group=f"writer-{clicks}", on_written=visibility)  # fmt: skip
         threads = [in_thread(lambda: writer.run(should_stop=stop.is_set))]
         if log:
-            threads.append(in_thread(lambda: compact_until(offline, stop)))
+            threads.append(in_thread(lambda: event_log.compact_until(offline, stop)))
 
         def stop_all() -> None:
             stop.set()
@@ -212,11 +212,6 @@ class Bench:
 LOG_ROLL_MS = 10_000
 """Event-log parts close every 10 s here (60 s by default) so that commits and compaction fall inside a throughput
 run of a minute or two, as they do in a long-running job."""
-
-
-def compact_until(offline: Path, stop: threading.Event) -> None:
-    while not stop.wait(COMPACT_EVERY_S):
-        event_log.compact(offline)
 
 
 def paced(bootstrap: str, topic: str, rate: int, seconds: float, offset: int) -> int:

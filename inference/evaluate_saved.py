@@ -8,7 +8,7 @@ import torch
 
 from inference import artifacts
 from inference.evaluation import evaluate
-from inference.pipeline import PipelineConfig, load_training_data
+from inference.pipeline import load_training_data
 from inference.retriever import Retriever
 from inference.runtimes import make_runtime
 from inference.sequences import leave_one_out
@@ -20,8 +20,7 @@ def evaluate_saved(directory: Path, datasets_dir: Path, beam: int | None = None,
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     loaded = artifacts.load(directory, device)
     settings = loaded.config["pipeline"]
-    config = PipelineConfig(dataset=settings["dataset"], before=settings.get("before"))
-    data = load_training_data(config, datasets_dir, archives_dir, offline_dir)
+    data = load_training_data(settings["dataset"], settings.get("before"), datasets_dir, archives_dir, offline_dir)
     if data.fingerprint != loaded.config["dataset_fingerprint"]:
         raise ValueError(f"{directory} was trained on other data (fingerprint {loaded.config['dataset_fingerprint'][:12]}, "
                          f"found {data.fingerprint[:12]})")  # fmt: skip

@@ -7,16 +7,15 @@ import pyarrow as pa
 
 from feature_store.online.validation import rows_to_table
 from feature_store.views import ITEM
-from inference.item_vocabulary import NO_CATEGORY
 from inference.sequences import Sequences
 
 
 def catalogue_table(data: Sequences, event_time_ms: int) -> pa.Table:
-    """One `item` row per item of `data` (raw id as in click events; category: its first attribute, as the click
-    events carry), stamped `event_time_ms`."""
+    """One `item` row per item of `data` (raw id as in click events, `Sequences.item_categories`), stamped
+    `event_time_ms`."""
     attributes = data.item_attributes or [[] for _ in range(data.num_items + 1)]
     texts = data.item_texts or [""] * (data.num_items + 1)
-    rows = [{"item_id": int(data.raw_item_ids[i]), "event_time": event_time_ms,
-             "category_id": attributes[i][0] if attributes[i] else NO_CATEGORY,
+    categories = data.item_categories.tolist()
+    rows = [{"item_id": int(data.raw_item_ids[i]), "event_time": event_time_ms, "category_id": categories[i],
              "attribute_ids": list(attributes[i]), "title": texts[i]} for i in range(1, data.num_items + 1)]  # fmt: skip
     return rows_to_table(ITEM, rows)

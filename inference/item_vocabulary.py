@@ -21,6 +21,23 @@ VERSION_KEY = b"freshrec.items_version"
 NO_CATEGORY = -1
 
 
+class RawIdIndex:
+    """Raw id -> index lookup over `raw_ids` (raw_ids[i] = the raw id of index i; row 0 is padding)."""
+
+    def __init__(self, raw_ids: np.ndarray) -> None:
+        items = np.asarray(raw_ids, dtype=np.int64)[1:]
+        order = np.argsort(items, kind="stable")
+        self._sorted_raw, self._sorted_index = items[order], order.astype(np.int64) + 1
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        """Indices of raw ids; 0 for an id not there."""
+        raw = np.asarray(raw, dtype=np.int64)
+        if not len(self._sorted_raw):
+            return np.zeros(len(raw), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted_raw, raw), len(self._sorted_raw) - 1)
+        return np.where(self._sorted_raw[at] == raw, self._sorted_index[at], 0)
+
+
 @dataclass(frozen=True)
 class ItemVocabulary:
     raw_ids: np.ndarray
@@ -31,8 +48,7 @@ class ItemVocabulary:
     """categories[i] = item i's category (`NO_CATEGORY` where the dataset has none)."""
     titles: list[str]
     """titles[i] = item i's title or short text ("" where unknown)."""
-    _sorted_raw: np.ndarray = field(init=False, repr=False, compare=False)
-    _sorted_index: np.ndarray = field(init=False, repr=False, compare=False)
+    _index: RawIdIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.raw_ids)
@@ -42,9 +58,7 @@ class ItemVocabulary:
         items = self.raw_ids[1:]
         if len(np.unique(items)) != len(items) or (len(items) and items.min() <= 0):
             raise ValueError("item table: raw ids must be distinct and positive")
-        order = np.argsort(items, kind="stable")
-        object.__setattr__(self, "_sorted_raw", items[order])
-        object.__setattr__(self, "_sorted_index", order.astype(np.int64) + 1)
+        object.__setattr__(self, "_index", RawIdIndex(self.raw_ids))
 
     @property
     def num_items(self) -> int:
@@ -59,13 +73,7 @@ class ItemVocabulary:
 
     def to_index(self, raw: np.ndarray) -> np.ndarray:
         """Model indices of raw ids; 0 for an id the model does not know."""
-        raw = np.asarray(raw, dtype=np.int64)
-        sorted_raw = self._sorted_raw
-        if not len(sorted_raw):
-            return np.zeros(len(raw), dtype=np.int64)
-        at = np.minimum(np.searchsorted(sorted_raw, raw), len(sorted_raw) - 1)
-        found = sorted_raw[at] == raw
-        return np.where(found, self._sorted_index[at], 0)
+        return self._index(raw)
 
     def to_raw(self, index: np.ndarray) -> np.ndarray:
         return self.raw_ids[np.asarray(index, dtype=np.int64)]

@@ -124,14 +124,15 @@ TOKENIZERS = ("rqkmeans", "rqvae")
 STORE = "store"
 
 
-def load_training_data(config: PipelineConfig, datasets_dir: Path, archives_dir: Path | None,
+def load_training_data(dataset: str, before: str | None, datasets_dir: Path, archives_dir: Path | None,
                        offline_dir: Path | None) -> Sequences:  # fmt: skip
-    """The sequences `config` trains on: a dataset's files, or the store's event log before `config.before`."""
-    if config.dataset == STORE:
+    """The sequences a run trains on (`PipelineConfig.dataset`, `.before`): a dataset's files, or the store's event
+    log."""
+    if dataset == STORE:
         if offline_dir is None:
             raise SequenceDataError("training from the store needs the offline store's folder")
-        return load_store(offline_dir, config.before)
-    return load_sequences(config.dataset, datasets_dir, archives_dir, config.before)
+        return load_store(offline_dir, before)
+    return load_sequences(dataset, datasets_dir, archives_dir, before)
 
 
 def semantic_ids(config: PipelineConfig, embeddings: np.ndarray) -> tuple[SemanticIds, dict[str, float]]:
@@ -152,7 +153,7 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     started = time.perf_counter()
     torch.manual_seed(config.seed)
-    data = load_training_data(config, datasets_dir, archives_dir, offline_dir)
+    data = load_training_data(config.dataset, config.before, datasets_dir, archives_dir, offline_dir)
     if config.subset:
         data = data.dense_subset(*config.subset)
     split = leave_one_out(data)

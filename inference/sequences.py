@@ -57,12 +57,17 @@ class Sequences:
         if not len(self.raw_item_ids):
             self.raw_item_ids = np.arange(self.num_items + 1, dtype=np.int64)
 
+    @property
+    def item_categories(self) -> np.ndarray:
+        """item_categories[i] = item i's category: its first attribute, as the click events carry (`NO_CATEGORY`
+        where it has none)."""
+        return np.array([a[0] if a else NO_CATEGORY for a in self.item_attributes] if self.item_attributes
+                        else [NO_CATEGORY] * (self.num_items + 1), dtype=np.int64)  # fmt: skip
+
     def vocabulary(self, codes: np.ndarray) -> ItemVocabulary:
-        """The item table a model trained on these sequences carries (category: an item's first attribute)."""
-        categories = np.array([a[0] if a else NO_CATEGORY for a in self.item_attributes] if self.item_attributes
-                              else [NO_CATEGORY] * (self.num_items + 1), dtype=np.int64)  # fmt: skip
+        """The item table a model trained on these sequences carries."""
         titles = list(self.item_texts) if self.item_texts else [""] * (self.num_items + 1)
-        return ItemVocabulary(self.raw_item_ids, codes, categories, titles)
+        return ItemVocabulary(self.raw_item_ids, codes, self.item_categories, titles)
 
     @property
     def num_interactions(self) -> int:

@@ -16,8 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from feature_store.offline import event_log, parquet_log
+from feature_store.offline import event_log
+from feature_store.rebuild import newest_offline
 from feature_store.views import ITEM
+from inference.item_vocabulary import RawIdIndex
 from inference.sequences import SequenceDataError, Sequences, user_sequences
 from sources.datasets import utc_ms
 
@@ -44,9 +46,9 @@ def load_store(offline_dir: Path, before: str | None = None) -> Sequences:
         ordered = events.sort_by([("event_time", "ascending")])["item_id"].to_numpy()
         uniques, first = np.unique(ordered, return_index=True)
         raw_ids = np.concatenate([[0], uniques[np.argsort(first, kind="stable")]])
-        items = _index_of(raw_ids, raw_items)
+        items = RawIdIndex(raw_ids)(raw_items)
     users, behaviors = user_sequences(events, items)
-    rows = _index_of(raw_ids, catalogue["item_id"].to_numpy())
+    rows = RawIdIndex(raw_ids)(catalogue["item_id"].to_numpy())
     attributes: list[list[int]] = [[] for _ in raw_ids]
     texts = [""] * len(raw_ids)
     for row, attribute_ids, title in zip(rows.tolist(), catalogue["attribute_ids"].to_pylist(), catalogue["title"].to_pylist()):
@@ -63,20 +65,7 @@ def load_store(offline_dir: Path, before: str | None = None) -> Sequences:
 
 def latest_catalogue(offline_dir: Path) -> pa.Table:
     """The `item` view's newest row per item (item_id, category_id, attribute_ids, title)."""
-    try:
-        rows = parquet_log.read(offline_dir / ITEM.name)
-    except FileNotFoundError:
-        raise SequenceDataError(f"no item catalogue under {offline_dir / ITEM.name}: run `freshrec items load DATASET`") from None
-    rows = rows.sort_by([("item_id", "ascending"), ("event_timestamp", "descending"), ("created", "descending")])
-    ids = rows["item_id"].to_numpy()
-    first = np.concatenate([[True], ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, dtype=bool)
-    return rows.filter(pa.array(first)).select(["item_id", *ITEM.field_names])
-
-
-def _index_of(raw_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Each value's index in `raw_ids` (index 0 is padding; 0 for a value not there)."""
-    order = np.argsort(raw_ids[1:], kind="stable")
-    sorted_ids = raw_ids[1:][order]
-    at = np.clip(np.searchsorted(sorted_ids, values), 0, max(len(sorted_ids) - 1, 0))
-    found = len(sorted_ids) > 0 and sorted_ids[at] == values
-    return np.where(found, order[at] + 1, 0).astype(np.int64)
+    parts = sorted((offline_dir / ITEM.name).glob("part-*.parquet"))
+    if not parts:
+        raise SequenceDataError(f"no item catalogue under {offline_dir / ITEM.name}: run `freshrec items load DATASET`")
+    return newest_offline(ITEM, parts).select(["item_id", *ITEM.field_names])

@@ -127,13 +127,18 @@ class Demo:
         from streaming.replay import replay
 
         bootstrap = {"bootstrap.servers": self.settings.kafka.bootstrap_servers}
-        fresh_ms, items = [], clicks["item_id"].to_pylist()
+        fresh_ms, items, latest = [], clicks["item_id"].to_pylist(), {}
         for click in range(clicks.num_rows):
             sent = time.monotonic()
             replay(TableSource(DATASET, clicks.slice(click, 1)), self.settings.topics.clicks, bootstrap)
-            self._wait(lambda v=version: _newer(self._recommend(user), v), 60, "a fresh result after a click", "refresh")
+
+            def fresh(v: int | None = version) -> bool:
+                latest["response"] = self._recommend(user)
+                return _newer(latest["response"], v)
+
+            self._wait(fresh, 60, "a fresh result after a click", "refresh")
             fresh_ms.append((time.monotonic() - sent) * 1000)
-            version = self._recommend(user)["feature_version"]
+            version = latest["response"]["feature_version"]
         self.say(f"4. {len(items)} ratings of {self.day} sent live: {', '.join(self._title(i) for i in items)}")
         self.say(f"   click -> fresh result (Kafka, job, Redis, refresher, API): median {np.median(fresh_ms):.0f} ms, "
                  f"max {max(fresh_ms):.0f} ms")  # fmt: skip

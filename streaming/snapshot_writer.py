@@ -9,13 +9,14 @@ producer never expires a message. A store found empty (its marker gone) is refil
 A snapshot that does not parse or validate would fail its batch on every retry; when a batch fails so, it is parsed
 again one snapshot at a time, the bad ones go whole to the writer's dead-letter topic with the reason, and the rest
 are written: one bad record never blocks the others. Every few seconds, and once more when it stops, the writer
-also compacts the event-log parts the job has committed (`feature_store.offline.event_log`).
+also compacts, in a thread, the event-log parts the job has committed (`feature_store.offline.event_log`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,8 +51,6 @@ STORE_DOWN = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError,
 """Errors that pass: down, restarting, loading, full (until keys expire or the cap is raised), a replica not yet
 promoted. The batch in hand waits for them; any other error is a bug and ends the writer."""
 MAX_BACKOFF_S = 5.0
-COMPACT_EVERY_S = 5.0
-"""How often the event-log parts the job committed are turned into parquet (a directory listing when there is none)."""
 
 
 class WriterStopped(Exception):
@@ -119,12 +118,14 @@ class SnapshotWriter:
         counts to add to (what `WriterMetrics` reads); new ones by default."""
         stats = stats if stats is not None else WriterStats()
         self._should_stop = should_stop
-        idle_since = compacted = time.monotonic()
+        idle_since = time.monotonic()
+        compacting, stop_compacting = None, threading.Event()
+        if self.offline_dir is not None:  # off the write loop: a minute's part takes a while to convert
+            compacting = threading.Thread(target=event_log.compact_until, args=(self.offline_dir, stop_compacting),
+                                          name="event-log-compaction", daemon=True)  # fmt: skip
+            compacting.start()
         try:
             while not should_stop():
-                if self.offline_dir is not None and time.monotonic() - compacted > COMPACT_EVERY_S:
-                    event_log.compact(self.offline_dir)
-                    compacted = time.monotonic()
                 messages = [m for m in self.consumer.consume(self.batch_size, timeout=POLL_S) if m.error() is None]
                 if not messages:
                     if idle_stop_s is not None and time.monotonic() - idle_since > idle_stop_s:
@@ -136,8 +137,9 @@ class SnapshotWriter:
             log.warning("stopped with a batch in hand (%s): it replays on the next start", stopped)
         finally:
             self.consumer.close()
-        if self.offline_dir is not None:
-            event_log.compact(self.offline_dir)
+            stop_compacting.set()
+            if compacting is not None:
+                compacting.join()
         return stats
 
     def _write(self, messages: list[Message], stats: WriterStats) -> None:

@@ -6,12 +6,13 @@ FileSink, which makes a part visible only once a checkpoint covering it has comp
 was written after that checkpoint: the visible parts hold every applied click exactly once, across kill -9s and
 restarts. `compact` turns each visible part into one parquet part named after it, then deletes it: a compaction
 that dies between the two rewrites the same name the next time, so it is idempotent and never duplicates a row.
-The snapshot writer compacts as it runs; `read` compacts what is left before reading.
+The snapshot writer compacts in a thread as it runs (`compact_until`); `read` compacts what is left first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,8 @@ CLICK_COLUMNS = pa.schema(
      ("behavior", pa.string()), ("event_time", pa.int64())]
 )  # fmt: skip
 SCHEMA = CLICK_COLUMNS.append(pa.field("event_timestamp", parquet_log.TIMESTAMP))
+COMPACT_EVERY_S = 5.0
+"""How often a running writer turns the committed parts into parquet (a directory listing when there is none)."""
 
 
 def log_table(clicks: pa.Table) -> pa.Table:
@@ -71,6 +74,13 @@ def compact(offline_dir: Path) -> int:
         with contextlib.suppress(FileNotFoundError):
             part.unlink()
     return rows
+
+
+def compact_until(offline_dir: Path, stop: threading.Event, every_s: float = COMPACT_EVERY_S) -> None:
+    """Compact every `every_s` until `stop` is set, then once more (a thread beside a writer's loop)."""
+    while not stop.wait(every_s):
+        compact(offline_dir)
+    compact(offline_dir)
 
 
 def read(offline_dir: Path) -> pa.Table:

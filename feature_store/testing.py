@@ -26,6 +26,7 @@ def sample_realtime_row(user_id: int, event_time: int, version: int | None = Non
         "count_fav": 0,
         "count_buy": int(rng.integers(0, 100)),
         "sid_codes": rng.integers(0, 256, 4 * n).astype(np.uint8).tobytes(),
+        "sid_version": f"{seed:016x}",
         "interest": rng.standard_normal(INTEREST_SLOTS * INTEREST_DIM).astype(np.float32).tolist(),
         "top_categories": rng.integers(1, 5000, 2).tolist(),
         "summary": f"pv:{n} cart:0 — última hora ✓ seed {seed}",

@@ -68,6 +68,8 @@ USER_REALTIME = ViewSpec(
         FieldSpec("count_buy", "int64"),
         FieldSpec("sid_codes", "bytes", max_len=SEQUENCE_LENGTH * SID_LEVELS, multiple_of=SID_LEVELS,
                   doc="hybrid: semantic-id codes of the recent items, 4 uint8 codes per item, oldest first"),
+        FieldSpec("sid_version", "string", max_len=64,
+                  doc="the version of the item table `sid_codes` were looked up in; empty: none"),
         FieldSpec("interest", "float32[]", exact_len=INTEREST_SLOTS * INTEREST_DIM,
                   doc="hybrid: fixed-size multi-interest vector, K slots x d, flattened"),
         FieldSpec("top_categories", "int64[]", max_len=8, doc="hybrid: most engaged recent categories"),

@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from feature_store.views import SID_LEVELS
+
 ITEMS = "items.parquet"
 VERSION_KEY = b"freshrec.items_version"
 NO_CATEGORY = -1
@@ -49,6 +51,7 @@ class ItemVocabulary:
     titles: list[str]
     """titles[i] = item i's title or short text ("" where unknown)."""
     _index: RawIdIndex = field(init=False, repr=False, compare=False)
+    _by_codes: RawIdIndex | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.raw_ids)
@@ -59,6 +62,10 @@ class ItemVocabulary:
         if len(np.unique(items)) != len(items) or (len(items) and items.min() <= 0):
             raise ValueError("item table: raw ids must be distinct and positive")
         object.__setattr__(self, "_index", RawIdIndex(self.raw_ids))
+        # one byte a level, as `sid_codes` stores them; a semantic id is unique over its levels (the last one
+        # separates colliding prefixes), so the packed codes are a key
+        bytes_wide = self.codes.shape[1] == SID_LEVELS and (not n or (self.codes.min() >= 0 and self.codes.max() < 255))
+        object.__setattr__(self, "_by_codes", RawIdIndex(_packed(self.codes)) if bytes_wide else None)
 
     @property
     def num_items(self) -> int:
@@ -77,6 +84,19 @@ class ItemVocabulary:
 
     def to_raw(self, index: np.ndarray) -> np.ndarray:
         return self.raw_ids[np.asarray(index, dtype=np.int64)]
+
+    @property
+    def reads_codes(self) -> bool:
+        """Whether items can be found by their stored codes (`from_codes`): one byte a level, `SID_LEVELS` levels."""
+        return self._by_codes is not None
+
+    def from_codes(self, sid_codes: bytes) -> np.ndarray:
+        """Model indices of the items whose semantic ids these are (`SID_LEVELS` bytes an item, as the writer stores
+        them under this table's version); 0 where no item has them (an item the table does not hold: 255s)."""
+        if self._by_codes is None:
+            raise ValueError("this item table's semantic ids are not one byte per level of SID_LEVELS")
+        codes = np.frombuffer(sid_codes, dtype=np.uint8).reshape(-1, SID_LEVELS)
+        return self._by_codes(_packed(codes))
 
     def coverage(self, raw: np.ndarray) -> float:
         """The share of these (streamed) item ids the model knows; 1.0 for none."""
@@ -116,3 +136,9 @@ class ItemVocabulary:
         if stored != vocabulary.version:
             raise ValueError(f"{path}: item table version {stored!r} does not match its contents ({vocabulary.version})")
         return vocabulary
+
+
+def _packed(codes: np.ndarray) -> np.ndarray:
+    """Each row's first `SID_LEVELS` codes (each < 256) as one int64, first level highest."""
+    shifts = np.arange(SID_LEVELS - 1, -1, -1, dtype=np.int64) * 8
+    return (np.asarray(codes, dtype=np.int64)[:, :SID_LEVELS] << shifts).sum(axis=1)

@@ -15,14 +15,15 @@ from inference.semantic_ids import with_collision_codes
 
 
 def tiny_model_dir(directory: Path, num_items: int = 300, seed: int = 0, dim: int = 32,
-                   raw_ids: np.ndarray | None = None) -> Path:  # fmt: skip
+                   raw_ids: np.ndarray | None = None, hybrid: bool = False) -> Path:  # fmt: skip
     """Items 1..num_items with random 3-level codes (+ collision codes), random weights, popularity = item index,
     category = item index mod 10. `raw_ids`: the items' ids in click events (num_items of them, in index order);
-    default: the index itself."""
+    default: the index itself. `hybrid`: the model reads the hybrid compressed input (4 slots + the last 5 items)."""
     torch.manual_seed(seed)
     codes = torch.from_numpy(with_collision_codes(np.random.default_rng(seed).integers(0, 6, (num_items, 3))))
     vocab = [6, 6, 6, int(codes[:, 3].max()) + 1]
-    model = GenerativeRetrieval(codes, vocab, GRConfig(dim=dim, heads=2, ffn=2 * dim, max_length=12))
+    model = GenerativeRetrieval(codes, vocab, GRConfig(dim=dim, heads=2, ffn=2 * dim, max_length=12,
+                                                         hybrid_slots=4 if hybrid else 0, hybrid_recent=5 if hybrid else 0))
     scorer = RefinedScorer(dim, heads=2, hidden=16)
     popularity = np.arange(num_items + 1, dtype=np.float32)
     index = np.arange(num_items + 1, dtype=np.int64)

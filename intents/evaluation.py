@@ -5,7 +5,9 @@ For each user tagged on day D and active on D+1:
 - coverage: the share of the user's D+1 interactions with a category among the tags' categories;
 - channel recall: a tag-retrieval channel (round-robin over the tag categories, each one's most popular items up to
   D that the user has not seen, `channel_size` in all) against the user's D+1 items;
-- exclusive recall: the D+1 items the channel finds and generative retrieval's top-K (history up to D) does not.
+- exclusive recall: the D+1 items the channel finds and generative retrieval's top-K (history up to D) does not;
+- with a model, recall@K of what serving answers without the intent channel (GR's top K) and with it (its last slots
+  given to the channel's items of the tags' categories, as the API merges them)
 The baseline's tags are the user's most frequent categories of day D, as many distinct ones as the LLM's tags have,
 so both sides name the same number of categories."""
 
@@ -21,8 +23,9 @@ import pyarrow.compute as pc
 from intents.catalog import Catalog
 from intents.context import build_contexts, day_bounds, events_between
 
-Retrieve = Callable[[list[np.ndarray]], list[set[int]]]
-"""Generative retrieval: per user history (item ids, oldest first), the top-K items."""
+Retrieve = Callable[[list[np.ndarray], list[list[int]]], list[tuple[set[int], set[int]]]]
+"""Serving's answer of K: per user (history as item ids, oldest first; the categories of its tags, in tag order), the
+items without the intent channel (generative retrieval's top K) and with it."""
 METRICS = ("hit_rate", "coverage", "channel_recall", "exclusive_recall")
 
 
@@ -34,6 +37,9 @@ class UserScores:
     """hit, coverage, channel recall, exclusive recall (0 without a retriever)."""
     baseline: tuple[float, float, float, float]
     gr_recall: float
+    """recall@K of serving's answer without the intent channel (0 without a retriever)."""
+    served_recall: float
+    """... and with it."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Summary:
     tags: dict[str, float]
     baseline: dict[str, float]
     gr_recall: float
+    served_recall: float
 
 
 def score_day(events: pa.Table, catalog: Catalog, day: str, tag_categories: dict[int, list[int]],
@@ -61,9 +68,11 @@ def score_day(events: pa.Table, catalog: Catalog, day: str, tag_categories: dict
     histories: dict[int, list[int]] = {}
     for user, item in zip(ordered["user_id"].to_pylist(), ordered["item_id"].to_pylist()):
         histories.setdefault(user, []).append(item)
-    generated = retrieve([np.asarray(histories[u], dtype=np.int64) for u in users]) if retrieve else [set() for _ in users]
+    no_model: list[tuple[set[int], set[int]]] = [(set(), set()) for _ in users]
+    served = retrieve([np.asarray(histories[u], dtype=np.int64) for u in users],
+                      [list(dict.fromkeys(tag_categories[u])) for u in users]) if retrieve else no_model  # fmt: skip
     scores = []
-    for user, gr in zip(users, generated):
+    for user, (gr, with_channel) in zip(users, served):
         ours = list(dict.fromkeys(tag_categories[user]))
         baseline = list(contexts[user].categories[: len(ours)])
         seen, nxt = set(histories[user]), upcoming[user]
@@ -72,7 +81,7 @@ def score_day(events: pa.Table, catalog: Catalog, day: str, tag_categories: dict
             user, day,
             _score(ours, nxt, catalog, _channel(ours, popular, seen, channel_size), gr),
             _score(baseline, nxt, catalog, _channel(baseline, popular, seen, channel_size), gr),
-            len(items & gr) / len(items),
+            len(items & gr) / len(items), len(items & with_channel) / len(items),
         ))  # fmt: skip
     return scores
 
@@ -80,11 +89,11 @@ def score_day(events: pa.Table, catalog: Catalog, day: str, tag_categories: dict
 def summarize(scores: list[UserScores]) -> Summary:
     """Means over users (micro-averaged across days)."""
     if not scores:
-        return Summary(0, dict.fromkeys(METRICS, 0.0), dict.fromkeys(METRICS, 0.0), 0.0)
+        return Summary(0, dict.fromkeys(METRICS, 0.0), dict.fromkeys(METRICS, 0.0), 0.0, 0.0)
     tags = np.mean([s.tags for s in scores], axis=0)
     base = np.mean([s.baseline for s in scores], axis=0)
     return Summary(len(scores), dict(zip(METRICS, map(float, tags))), dict(zip(METRICS, map(float, base))),
-                   float(np.mean([s.gr_recall for s in scores])))  # fmt: skip
+                   float(np.mean([s.gr_recall for s in scores])), float(np.mean([s.served_recall for s in scores])))  # fmt: skip
 
 
 def _popular_by_category(history: pa.Table, catalog: Catalog) -> dict[int, list[int]]:

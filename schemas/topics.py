@@ -15,7 +15,8 @@ class TopicSettings(BaseModel):
     dead_letter: str = "clicks-dlq"
     """`dead_letter` (Avro): clicks the behavior job cannot apply (corrupt, mis-keyed, future, late), whole."""
     snapshots: str = "user-snapshots"
-    """The behavior job's coalesced per-user snapshots (JSON, key {"user_id": N}), read by the snapshot writer."""
+    """`user_snapshot` as JSON, key {"user_id": N}: the behavior job's coalesced per-user snapshots, read by the
+    snapshot writer."""
     snapshot_dead_letter: str = "user-snapshots-dlq"
     """`dead_letter` (Avro): snapshots the writer cannot parse or validate, whole, so one never blocks the rest."""
     feature_updates: str = "feature-updates"

@@ -55,9 +55,10 @@ fi
 .venv/bin/freshrec jars fetch >/dev/null
 .venv/bin/freshrec datasets fetch >/dev/null
 
-# The JVM-side functions of the Flink jobs (streaming/jvm), rebuilt when their sources change.
+# The JVM-side functions of the Flink jobs (streaming/jvm), rebuilt when their sources or the schemas they package
+# change.
 jvm_stamp=streaming/jvm/target/.freshrec-sources
-jvm_want="$(find streaming/jvm/pom.xml streaming/jvm/src -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1)"
+jvm_want="$(find streaming/jvm/pom.xml streaming/jvm/src schemas/avro -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$jvm_stamp" 2>/dev/null)" != "$jvm_want" ]; then
   echo "setup: building streaming/jvm (mvn package)"
   log="$(mktemp)"

@@ -33,6 +33,7 @@ from feature_store.online.validation import FeatureValidationError, online_schem
 from feature_store.online.writer import OnlineWriter, WriteResult
 from feature_store.rebuild import StoreGuard
 from feature_store.views import SID_LEVELS, USER_REALTIME
+from schemas.arrow import arrow_schema
 from schemas.codec import AvroCodec
 from schemas.columnar import encode_batch
 from schemas.ragged import decimal_ascii
@@ -250,7 +251,8 @@ class SnapshotWriter:
 
 def snapshots_table(values: list[bytes], semantic_ids: SemanticIds | None = None) -> pa.Table:
     """The job's JSON snapshots parsed in Arrow (C++, no Python object per value), coalesced to each user's newest,
-    as the view's online table (`validation.online_schema`); `sid_codes` from `semantic_ids` (empty without)."""
+    as the view's online table (`validation.online_schema`); `sid_codes` from `semantic_ids` (empty without), with
+    its table's version."""
     if not values:
         return ONLINE_SCHEMA.empty_table()
     parsed = pa_json.read_json(io.BytesIO(b"\n".join(values)), parse_options=_PARSE)
@@ -263,6 +265,8 @@ def snapshots_table(values: list[bytes], semantic_ids: SemanticIds | None = None
     for name in ONLINE_SCHEMA.names:
         if name == "sid_codes":
             columns[name] = _sid_codes(state.field("item_ids").take(last), semantic_ids)
+        elif name == "sid_version":
+            columns[name] = pa.array([semantic_ids.version if semantic_ids else ""] * len(last), pa.string())
         elif name not in columns:
             columns[name] = state.field(name).take(last)
     return pa.table(columns, schema=ONLINE_SCHEMA)
@@ -279,6 +283,6 @@ def _sid_codes(item_ids: pa.ListArray, semantic_ids: SemanticIds | None) -> pa.A
 
 
 ONLINE_SCHEMA = online_schema(USER_REALTIME)
-_STATE = pa.struct([f for f in ONLINE_SCHEMA if f.name not in ("user_id", "sid_codes")])
-_PARSE = pa_json.ParseOptions(explicit_schema=pa.schema([pa.field("user_id", pa.int64()), pa.field("s", _STATE)]),
-                              unexpected_field_behavior="ignore")  # fmt: skip
+SNAPSHOT = default_registry().latest("user_snapshot")
+"""The job's snapshot message (schemas/avro/user_snapshot.v*.avsc): the view's fields but the two the writer adds."""
+_PARSE = pa_json.ParseOptions(explicit_schema=arrow_schema(SNAPSHOT.schema), unexpected_field_behavior="ignore")

@@ -3,7 +3,9 @@ beam search + refined scorer) for users with known items, popularity for cold on
 
 Item ids in and out are the click events' own (raw); the model's item table maps them to its indices and back. Ids
 the model does not know are ignored and counted (an item newer than the model), and a user left with none is cold:
-flagged, served the most popular unseen items, never an error.
+flagged, served the most popular unseen items, never an error. A hybrid-input model reads items as their semantic ids
+alone, so it takes the history from the stored `sid_codes` when the writer looked them up in this model's own item
+table (same `sid_version`), and maps the raw ids otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from feature_store.views import SID_LEVELS
 from inference.artifacts import LoadedModel
 from inference.beam_search import StepModel
 from inference.evaluation import seen_mask
@@ -30,6 +33,10 @@ class RankInput:
     """the user's recent item ids, oldest first (as the online store keeps them)."""
     exclude: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """further item ids never to return (the user's history is always excluded)."""
+    sid_codes: bytes = b""
+    """the history's semantic ids as the online store keeps them (`user_realtime.sid_codes`), if any."""
+    sid_version: str = ""
+    """the item table version they were written under."""
 
 
 @dataclass
@@ -50,6 +57,7 @@ class Ranker:
         """`on_unknown(n)`: n history or exclusion ids were not in the model's item table (a metric counts them)."""
         self.loaded, self.beam, self.on_unknown = loaded, beam, on_unknown
         self.items = loaded.items
+        self.reads_codes = loaded.model.config.hybrid and self.items.reads_codes
         self.retriever = Retriever(loaded.model, loaded.trie, beam, loaded.scorer, loaded.gamma, runtime)
         self.max_length = loaded.model.config.max_length
         popularity = loaded.popularity.copy()
@@ -78,9 +86,18 @@ class Ranker:
             self.on_unknown(unknown)
         return index
 
+    def _history(self, x: RankInput) -> np.ndarray:
+        """The model's indices of the user's history: from the stored codes when they are this model's own."""
+        if self.reads_codes and x.sid_version == self.items.version and len(x.sid_codes) == SID_LEVELS * len(x.history):
+            index = self.items.from_codes(x.sid_codes)
+            if unknown := int((index == 0).sum()):
+                self.on_unknown(unknown)
+            return index[index > 0]
+        return self._indices(x.history)
+
     def rank(self, inputs: list[RankInput]) -> list[Ranked]:
         """Up to `beam` items per input (raw ids), best first; one beam search for all warm users of the batch."""
-        histories = [self._indices(x.history) for x in inputs]
+        histories = [self._history(x) for x in inputs]
         excluded = [np.concatenate([h, self._indices(x.exclude)]) for h, x in zip(histories, inputs)]
         warm = [i for i, h in enumerate(histories) if len(h)]
         out: list[Ranked | None] = [None] * len(inputs)
@@ -117,6 +134,19 @@ class Ranker:
                     break
         index = np.asarray(chosen, dtype=np.int64)
         return self.items.to_raw(index), self.loaded.popularity[index].astype(np.float32)
+
+    def with_intent(self, items: list[int], scores: list[float], source: str, categories: list[int],
+                    seen: np.ndarray, k: int, slots: int) -> tuple[list[int], list[float], list[str]]:  # fmt: skip
+        """The answer of k: `items` (raw ids, best first, from `source`) with the last `slots` places given to the
+        intent channel's items of `categories` when it has any, none of `seen` (raw ids) or of `items`; with each
+        item's score and source."""
+        sources = [source] * len(items)
+        if slots and categories:
+            extra, extra_scores = self.intent(categories, np.concatenate([seen, np.asarray(items, np.int64)]), slots)
+            keep = min(len(items), k - len(extra))
+            items, scores = items[:keep] + extra.tolist(), scores[:keep] + extra_scores.tolist()
+            sources = sources[:keep] + [INTENT] * len(extra)
+        return items, scores, sources
 
     def popular(self, excluded: np.ndarray) -> Ranked:
         """The most popular items (raw ids) but the `excluded` model indices."""

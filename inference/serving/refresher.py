@@ -113,8 +113,9 @@ class Refresher:
         stats = RefreshStats(users=len(users))
         features = self.reader.read_batch(users)["user_realtime"]
         present = [i for i, status in enumerate(features.status) if status == "present"]
-        item_ids = features.columns["item_ids"]
-        ranked = self.ranker.rank([RankInput(item_ids[i]) for i in present])
+        item_ids, codes, versions = (features.columns[name] for name in ("item_ids", "sid_codes", "sid_version"))
+        ranked = self.ranker.rank([RankInput(item_ids[i], sid_codes=codes[i] or b"", sid_version=versions[i] or "")
+                                   for i in present])  # fmt: skip
         now = int(time.time() * 1000)
         results = {
             users[i]: CachedResult(int(features.version[i]), r.model, now, r.items.tolist(), r.scores.tolist())

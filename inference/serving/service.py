@@ -21,7 +21,7 @@ from inference.serving import result_cache
 from inference.serving.batching import MicroBatcher
 from inference.serving.config import ServingConfig
 from inference.serving.metrics import ServingMetrics
-from inference.serving.ranker import GENERATIVE, INTENT, POPULAR, Ranked, Ranker, RankInput
+from inference.serving.ranker import GENERATIVE, POPULAR, Ranked, Ranker, RankInput
 from inference.serving.result_cache import CachedResult, ResultCache
 from inference.serving.rollout import ModelFollower
 
@@ -76,14 +76,15 @@ class RecommendationService:
                                     channel)  # fmt: skip
 
         self.metrics.queue_depth.set(self.compute.depth())
-        ranked = await self._rank(RankInput(history))
+        codes = {"sid_codes": realtime.values.get("sid_codes") or b"", "sid_version": realtime.values.get("sid_version") or ""}
+        ranked = await self._rank(RankInput(history, **codes))
         if ranked.source != POPULAR and version is not None:
             computed = CachedResult(version, ranked.model, int(time.time() * 1000), ranked.items.tolist(),
                                     ranked.scores.tolist())  # fmt: skip
             self.writes.submit_nowait((user_id, computed))
         items, scores = _top_k(ranked.items, ranked.scores, excluded, k)
         if len(items) < k and len(excluded) and ranked.source != POPULAR:  # exclusions ate the beam: search without them
-            ranked = await self._rank(RankInput(history, excluded))
+            ranked = await self._rank(RankInput(history, excluded, **codes))
             items, scores = ranked.items[:k], ranked.scores[:k]
         path = "cold" if ranked.source == POPULAR else "computed"
         return self._answer(user_id, items, scores, path, ranked.source, version, tags, ranked.history_used, ranked.model,
@@ -104,15 +105,10 @@ class RecommendationService:
     def _answer(self, user_id: int, items: np.ndarray, scores: np.ndarray, path: str, source: str, version: int | None,
                 tags: list[str], history_used: int, model: str, channel: Channel) -> Recommendation:  # fmt: skip
         """The answer, its last `serving.intent_items` slots given to the intent channel when it has items."""
-        items, scores, sources = list(np.asarray(items).tolist()), list(np.asarray(scores).tolist()), [source] * len(items)
-        slots = min(self.config.intent_items, channel.k) if channel.categories else 0
-        if slots:
-            seen = np.concatenate([np.asarray(channel.history, dtype=np.int64), channel.excluded, items])
-            extra, extra_scores = self.ranker.intent(channel.categories, seen, slots)
-            keep = min(len(items), channel.k - len(extra))
-            items = items[:keep] + extra.tolist()
-            scores = scores[:keep] + extra_scores.tolist()
-            sources = sources[:keep] + [INTENT] * len(extra)
+        seen = np.concatenate([np.asarray(channel.history, dtype=np.int64), channel.excluded])
+        items, scores, sources = self.ranker.with_intent(np.asarray(items).tolist(), np.asarray(scores).tolist(), source,
+                                                         channel.categories, seen, channel.k,
+                                                         min(self.config.intent_items, channel.k))  # fmt: skip
         self.metrics.results.labels(path).inc()
         return Recommendation(user_id, items, scores, path, source, version, model, tags,
                               _reason(source, tags, history_used), sources)  # fmt: skip

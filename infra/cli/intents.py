@@ -101,14 +101,23 @@ def run(settings: Settings, day: str | None, catalog: str, limit: int | None, us
         raise SystemExit(1)
 
 
-def gr_retriever(model_dir: Path, k: int):  # noqa: ANN201
-    """Generative retrieval's top-k per history, from a saved model directory (the torch reference runtime)."""
+def gr_retriever(model_dir: Path, k: int, intent_items: int):  # noqa: ANN201
+    """Serving's top-k per (history, tag categories), without the intent channel and with `intent_items` of its
+    items, from a saved model directory (the torch reference runtime): `intents.evaluation.Retrieve`."""
     from inference import artifacts
     from inference.serving.ranker import Ranker, RankInput
 
-    loaded = artifacts.load(model_dir)
-    ranker = Ranker(loaded, None, k)
-    return lambda histories: [set(r.items[:k].tolist()) for r in ranker.rank([RankInput(h) for h in histories])]
+    ranker = Ranker(artifacts.load(model_dir), None, k)
+
+    def retrieve(histories: list, categories: list[list[int]]) -> list[tuple[set[int], set[int]]]:
+        out = []
+        for history, tags, r in zip(histories, categories, ranker.rank([RankInput(h) for h in histories])):
+            items, scores = r.items[:k].tolist(), r.scores[:k].tolist()
+            merged = ranker.with_intent(items, scores, r.source, tags, history, k, intent_items)[0]
+            out.append((set(items), set(merged)))
+        return out
+
+    return retrieve
 
 
 @intents.command()
@@ -135,9 +144,11 @@ def evaluate(settings: Settings, day: str, catalog: str, channel_size: int, mode
         raise click.ClickException(f"no intents for {day}: run `freshrec intents run --date {day}` first")
     rows = pq.read_table(path, columns=["user_id", "tags"]).to_pylist()
     tag_categories = {r["user_id"]: [c for t in r["tags"] if (c := tag_category(t, names)) is not None] for r in rows}
-    retrieve = gr_retriever(model_dir, channel_size) if model_dir else None
+    retrieve = gr_retriever(model_dir, channel_size, settings.serving.intent_items) if model_dir else None
     result = summarize(score_day(events, names, day, tag_categories, channel_size, retrieve))
-    click.echo(f"{day}: {result.users} tagged users active the next day" + (f"; GR recall@{channel_size} {result.gr_recall:.3f}" if retrieve else ""))
+    served = (f"; served recall@{channel_size} {result.gr_recall:.3f} without the intent channel, "
+              f"{result.served_recall:.3f} with it" if retrieve else "")  # fmt: skip
+    click.echo(f"{day}: {result.users} tagged users active the next day{served}")
     for name, s in (("LLM tags", result.tags), ("baseline (most frequent categories)", result.baseline)):
         click.echo(f"  {name}: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in s.items()))
 

@@ -145,7 +145,7 @@ def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | N
 
     directory = model or _newest_model(settings.models_dir)
     items = ItemVocabulary.load(directory) if directory else None
-    semantic_ids = ArraySemanticIds(items.codes, items.to_index) if items else None
+    semantic_ids = ArraySemanticIds(items.codes, items.to_index, items.version) if items else None
     click.echo(f"sid_codes from {directory}" if directory else "sid_codes left empty: no trained model (freshrec train)")
     client = settings.redis.client()
     guard = store_guard(settings, client)

@@ -31,6 +31,10 @@ class ItemEmbeddings(Protocol):
 
 
 class SemanticIds(Protocol):
+    version: str
+    """Names the table the codes come from (stored beside them as `sid_version`): a reader uses stored codes only
+    when they are its own table's."""
+
     def lookup(self, item_ids: np.ndarray) -> np.ndarray: ...
 
 
@@ -70,6 +74,7 @@ class TableSemanticIds:
     """item id -> 4 uint8 codes; unknown items get 255s (no item has collision code 255: never a valid code path)."""
 
     table: dict[int, bytes] = field(default_factory=dict)
+    version: str = ""
 
     def lookup(self, item_ids: np.ndarray) -> np.ndarray:
         unknown = b"\xff" * SID_LEVELS
@@ -88,6 +93,7 @@ class ArraySemanticIds:
     codes: np.ndarray
     rows: Callable[[np.ndarray], np.ndarray] = _same
     """click-event item ids → rows of `codes` (0 where unknown): the model's item table; by default id = row."""
+    version: str = ""
 
     def lookup(self, item_ids: np.ndarray) -> np.ndarray:
         ids = self.rows(np.asarray(item_ids, dtype=np.int64))

@@ -147,6 +147,7 @@ class BehaviorState:
             "count_fav": int(user.counts[2]),
             "count_buy": int(user.counts[3]),
             "sid_codes": sids,
+            "sid_version": self.semantic_ids.version if self.semantic_ids else "",
             "interest": user.interest.vector().tolist(),
             "top_categories": top,
             "summary": summary(user.counts, top, behaviors, times),

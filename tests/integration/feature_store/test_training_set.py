@@ -30,7 +30,8 @@ def _coalesced_snapshots(events: list[dict]) -> list[dict]:
             "item_ids": [x["item_id"] for x in last], "category_ids": [x["category_id"] for x in last],
             "behaviors": [BEHAVIOR_CODES[x["behavior"]] for x in last], "event_times": [x["event_time"] for x in last],
             "count_pv": counts["PV"], "count_cart": counts["CART"], "count_fav": counts["FAV"], "count_buy": counts["BUY"],
-            "sid_codes": b"", "interest": [0.0] * (INTEREST_SLOTS * INTEREST_DIM), "top_categories": [], "summary": "",
+            "sid_codes": b"", "sid_version": "", "interest": [0.0] * (INTEREST_SLOTS * INTEREST_DIM),
+            "top_categories": [], "summary": "",
         }  # fmt: skip
     return list(snapshots.values())
 

@@ -72,7 +72,7 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
     start(config, jars).wait(300_000)
     max_item = max(e["item_id"] for e in events)
     table = np.random.default_rng(0).integers(0, 256, (max_item // 2, 4))  # a model knowing half the item ids
-    semantic_ids = ArraySemanticIds(table)
+    semantic_ids = ArraySemanticIds(table, version="table-v1")
     writer = SnapshotWriter(kafka.bootstrap_servers, OnlineWriter(redis_client, USER_REALTIME), tmp_path,
                             names["snapshots"], names["updates"], group=f"writer-{topic}",
                             semantic_ids=semantic_ids)  # fmt: skip
@@ -89,6 +89,7 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
         assert got.values["item_ids"].tolist() == want["item_ids"] and got.values["count_pv"] == want["count_pv"]
         assert got.values["summary"] == want["summary"]
         assert bytes(got.values["sid_codes"]) == semantic_ids.lookup(np.array(want["item_ids"])).tobytes()
+        assert got.values["sid_version"] == "table-v1"
     assert _count(kafka.bootstrap_servers, names["dlq"]) == 101
     assert _count(kafka.bootstrap_servers, names["updates"]) == stats.snapshots
     assert parquet_log.read(tmp_path / "user_realtime").num_rows == stats.snapshots >= 43

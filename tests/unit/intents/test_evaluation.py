@@ -32,15 +32,19 @@ def test_scores_against_the_next_day_beside_the_most_frequent_categories() -> No
 def test_exclusive_recall_counts_only_what_generative_retrieval_missed() -> None:
     histories = []
 
-    def retrieve(batch: list[np.ndarray]) -> list[set[int]]:
-        histories.extend(h.tolist() for h in batch)
-        return [{14}]  # GR already finds Heat
+    histories, categories = [], []
 
-    [user7] = score_day(HISTORY, CATALOG, DAY, {7: [1]}, channel_size=1, retrieve=retrieve)
+    def retrieve(batch: list[np.ndarray], tags: list[list[int]]) -> list[tuple[set[int], set[int]]]:
+        histories.extend(h.tolist() for h in batch)
+        categories.extend(tags)
+        return [({14}, {14, 11})]  # GR already finds Heat; with the channel, also the user's next Drama
+
+    [user7] = score_day(HISTORY, CATALOG, DAY, {7: [1, 1]}, channel_size=1, retrieve=retrieve)
     assert histories == [[11, 12, 10]]  # the user's history up to the end of day D, oldest first
-    assert (user7.gr_recall, user7.tags[2], user7.tags[3]) == (0.5, 0.5, 0.0)
+    assert categories == [[1]]  # the tags' categories, once each, in tag order
+    assert (user7.gr_recall, user7.served_recall, user7.tags[2], user7.tags[3]) == (0.5, 1.0, 0.5, 0.0)
     summary = summarize([user7, user7])
-    assert (summary.users, summary.tags["exclusive_recall"], summary.gr_recall) == (2, 0.0, 0.5)
+    assert (summary.users, summary.tags["exclusive_recall"], summary.gr_recall, summary.served_recall) == (2, 0.0, 0.5, 1.0)
 
 
 def test_users_without_tags_or_next_day_activity_are_not_scored() -> None:

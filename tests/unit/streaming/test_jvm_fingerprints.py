@@ -1,4 +1,4 @@
-"""The JVM functions know exactly the schema versions the registry holds."""
+"""The JVM functions know exactly the schema versions the registry holds, and write the newest."""
 
 from __future__ import annotations
 
@@ -18,3 +18,9 @@ def test_java_fingerprints_match_the_schema_registry() -> None:
     clicks = {registry.get(m, v).fingerprint.hex() for m, v in registry.versions() if m == "click_event"}
     assert _java_fingerprints("DecodeClick") == clicks  # reads every version
     assert _java_fingerprints("DeadLetters") == {registry.latest("dead_letter").fingerprint.hex()}  # writes the newest
+
+
+def test_the_job_writes_the_newest_snapshot_message() -> None:
+    source = (JOB_JAR.parents[1] / "src/main/java/io/freshrec/flink/SnapshotField.java").read_text()
+    newest = default_registry().latest("user_snapshot")
+    assert re.findall(r'SCHEMA = "/avro/([^"]+)"', source) == [f"{newest.message}.v{newest.version}.avsc"]

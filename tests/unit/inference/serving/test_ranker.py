@@ -67,3 +67,22 @@ def test_the_intent_channel_takes_each_tagged_category_in_turn(ranker: Ranker) -
     assert ranker.intent([42], np.zeros(0, dtype=np.int64), 5)[0].tolist() == []  # a category without items
     assert ranker.intent([], np.zeros(0, dtype=np.int64), 5)[0].tolist() == []
     assert len(ranker.intent([1], np.zeros(0, dtype=np.int64), 100)[0]) == 30  # all of category 1, then it stops
+
+
+def test_a_hybrid_model_reads_the_stored_codes_written_under_its_own_table(tmp_path: Path) -> None:
+    """The stored codes of other items than the raw ids (a writer's lookup never disagrees; here it must, to tell
+    which one was read): under the model's table version the ranking follows the codes, under another the ids."""
+    raw = 10**9 + np.arange(1, NUM_ITEMS + 1)  # index i is raw id 10^9 + i
+    loaded = artifacts.load(tiny_model_dir(tmp_path / "hybrid", NUM_ITEMS, raw_ids=raw, hybrid=True))
+    hybrid = Ranker(loaded, make_runtime("torch", loaded), beam=15)
+    ids, other = np.array([5, 6, 7, 8, 9, 10, 11]), np.array([50, 60, 70, 80, 90, 100, 110])
+    codes = loaded.items.codes[other].astype(np.uint8).tobytes()
+    version = loaded.items.version
+    by_codes, stale, by_other_ids = hybrid.rank([RankInput(raw[ids - 1], sid_codes=codes, sid_version=version),
+                                                 RankInput(raw[ids - 1], sid_codes=codes, sid_version="0" * 16),
+                                                 RankInput(raw[other - 1])])  # fmt: skip
+    by_ids = hybrid.rank([RankInput(raw[ids - 1])])[0]
+    assert by_codes.items.tolist() == by_other_ids.items.tolist() != by_ids.items.tolist()
+    assert stale.items.tolist() == by_ids.items.tolist()
+    unknown = b"\xff" * 4 + codes[4:]  # an item the writer's table did not hold: ignored, as an unknown raw id is
+    assert hybrid.rank([RankInput(raw[ids - 1], sid_codes=unknown, sid_version=version)])[0].history_used == len(ids) - 1

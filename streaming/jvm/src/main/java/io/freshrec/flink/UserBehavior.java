@@ -143,34 +143,48 @@ public class UserBehavior {
     }
 
     /**
-     * The snapshot as the JSON the snapshot writer reads ({"user_id": .., "s": {..}}, the field names of the
-     * user_realtime view), written directly: no row conversion, no JSON library per snapshot.
+     * The snapshot message (schemas/avro/user_snapshot.v1.avsc) as the JSON the snapshot writer reads, its fields in
+     * the schema's order ({@link SnapshotField}), written directly: no row conversion, no JSON library per snapshot.
      */
     public byte[] toJson(long userId) {
         int n = size;
         long[] top = topCategories();
         StringBuilder out = new StringBuilder(64 + 60 * n);
-        out.append("{\"user_id\":").append(userId).append(",\"s\":{\"item_ids\":");
-        array(out, items, n).append(",\"category_ids\":");
-        array(out, categories, n).append(",\"behaviors\":[");
-        for (int i = 0; i < n; i++) {
-            out.append(i == 0 ? "" : ",").append(behaviors[i]);
+        out.append("{\"user_id\":").append(userId).append(",\"").append(SnapshotField.STATE).append("\":{");
+        boolean first = true;
+        for (SnapshotField field : SnapshotField.ORDER) {
+            out.append(first ? "\"" : ",\"").append(field.wireName).append("\":");
+            first = false;
+            switch (field) {
+                case ITEM_IDS -> array(out, items, n);
+                case CATEGORY_IDS -> array(out, categories, n);
+                case BEHAVIORS -> {
+                    out.append('[');
+                    for (int i = 0; i < n; i++) {
+                        out.append(i == 0 ? "" : ",").append(behaviors[i]);
+                    }
+                    out.append(']');
+                }
+                case EVENT_TIMES -> array(out, times, n);
+                case COUNT_PV -> out.append(counts[0]);
+                case COUNT_CART -> out.append(counts[1]);
+                case COUNT_FAV -> out.append(counts[2]);
+                case COUNT_BUY -> out.append(counts[3]);
+                case INTEREST -> {
+                    out.append('[');
+                    for (int i = 0; i < SLOTS * DIM; i++) {
+                        double w = weights[i / DIM];
+                        appendFloat(out.append(i == 0 ? "" : ","), w > 0 ? (float) (sums[i] / w) : 0.0f);
+                    }
+                    out.append(']');
+                }
+                case TOP_CATEGORIES -> array(out, top, top.length);
+                case SUMMARY -> escape(out.append('"'), summary(top)).append('"');
+                case EVENT_TIME -> out.append(newest);
+                case VERSION -> out.append(version);
+            }
         }
-        out.append("],\"event_times\":");
-        array(out, times, n);
-        for (int b = 0; b < 4; b++) {
-            out.append(",\"count_").append(BEHAVIOR_NAMES[b]).append("\":").append(counts[b]);
-        }
-        out.append(",\"interest\":[");
-        for (int i = 0; i < SLOTS * DIM; i++) {
-            double w = weights[i / DIM];
-            appendFloat(out.append(i == 0 ? "" : ","), w > 0 ? (float) (sums[i] / w) : 0.0f);
-        }
-        out.append("],\"top_categories\":");
-        array(out, top, top.length).append(",\"summary\":\"");
-        escape(out, summary(top));
-        out.append("\",\"event_time\":").append(newest).append(",\"version\":").append(version).append("}}");
-        return out.toString().getBytes(StandardCharsets.UTF_8);
+        return out.append("}}").toString().getBytes(StandardCharsets.UTF_8);
     }
 
     private static StringBuilder array(StringBuilder out, long[] values, int n) {
@@ -212,7 +226,7 @@ public class UserBehavior {
         }
     }
 
-    static void escape(StringBuilder out, String text) {
+    static StringBuilder escape(StringBuilder out, String text) {
         for (int i = 0; i < text.length(); i++) {
             char ch = text.charAt(i);
             if (ch == '"' || ch == '\\') {
@@ -223,6 +237,7 @@ public class UserBehavior {
                 out.append(ch);
             }
         }
+        return out;
     }
 
     private void pool(float[] embedding, long categoryId, int behavior, long time) {

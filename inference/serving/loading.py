@@ -12,13 +12,12 @@ import redis
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_INTENT, USER_REALTIME, ViewSpec
 from inference import artifacts
-from inference.model_dirs import newest_model
+from inference.model_dirs import ModelFollower, newest_model
 from inference.runtimes import make_runtime
 from inference.serving.config import ServingConfig
 from inference.serving.metrics import ServingMetrics
 from inference.serving.ranker import Ranker
 from inference.serving.result_cache import ResultCache
-from inference.serving.rollout import ModelFollower
 from inference.serving.service import RecommendationService
 
 

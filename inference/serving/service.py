@@ -17,13 +17,13 @@ import numpy as np
 
 from feature_store.online.async_reader import AsyncOnlineReader
 from feature_store.online.reader import OnlineReader
+from inference.model_dirs import ModelFollower
 from inference.serving import result_cache
 from inference.serving.batching import MicroBatcher
 from inference.serving.config import ServingConfig
 from inference.serving.metrics import ServingMetrics
 from inference.serving.ranker import GENERATIVE, POPULAR, Ranked, Ranker, RankInput
 from inference.serving.result_cache import CachedResult, ResultCache
-from inference.serving.rollout import ModelFollower
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 MODEL_OPTION = click.option("--model", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
                             help="Model directory whose semantic ids fill sid_codes. Default: the newest under "
-                                 "models_dir, if any.")  # fmt: skip
+                                 "models_dir, if any, and each newer one once trained.")  # fmt: skip
 METRICS_OPTION = click.option("--metrics-port", type=int, default=None,
                               help="Serve the writer's Prometheus metrics on this port (any path; off by default).")  # fmt: skip
 JOB_END_WAIT_MS = 120_000
@@ -93,8 +94,8 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints}"
     where = f"to {jobmanager}" if jobmanager else "in process"
     click.echo(f"behavior job submitted {where} ({'bounded' if bounded else 'unbounded'}, {origin}); writing snapshots ...")
-    writer, stats = _writer(settings, snapshot_topic, "freshrec-snapshot-writer", model, metrics_port)
-    with stop_requested() as stop:  # bounded: stop once the job has gone quiet for 20 s (see docs/streaming.md)
+    with _writer(settings, snapshot_topic, "freshrec-snapshot-writer", model, metrics_port) as (writer, stats), \
+            stop_requested() as stop:  # bounded: stop once the job has gone quiet for 20 s (see docs/streaming.md)
         writer.run(idle_stop_s=20 if bounded else None, should_stop=stop.is_set, stats=stats)
         if stop.is_set() and jobmanager is None:  # the in-process job: its checkpoints are retained, a rerun resumes
             with contextlib.suppress(Py4JError):  # a signal to the whole process group has ended the JVM already
@@ -117,20 +118,26 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
 def write(settings: Settings, snapshot_topic: str | None, group: str, model: Path | None, metrics_port: int | None) -> None:
     """Only the snapshot writer: for a behavior job that runs on a cluster of its own (Kubernetes: infra/deploy)."""
     snapshot_topic = snapshot_topic or settings.topics.snapshots
-    writer, stats = _writer(settings, snapshot_topic, group, model, metrics_port)
-    click.echo(f"writing snapshots from {snapshot_topic} ...")
-    with stop_requested() as stop:
+    with _writer(settings, snapshot_topic, group, model, metrics_port) as (writer, stats), stop_requested() as stop:
+        click.echo(f"writing snapshots from {snapshot_topic} ...")
         writer.run(should_stop=stop.is_set, stats=stats)
     click.echo(f"stopped: {stats.snapshots} snapshots written ({stats.dead_letters} dead-lettered)")
 
 
+@contextlib.contextmanager
 def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | None,
-            metrics_port: int | None) -> tuple[SnapshotWriter, WriterStats]:  # fmt: skip
-    """The writer, and the counts its run adds to (which its metrics, when served, read)."""
+            metrics_port: int | None) -> Iterator[tuple[SnapshotWriter, WriterStats]]:  # fmt: skip
+    """The writer, and the counts its run adds to (which its metrics, when served, read). Without `model` pinned,
+    its semantic ids follow the newest model under models_dir, polled as serving polls (`serving.model_poll_s`)."""
     from feature_store.views import USER_REALTIME
     from inference.item_vocabulary import ItemVocabulary
+    from inference.model_dirs import ModelFollower
     from streaming.snapshot_writer import SnapshotWriter, WriterStats
     from streaming.state.representation import ArraySemanticIds
+
+    def semantic_ids(directory: Path) -> ArraySemanticIds:
+        items = ItemVocabulary.load(directory)
+        return ArraySemanticIds(items.codes, items.to_index, items.version)
 
     stats, on_written = WriterStats(), None
     if metrics_port is not None:
@@ -144,16 +151,21 @@ def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | N
         click.echo(f"writer metrics on :{metrics_port}")
 
     directory = model or _newest_model(settings.models_dir)
-    items = ItemVocabulary.load(directory) if directory else None
-    semantic_ids = ArraySemanticIds(items.codes, items.to_index, items.version) if items else None
     click.echo(f"sid_codes from {directory}" if directory else "sid_codes left empty: no trained model (freshrec train)")
     client = settings.redis.client()
     guard = store_guard(settings, client)
     writer = SnapshotWriter(settings.kafka.bootstrap_servers, guard.writers[USER_REALTIME.name], settings.offline_dir,
                             snapshot_topic, settings.topics.feature_updates, group,
                             dead_letter_topic=settings.topics.snapshot_dead_letter, on_written=on_written,
-                            semantic_ids=semantic_ids, guard=guard)  # fmt: skip
-    return writer, stats
+                            semantic_ids=semantic_ids(directory) if directory else None, guard=guard)  # fmt: skip
+    follower = None if model else ModelFollower(settings.models_dir, directory, semantic_ids,
+                                                 lambda ids: setattr(writer, "semantic_ids", ids),
+                                                 settings.serving.model_poll_s).start()  # fmt: skip
+    try:
+        yield writer, stats
+    finally:
+        if follower is not None:
+            follower.close()
 
 
 def _newest_model(models_dir: Path) -> Path | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from inference.serving.rollout import ModelFollower
+from inference.model_dirs import ModelFollower
 
 
 def model(root: Path, name: str, mtime: float) -> Path:
@@ -26,7 +26,7 @@ def test_follows_the_newest_complete_directory(tmp_path: Path) -> None:
             raise ValueError("unreadable weights")
         return path.name
 
-    follower = ModelFollower(tmp_path, first, load, swapped.append, poll_s=60)  # type: ignore[arg-type]
+    follower = ModelFollower(tmp_path, first, load, swapped.append, poll_s=60)
     assert not follower.check() and swapped == []
     model(tmp_path, ".b.partial", 3_000)  # being written: invisible
     assert not follower.check()

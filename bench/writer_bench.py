@@ -1,0 +1,112 @@
+"""The snapshot writer's cost per snapshot, step by step, without Kafka: where a batch's time goes.
+
+    python -m bench.writer_bench [--users 20000] [--batch 5000] [--rounds 3]
+
+Snapshots as the behavior job sends them (schemas/avro/user_snapshot.v1.avsc as JSON; 50 items each, the view's
+maximum, floats with 9 significant digits as the job writes them), in batches of the writer's size, through the
+writer's steps: parse (Arrow JSON, newest per user, `sid_codes` from a semantic-id table of 1M items), validate,
+store (the versioned Lua batch write on a local Redis), encode the feature-updates, append the offline snapshots
+(parquet, zstd). The offline append is timed twice in the same run: with dictionary pages on every column (the
+baseline: parquet's default, what the writer used before) and as `parquet_log.write` writes it (dictionary pages on
+scalar columns only). Best of `--rounds` per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import redis
+
+from feature_store.offline import parquet_log
+from feature_store.online.validation import validate
+from feature_store.online.writer import OnlineWriter
+from feature_store.testing import sample_realtime_row
+from feature_store.views import USER_REALTIME
+from infra.config import RedisSettings
+from infra.stack.process import free_port
+from infra.stack.redis import LocalRedis
+from schemas.columnar import encode_batch
+from schemas.ragged import decimal_ascii
+from schemas.registry import default_registry
+from streaming.snapshot_writer import SNAPSHOT, snapshots_table
+from streaming.state.representation import ArraySemanticIds
+
+STATE_FIELDS = [f["name"] for f in next(f for f in SNAPSHOT.schema["fields"] if f["name"] == "s")["type"]["fields"]]
+
+
+def snapshot(user: int, now: int) -> bytes:
+    row = sample_realtime_row(user, now - 1000, version=now, n=50, seed=user)
+    row["item_ids"] = [i % 1_000_000 + 1 for i in row["item_ids"]]
+    state = {name: row[name] for name in STATE_FIELDS}
+    text = json.dumps({"user_id": user, "s": state}, separators=(",", ":"))
+    floats = ",".join(f"{v:.9g}" for v in np.asarray(row["interest"], dtype=np.float32))
+    return text.replace(json.dumps(state["interest"], separators=(",", ":")), f"[{floats}]").encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    now = int(time.time() * 1000)
+    values = [snapshot(u, now) for u in range(1, args.users + 1)]
+    semantic_ids = ArraySemanticIds(np.random.default_rng(0).integers(0, 255, (1_000_001, 4)), version="bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
+        server.start()
+        try:
+            steps = measure(values, args.batch, args.rounds, semantic_ids, redis.Redis(port=server.settings.port), Path(tmp))
+        finally:
+            server.stop()
+    per = {name: seconds / args.users * 1e6 for name, seconds in steps.items()}
+    common = sum(v for k, v in per.items() if not k.startswith("offline"))
+    print(f"{args.users:,} snapshots of 50 items, batches of {args.batch:,}, best of {args.rounds} rounds\n")
+    print("| step | us per snapshot |\n|---|---:|")
+    for name, us in per.items():
+        print(f"| {name} | {us:.1f} |")
+    before, after = common + per["offline, dictionary on every column"], common + per["offline, as parquet_log writes"]
+    print(f"\nwriter steps, baseline offline append: {before:.1f} us ({1e6 / before:,.0f} snapshots/s)")
+    print(f"writer steps, parquet_log's append: {after:.1f} us ({1e6 / after:,.0f} snapshots/s): {before / after:.2f}x")
+
+
+def measure(values: list[bytes], batch: int, rounds: int, semantic_ids: ArraySemanticIds, client: redis.Redis,
+            tmp: Path) -> dict[str, float]:  # fmt: skip
+    """Per step, the best round's seconds over all the snapshots."""
+    writer, updates = OnlineWriter(client, USER_REALTIME), default_registry().latest("feature_update")
+    best: dict[str, float] = {}
+    for round_ in range(rounds):
+        client.flushdb()
+        spent: dict[str, float] = {}
+        for start in range(0, len(values), batch):
+            marks = [time.perf_counter()]
+            table = snapshots_table(values[start : start + batch], semantic_ids)
+            marks.append(time.perf_counter())
+            validate(USER_REALTIME, table)
+            marks.append(time.perf_counter())
+            writer.write_table(table)
+            marks.append(time.perf_counter())
+            encode_batch(updates, table.select(["user_id", "version", "event_time"])).rows()
+            decimal_ascii(table["user_id"].to_numpy()).rows()
+            marks.append(time.perf_counter())
+            offline = parquet_log.snapshots_table(USER_REALTIME, table, int(time.time() * 1000))
+            pq.write_table(offline, tmp / f"baseline-{round_}-{start}.parquet", compression="zstd")
+            marks.append(time.perf_counter())
+            parquet_log.append_snapshots(tmp / f"round-{round_}", USER_REALTIME, table)
+            marks.append(time.perf_counter())
+            names = ["parse", "validate", "store (Redis)", "feature-updates encoding",
+                     "offline, dictionary on every column", "offline, as parquet_log writes"]  # fmt: skip
+            for name, a, b in zip(names, marks, marks[1:]):
+                spent[name] = spent.get(name, 0.0) + b - a
+        best = {k: min(v, best.get(k, v)) for k, v in spent.items()}
+    return best
+
+
+if __name__ == "__main__":
+    main()

@@ -4,14 +4,21 @@
     GET  /healthz    the process answers          GET /readyz  model loaded and Redis reachable
     GET  /metrics    Prometheus
 
+With an API key configured (`serving.api_key`; required beyond loopback), `/recommend` and `/metrics` need it, in
+`X-API-Key` or as `Authorization: Bearer` (what Prometheus's scrape `authorization` sends). `/healthz` and `/readyz`
+stay open (probes carry no key and their answers no data), and so do `/docs` and `/openapi.json`: they describe the
+public contract, hold no data, and a browser loading `/docs` cannot send a header.
+
 Errors are 4xx with a message for what the client got wrong (validation 422, unreadable JSON 400, body too large
-413, bad API key 401), 503 with Retry-After when overloaded, not ready or the feature store is unavailable, 504 past
-the request timeout: never a 5xx for bad input, never a 500 for an outage.
+413, missing or wrong API key 401), 503 with Retry-After when overloaded, not ready or the feature store is
+unavailable, 504 past the request timeout: never a 5xx for bad input, never a 500 for an outage. No error body
+carries text from inside the service (an exception's message, the store's reply): that goes to the log.
 (No `from __future__ import annotations` here: FastAPI reads the request model from the handler's annotations.)
 """
 
 import asyncio
 import hmac
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -22,7 +29,7 @@ import redis
 from fastapi import FastAPI, HTTPException, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
@@ -37,6 +44,7 @@ ASGIApp = Callable[[dict, Receive, Send], Awaitable[None]]
 MAX_ID = 2**53 - 1
 """Ids are JSON numbers: beyond 2^53 a client's double silently rounds them into another id."""
 RETRY_AFTER_S = b"1"
+log = logging.getLogger(__name__)
 
 
 def _json_integer(value: Any) -> Any:
@@ -95,7 +103,8 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
             return _error(400, "request body is not valid JSON")
         return _json({"detail": [{k: e[k] for k in ("loc", "msg", "type")} for e in exc.errors()]}, 422)
 
-    guard = [Security(_api_key_check(config.api_key.get_secret_value(), service))] if config.api_key else []
+    key = config.api_key.get_secret_value().encode() if config.api_key else None
+    guard = [Security(_api_key_check(key, service))] if key else []
 
     async def answer(body: RecommendRequest) -> tuple[int, dict]:
         """The one implementation of /recommend, behind both the fast path and the FastAPI route."""
@@ -105,12 +114,13 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
         except TimeoutError:
             service.metrics.errors.labels("504").inc()
             return 504, {"detail": f"no answer within {config.request_timeout_s} s"}
-        except Overloaded as exc:
+        except Overloaded:
             service.metrics.errors.labels("503").inc()
-            return 503, {"detail": f"overloaded: {exc}"}
+            return 503, {"detail": "overloaded: try again shortly"}
         except (ConnectionError, redis.RedisError, hiredis.ReplyError) as exc:  # the store is down, restarting, full
             service.metrics.errors.labels("503").inc()
-            return 503, {"detail": f"feature store unavailable: {exc}"}
+            log.warning("feature store unavailable: %s", exc)
+            return 503, {"detail": "feature store unavailable"}
         service.metrics.latency.labels(rec.path).observe(time.perf_counter() - start)
         return 200, {
             "user_id": rec.user_id, "items": [{"item_id": i, "score": s, "source": c} for i, s, c in zip(rec.items, rec.scores, rec.sources)],
@@ -133,28 +143,39 @@ def create_app(service: RecommendationService, config: ServingConfig, client: re
         try:  # bounded: a paused or hung server must fail the probe, not hang it
             await asyncio.wait_for(asyncio.to_thread(client.ping), config.request_timeout_s)
         except (redis.RedisError, TimeoutError) as exc:
-            return _error(503, f"redis unreachable: {exc or 'no answer'}")
+            log.warning("not ready: feature store unreachable: %s", exc or "no answer")
+            return _error(503, "feature store unreachable")
         return _json({"status": "ready", "model": service.ranker.model_id})
 
-    @app.get("/metrics", response_class=PlainTextResponse)
+    @app.get("/metrics", response_class=PlainTextResponse, responses={401: {"model": ErrorResponse}}, dependencies=guard)
     async def metrics() -> Response:
         service.metrics.queue_depth.set(service.compute.depth())
         return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    key = config.api_key.get_secret_value().encode() if config.api_key else None
     return BodyLimit(RecommendFastPath(app, RecommendRequest, answer, key), config.max_body_bytes)
 
 
-def _api_key_check(expected: str, service: RecommendationService) -> Callable[[str | None], None]:
+def _api_key_check(expected: bytes, service: RecommendationService) -> Callable[..., None]:
     """A security dependency (declared in the OpenAPI spec), present only when a key is configured: without one the
     request path carries no header parsing at all."""
 
-    def check(key: Annotated[str | None, Security(APIKeyHeader(name="X-API-Key", auto_error=False))]) -> None:
-        if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+    def check(key: Annotated[str | None, Security(APIKeyHeader(name="X-API-Key", auto_error=False))],
+              bearer: Annotated[HTTPAuthorizationCredentials | None, Security(HTTPBearer(auto_error=False))]) -> None:  # fmt: skip
+        given = key if key is not None else bearer.credentials if bearer is not None else None
+        if given is None or not hmac.compare_digest(given.encode(), expected):
             service.metrics.errors.labels("401").inc()
-            raise HTTPException(401, "missing or wrong X-API-Key")
+            raise HTTPException(401, "missing or wrong API key (X-API-Key, or Authorization: Bearer)")
 
     return check
+
+
+def key_matches(headers: dict[bytes, bytes], expected: bytes) -> bool:
+    """Whether the request carries the API key, in X-API-Key or as a Bearer token (compared in constant time)."""
+    given = headers.get(b"x-api-key")
+    if given is None:
+        scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+        given = token.strip() if scheme.lower() == b"bearer" else b""
+    return hmac.compare_digest(given, expected)
 
 
 class BodyLimit:
@@ -238,7 +259,7 @@ class RecommendFastPath:
         await send({"type": "http.response.body", "body": payload})
 
     def _valid(self, headers: dict[bytes, bytes], body: bytes) -> BaseModel | None:
-        if self.api_key is not None and not hmac.compare_digest(headers.get(b"x-api-key", b""), self.api_key):
+        if self.api_key is not None and not key_matches(headers, self.api_key):
             return None
         content_type = headers.get(b"content-type")  # FastAPI reads JSON only when it is declared so
         if content_type is None or content_type.split(b";")[0].strip().lower() != b"application/json":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from inference.runtimes import RUNTIMES
 
@@ -29,7 +30,8 @@ class ServingConfig(BaseModel):
     request_timeout_s: float = Field(2.0, gt=0, description="a request still unanswered after this gets 504")
     max_body_bytes: int = Field(65_536, ge=256, description="larger request bodies get 413")
     max_exclude: int = Field(1_000, ge=0, description="most item ids a request may exclude")
-    api_key: SecretStr | None = Field(None, description="when set, /recommend requires the X-API-Key header")
+    api_key: SecretStr | None = Field(None, description="the key /recommend and /metrics require (X-API-Key, or "
+                                      "Authorization: Bearer); required to serve beyond loopback")  # fmt: skip
     cache_ttl_s: int = Field(86_400, ge=1, description="cached results expire after this")
     intent_items: int = Field(2, ge=0, description="of the k items, how many the intent channel fills when the user "
                               "has intent tags: unseen items of the categories the tags name, most popular first; 0 "
@@ -47,3 +49,27 @@ class ServingConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(1, ge=1, description="API processes sharing the port, each with its own model and event loop")
+
+    @field_validator("api_key")
+    @classmethod
+    def _no_empty_key(cls, key: SecretStr | None) -> SecretStr | None:
+        """An empty key (an unset variable, an empty Secret) is no key: never one that matches an empty header."""
+        return key if key is not None and key.get_secret_value() else None
+
+    def check_exposure(self, host: str, no_auth: bool = False) -> None:
+        """Refuses (ValueError) to serve on `host` beyond loopback without an API key, unless `no_auth` says so: a
+        missing key must never silently mean an open API."""
+        if self.api_key is None and not no_auth and not is_loopback(host):
+            raise ValueError(f"refusing to serve on {host} without an API key: set serving.api_key "
+                             "(FRESHREC_SERVING__API_KEY, or a file: docs/operations.md), bind to 127.0.0.1, or pass "
+                             "--no-auth to serve an open API on purpose")  # fmt: skip
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` binds the loopback interface only ("localhost", 127.0.0.0/8, ::1); a name or 0.0.0.0 is not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -43,19 +44,27 @@ def serve(app: ASGIApp, host: str, port: int) -> None:
 
 
 SPEC_ENV = "FRESHREC_SERVE_SPEC"
-"""What each worker process builds its service from (JSON), set by `serve_workers` for the workers it starts."""
+"""The file each worker process builds its service from (JSON, readable by this user only), set by `serve_workers`
+for the workers it starts."""
 
 
 def serve_workers(config: ServingConfig, redis_kwargs: dict[str, Any], models_dir: Path, host: str, port: int,
                   workers: int) -> None:  # fmt: skip
     """`workers` API processes on one port; each connects to Redis with `redis_kwargs` (redis-py's, JSON-able)."""
+    private = Path(tempfile.mkdtemp(prefix="freshrec-serve-"))  # 0700: the secrets' file is for this user only
+    spec = private / "spec.json"
+    spec.touch(mode=0o600)
     secret = config.api_key.get_secret_value() if config.api_key else None
-    os.environ[SPEC_ENV] = json.dumps({"serving": {**config.model_dump(mode="json"), "api_key": secret},
-                                       "redis": redis_kwargs, "models_dir": str(models_dir)})  # fmt: skip
+    spec.write_text(json.dumps({"serving": {**config.model_dump(mode="json"), "api_key": secret}, "redis": redis_kwargs,
+                                "models_dir": str(models_dir)}))  # fmt: skip
+    os.environ[SPEC_ENV] = str(spec)  # a path: the environment (ps e, /proc/*/environ) never holds a secret
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="freshrec-metrics-")
-    uvicorn.run("inference.serving.server:app_from_spec", factory=True, workers=workers, host=host, port=port,
-                loop="uvloop", http="httptools", access_log=False, log_level="warning", backlog=4096,
-                timeout_keep_alive=30)  # fmt: skip
+    try:
+        uvicorn.run("inference.serving.server:app_from_spec", factory=True, workers=workers, host=host, port=port,
+                    loop="uvloop", http="httptools", access_log=False, log_level="warning", backlog=4096,
+                    timeout_keep_alive=30)  # fmt: skip
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def app_from_spec() -> ASGIApp:
@@ -63,7 +72,7 @@ def app_from_spec() -> ASGIApp:
     from inference.serving.api import create_app
     from inference.serving.loading import open_service
 
-    spec = json.loads(os.environ[SPEC_ENV])
+    spec = json.loads(Path(os.environ[SPEC_ENV]).read_text())
     config = ServingConfig.model_validate(spec["serving"])
     client = redis.Redis(**spec["redis"])
     service = open_service(config, client, Path(spec["models_dir"]), os.environ["PROMETHEUS_MULTIPROC_DIR"])

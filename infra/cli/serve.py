@@ -55,16 +55,21 @@ FORCE = click.option("--force", is_flag=True, help="Start even if the model know
 @click.option("--host", default=None, help="Default: serving.host.")
 @click.option("--port", type=int, default=None, help="Default: serving.port.")
 @click.option("--workers", type=int, default=None, help="API processes sharing the port. Default: serving.workers (1).")
+@click.option("--no-auth", is_flag=True, help="Serve without an API key beyond loopback (an open API, on purpose).")
 @FORCE
 @click.pass_obj
 def serve(settings: Settings, model: Path | None, runtime: str | None, host: str | None, port: int | None,
-          workers: int | None, force: bool) -> None:  # fmt: skip
+          workers: int | None, no_auth: bool, force: bool) -> None:  # fmt: skip
     """Serve POST /recommend (OpenAPI at /docs) on the online store at the configured Redis."""
     from inference.serving.api import create_app
     from inference.serving.loading import open_service
     from inference.serving.server import closing, serve_workers
     from inference.serving.server import serve as run_server
 
+    try:
+        settings.serving.check_exposure(host or settings.serving.host, no_auth)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     config = _serving(settings, model, runtime, force)
     workers = workers or config.workers
     if workers > 1:

@@ -25,6 +25,11 @@ def _containers() -> list[dict]:
     return [c for pod in pods for c in pod["spec"]["containers"]]
 
 
+def _claims(pod: dict) -> dict[str, str]:
+    """The pod's persistent volumes: volume name -> claim."""
+    return {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"] if "persistentVolumeClaim" in v}
+
+
 def test_every_variable_is_a_setting() -> None:
     for container in _containers():
         for variable in container["env"]:
@@ -39,7 +44,7 @@ def test_every_variable_is_a_setting() -> None:
 
 def test_commands_and_probes_exist() -> None:
     runner = CliRunner()
-    routes = {"/readyz", "/healthz"}
+    routes = {"http": {"/readyz", "/healthz"}, "metrics": {"/metrics"}}  # the API's, and --metrics-port's
     for container in _containers():
         command = container["command"]
         assert command[0] == ".venv/bin/freshrec"
@@ -50,7 +55,10 @@ def test_commands_and_probes_exist() -> None:
             assert option in result.output, option
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             if probe in container:
-                assert container[probe]["httpGet"]["path"] in routes
+                port = container[probe]["httpGet"]["port"]
+                assert container[probe]["httpGet"]["path"] in routes[port], (container["name"], probe)
+                (number,) = [p["containerPort"] for p in container["ports"] if p["name"] == port]
+                assert port != "metrics" or command[command.index("--metrics-port") + 1] == str(number)
 
 
 def test_flink_deployment_runs_the_job_module_with_valid_arguments() -> None:
@@ -82,8 +90,9 @@ def test_the_job_writes_its_event_log_where_the_writer_compacts_it() -> None:
     assert parsed.event_log_dir == Settings(feature_repo=repo).offline_dir / event_log.STREAMED
 
     def claims(pod: dict) -> dict[str, str]:  # mount path -> claim
-        volumes = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]}
-        return {m["mountPath"]: volumes[m["name"]] for c in pod["spec"]["containers"] for m in c.get("volumeMounts", [])}
+        volumes = _claims(pod)
+        return {m["mountPath"]: volumes[m["name"]] for c in pod["spec"]["containers"] for m in c.get("volumeMounts", [])
+                if m["name"] in volumes}  # fmt: skip
 
     (writer_pod,) = [d["spec"]["template"] for d in _documents("Deployment") if d["metadata"]["name"] == "freshrec-snapshot-writer"]
     assert claims(deployment["spec"]["podTemplate"])[repo] == claims(writer_pod)[repo]
@@ -100,5 +109,5 @@ def test_retrain_cronjob_trains_daily_from_the_store_into_the_served_models() ->
     served = [c for d in _documents("Deployment") if d["metadata"]["name"] != "freshrec-snapshot-writer"
               for c in d["spec"]["template"]["spec"]["containers"]]  # fmt: skip
     assert served and all({"name": "FRESHREC_MODELS_DIR", "value": models} in c["env"] for c in served)
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]}
+    claims = _claims(pod)
     assert any(m["mountPath"] == models and claims[m["name"]] == "freshrec-models" for m in container["volumeMounts"])

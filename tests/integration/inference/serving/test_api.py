@@ -123,14 +123,22 @@ def test_health_readiness_and_metrics(api: str) -> None:
 
 
 def test_api_key_is_required_when_configured(redis_client: redis.Redis, model_dir: Path) -> None:
+    """/recommend and /metrics need the key (header or Bearer); probes and the API's description stay open; a 401
+    says what is missing and nothing else."""
+    refused = {"detail": "missing or wrong API key (X-API-Key, or Authorization: Bearer)"}
     for url in start_api(redis_client, model_dir, api_key="s3cret"):
-        assert post(f"{url}/recommend", {"user_id": 1})[0] == 401
-        assert post(f"{url}/recommend", {"user_id": 1}, {"X-API-Key": "wrong"})[0] == 401
-        assert post(f"{url}/recommend", {"user_id": 1}, {"X-API-Key": "s3cret"})[0] == 200
-        assert get(f"{url}/healthz")[0] == 200
+        for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
+            assert post(f"{url}/recommend", {"user_id": 1}, headers) == (401, refused)
+            status, body = get(f"{url}/metrics", headers)
+            assert (status, json.loads(body)) == (401, refused)
+        for headers in ({"X-API-Key": "s3cret"}, {"Authorization": "Bearer s3cret"}):
+            assert post(f"{url}/recommend", {"user_id": 1}, headers)[0] == 200
+            assert get(f"{url}/metrics", headers)[0] == 200
+        for open_path in ("/healthz", "/readyz", "/docs", "/openapi.json"):
+            assert get(f"{url}{open_path}")[0] == 200, open_path
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "s3cret"}])
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "s3cret"}, {"Authorization": "Bearer s3cret"}])
 def test_the_fast_path_accepts_exactly_what_the_route_accepts(redis_client: redis.Redis, model_dir: Path,
                                                               headers: dict[str, str]) -> None:  # fmt: skip
     """Every odd body answered through the full app (valid ones by the fast path) and by the FastAPI route alone:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import redis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
 from inference.serving.config import ServingConfig
@@ -26,16 +26,120 @@ def _xdg(var: str, fallback: str) -> Path:
     return Path(os.environ.get(var) or Path.home() / fallback) / "freshrec"
 
 
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
+_SHADED = "org.apache.flink.kafka.shaded.org.apache.kafka.common.security"
+"""Where the Flink Kafka connector's jar relocates the Kafka client's login modules."""
+_LOGIN_MODULES = {"PLAIN": f"{_SHADED}.plain.PlainLoginModule", "SCRAM-SHA-256": f"{_SHADED}.scram.ScramLoginModule",
+                  "SCRAM-SHA-512": f"{_SHADED}.scram.ScramLoginModule",
+                  "OAUTHBEARER": f"{_SHADED}.oauthbearer.OAuthBearerLoginModule"}  # fmt: skip
+
+
 class KafkaSettings(BaseModel):
+    """The cluster every component talks to, in the client properties users already know (librdkafka's for the
+    Python clients, the Java client's for the Flink job): mapped once each (`client_config`, `java_properties`).
+    Secrets are `SecretStr` (never printed), from the environment or the YAML file; file paths (CA, certificate,
+    key) point at mounted files."""
+
     host: str = "127.0.0.1"
     port: int = 9092
     controller_port: int = 9093
     heap: str = Field("768m", description="JVM -Xmx of the local broker")
     partitions: int = Field(2, description="default partitions of auto-created topics")
+    servers: str | None = Field(None, description="bootstrap servers of an existing cluster (`a:9093,b:9093`); "
+                                "default: host:port, the local broker")  # fmt: skip
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = Field(None, description="with SASL_PLAINTEXT or SASL_SSL")
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    oauth_token_endpoint: str | None = Field(None, description="OAUTHBEARER: the OIDC token endpoint (client "
+                                             "credentials grant)")  # fmt: skip
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = None
+    oauth_scope: str | None = None
+    ssl_ca_location: Path | None = Field(None, description="PEM file of the CA that signed the brokers' certificates "
+                                         "(default: the system's)")  # fmt: skip
+    ssl_certificate_location: Path | None = Field(None, description="PEM client certificate (mutual TLS)")
+    ssl_key_location: Path | None = Field(None, description="PEM private key of the client certificate")
+    ssl_key_password: SecretStr | None = None
+    properties: dict[str, str] = Field(default_factory=dict, description="further librdkafka properties of every "
+                                       "Python client, passed through")  # fmt: skip
+    java_properties_extra: dict[str, str] = Field(default_factory=dict, description="further Kafka Java client "
+                                                  "properties of the Flink job's source and sinks, passed through")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL")
+        if sasl != (self.sasl_mechanism is not None):
+            raise ValueError("kafka.sasl_mechanism goes with security_protocol SASL_PLAINTEXT or SASL_SSL, and only then")
+        if self.sasl_mechanism == "OAUTHBEARER":
+            if not (self.oauth_token_endpoint and self.oauth_client_id and self.oauth_client_secret):
+                raise ValueError("kafka OAUTHBEARER needs oauth_token_endpoint, oauth_client_id, oauth_client_secret")
+        elif sasl and not (self.sasl_username and self.sasl_password):
+            raise ValueError(f"kafka {self.sasl_mechanism} needs sasl_username and sasl_password")
+        if (self.ssl_certificate_location is None) != (self.ssl_key_location is None):
+            raise ValueError("kafka.ssl_certificate_location and ssl_key_location go together")
+        return self
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"{self.host}:{self.port}"
+        return self.servers or f"{self.host}:{self.port}"
+
+    def client_config(self) -> dict[str, str]:
+        """librdkafka's connection properties (confluent-kafka's clients): what `schemas.kafka_client` merges."""
+        out = {"bootstrap.servers": self.bootstrap_servers, "security.protocol": self.security_protocol}
+        if self.sasl_mechanism:
+            out["sasl.mechanisms"] = self.sasl_mechanism
+        if self.sasl_mechanism == "OAUTHBEARER":
+            out |= {"sasl.oauthbearer.method": "oidc", "sasl.oauthbearer.token.endpoint.url": self.oauth_token_endpoint,
+                    "sasl.oauthbearer.client.id": self.oauth_client_id,
+                    "sasl.oauthbearer.client.secret": _secret(self.oauth_client_secret)}  # fmt: skip
+            if self.oauth_scope:
+                out["sasl.oauthbearer.scope"] = self.oauth_scope
+        elif self.sasl_mechanism:
+            out |= {"sasl.username": self.sasl_username, "sasl.password": _secret(self.sasl_password)}
+        if self.ssl_ca_location:
+            out["ssl.ca.location"] = str(self.ssl_ca_location)
+        if self.ssl_certificate_location and self.ssl_key_location:
+            out |= {"ssl.certificate.location": str(self.ssl_certificate_location),
+                    "ssl.key.location": str(self.ssl_key_location)}  # fmt: skip
+            if self.ssl_key_password:
+                out["ssl.key.password"] = _secret(self.ssl_key_password)
+        return {**self.properties, **out}
+
+    def java_properties(self) -> dict[str, str]:
+        """The Kafka Java client's properties for the Flink job's source and sinks (bootstrap servers apart): the
+        same security, with the connector jar's relocated login modules and PEM trust and key stores."""
+        out = {"security.protocol": self.security_protocol}
+        if self.sasl_mechanism:
+            module = _LOGIN_MODULES[self.sasl_mechanism]
+            out["sasl.mechanism"] = self.sasl_mechanism
+            if self.sasl_mechanism == "OAUTHBEARER":
+                options = {"clientId": self.oauth_client_id, "clientSecret": _secret(self.oauth_client_secret),
+                           **({"scope": self.oauth_scope} if self.oauth_scope else {})}  # fmt: skip
+                out |= {"sasl.oauthbearer.token.endpoint.url": str(self.oauth_token_endpoint),
+                        "sasl.login.callback.handler.class": f"{_SHADED}.oauthbearer.OAuthBearerLoginCallbackHandler"}  # fmt: skip
+            else:
+                options = {"username": str(self.sasl_username), "password": _secret(self.sasl_password)}
+            pairs = " ".join(f'{k}="{_jaas_escape(v)}"' for k, v in options.items())
+            out["sasl.jaas.config"] = f"{module} required {pairs};"
+        if self.ssl_ca_location:
+            out |= {"ssl.truststore.type": "PEM", "ssl.truststore.location": str(self.ssl_ca_location)}
+        if self.ssl_certificate_location and self.ssl_key_location:  # PEM key store: the key and the chain, inline
+            out |= {"ssl.keystore.type": "PEM",
+                    "ssl.keystore.certificate.chain": self.ssl_certificate_location.read_text(),
+                    "ssl.keystore.key": self.ssl_key_location.read_text()}  # fmt: skip
+            if self.ssl_key_password:
+                out["ssl.key.password"] = _secret(self.ssl_key_password)
+        return {**self.java_properties_extra, **out}
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def _jaas_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 class RedisSettings(BaseModel):

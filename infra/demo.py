@@ -99,7 +99,7 @@ class Demo:
             raise DemoError(f"the demo starts from an empty store, and {self.settings.offline_dir} holds an event log "
                             f"already: `freshrec down`, remove {self.settings.state_dir} and "
                             f"{self.settings.offline_dir}, then run it again")  # fmt: skip
-        stats = replay(history, self.settings.topics.clicks, {"bootstrap.servers": self.settings.kafka.bootstrap_servers})
+        stats = replay(history, self.settings.topics.clicks, self.settings.kafka.client_config())
         self.say(f"1. replayed {stats.events:,} MovieLens ratings before {self.day} to {self.settings.topics.clicks}")
         self._start("stream", ["stream", "run"], STREAM_ENV)
         offline = self.settings.offline_dir
@@ -126,7 +126,7 @@ class Demo:
     def _live(self, user: int, clicks: Any, version: int | None) -> dict[str, Any]:
         from streaming.replay import replay
 
-        bootstrap = {"bootstrap.servers": self.settings.kafka.bootstrap_servers}
+        bootstrap = self.settings.kafka.client_config()
         fresh_ms, items, latest = [], clicks["item_id"].to_pylist(), {}
         for click in range(clicks.num_rows):
             sent = time.monotonic()

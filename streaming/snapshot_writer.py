@@ -36,6 +36,7 @@ from feature_store.views import SID_LEVELS, USER_REALTIME
 from schemas.arrow import arrow_schema
 from schemas.codec import AvroCodec
 from schemas.columnar import encode_batch
+from schemas.kafka_client import Connection, client_config
 from schemas.ragged import decimal_ascii
 from schemas.registry import default_registry
 from schemas.topics import DEFAULT_TOPICS
@@ -71,7 +72,7 @@ class WriterStats:
 class SnapshotWriter:
     def __init__(
         self,
-        bootstrap: str,
+        kafka: Connection,
         writer: OnlineWriter,
         offline_dir: Path | None,
         snapshot_topic: str = DEFAULT_TOPICS.snapshots,
@@ -91,15 +92,14 @@ class SnapshotWriter:
         group membership, so a writer restarted after a crash takes its partitions back at once instead of after the
         dead member's session timeout."""
         static = {"group.instance.id": instance_id} if instance_id else {}
-        self.consumer = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-             "auto.offset.reset": "earliest", **static}
-        )  # fmt: skip
+        self.consumer = Consumer(client_config(kafka, {"group.id": group, "enable.auto.commit": False,
+                                                       "auto.offset.reset": "earliest", **static}))  # fmt: skip
         self.consumer.subscribe([snapshot_topic], on_assign=lambda *_: self._forget_appended())
         self._failures: list[str] = []
-        self.producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5,
-                                  "message.timeout.ms": 0,  # never expire: a broker outage is waited out
-                                  "on_delivery": lambda err, _msg: err and self._failures.append(str(err))})  # fmt: skip
+        self.producer = Producer(client_config(kafka, {
+            "enable.idempotence": True, "linger.ms": 5,
+            "message.timeout.ms": 0,  # never expire: a broker outage is waited out
+            "on_delivery": lambda err, _msg: err and self._failures.append(str(err))}))  # fmt: skip
         self.writer = writer
         self.offline_dir = offline_dir
         self.updates_topic = updates_topic

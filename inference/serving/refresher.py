@@ -27,6 +27,7 @@ from inference.serving.metrics import ServingMetrics
 from inference.serving.ranker import GENERATIVE, Ranker, RankInput
 from inference.serving.result_cache import CachedResult, ResultCache
 from schemas.codec import AvroCodec, CodecError
+from schemas.kafka_client import Connection, client_config
 
 log = logging.getLogger(__name__)
 LAG_SAMPLES = 1_000_000
@@ -49,12 +50,12 @@ class RefreshStats:
 
 
 class Refresher:
-    def __init__(self, bootstrap: str, topic: str, reader: OnlineReader, ranker: Ranker, cache: ResultCache,
+    def __init__(self, kafka: Connection, topic: str, reader: OnlineReader, ranker: Ranker, cache: ResultCache,
                  group: str = "freshrec-refresher", batch_size: int = 32, workers: int = 2,
                  max_lag_ms: int | None = 500, metrics: ServingMetrics | None = None) -> None:  # fmt: skip
         """`workers` threads refresh batches of `batch_size` users in parallel (onnxruntime runs free of the GIL)."""
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-                                  "auto.offset.reset": "earliest", "fetch.wait.max.ms": 10})  # fmt: skip
+        self.consumer = Consumer(client_config(kafka, {"group.id": group, "enable.auto.commit": False,
+                                                       "auto.offset.reset": "earliest", "fetch.wait.max.ms": 10}))  # fmt: skip
         self.consumer.subscribe([topic])
         self.reader, self.ranker, self.cache, self.batch_size = reader, ranker, cache, batch_size
         self.metrics = metrics

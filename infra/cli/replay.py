@@ -47,7 +47,7 @@ def replay(settings: Settings, dataset: str, topic: str | None, rate: float | No
         task = progress.add_task(f"{dataset} -> {target}", total=total)
         try:
             stats = run_replay(
-                source, target, {"bootstrap.servers": settings.kafka.bootstrap_servers}, rate=rate, limit=limit,
+                source, target, settings.kafka.client_config(), rate=rate, limit=limit,
                 on_progress=lambda n: progress.advance(task, n),
             )  # fmt: skip
         except ReplayError as exc:

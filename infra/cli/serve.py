@@ -121,7 +121,7 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
         ranker = open_ranker(config, settings.models_dir, metrics)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    refresher = Refresher(settings.kafka.bootstrap_servers, settings.topics.feature_updates,
+    refresher = Refresher(settings.kafka.client_config(), settings.topics.feature_updates,
                           feature_reader(client, config, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group,
                           max_lag_ms=config.refresh_max_lag_ms or None, metrics=metrics)  # fmt: skip
     click.echo(f"refreshing with {ranker.model_id} from {settings.topics.feature_updates} ...")

@@ -83,7 +83,8 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
                        stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes, bounded=bounded,
                        jobmanager=jobmanager, checkpoint_dir=checkpoints,
-                       event_log_dir=settings.offline_dir / event_log.STREAMED)  # fmt: skip
+                       event_log_dir=settings.offline_dir / event_log.STREAMED,
+                       kafka_properties=settings.kafka.java_properties())  # fmt: skip
     if jobmanager is None:  # read by PyFlink when it starts the JVM that hosts the mini-cluster
         heap = settings.flink.local_heap
         os.environ.setdefault("JVM_ARGS", f"-Xms{heap} -Xmx{heap} -XX:+AlwaysPreTouch")
@@ -154,7 +155,7 @@ def _writer(settings: Settings, snapshot_topic: str, group: str, model: Path | N
     click.echo(f"sid_codes from {directory}" if directory else "sid_codes left empty: no trained model (freshrec train)")
     client = settings.redis.client()
     guard = store_guard(settings, client)
-    writer = SnapshotWriter(settings.kafka.bootstrap_servers, guard.writers[USER_REALTIME.name], settings.offline_dir,
+    writer = SnapshotWriter(settings.kafka.client_config(), guard.writers[USER_REALTIME.name], settings.offline_dir,
                             snapshot_topic, settings.topics.feature_updates, group,
                             dead_letter_topic=settings.topics.snapshot_dead_letter, on_written=on_written,
                             semantic_ids=semantic_ids(directory) if directory else None, guard=guard)  # fmt: skip

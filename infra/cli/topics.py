@@ -7,6 +7,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.config import Settings
+from schemas.kafka_client import Connection, client_config
 
 
 @click.group()
@@ -21,7 +22,7 @@ def topics() -> None:
 def count(settings: Settings, topic: str) -> None:
     """Print how many records TOPIC holds (sum over partitions of high minus low watermark)."""
     try:
-        click.echo(f"{topic}: {topic_size(settings.kafka.bootstrap_servers, topic)} records")
+        click.echo(f"{topic}: {topic_size(settings.kafka.client_config(), topic)} records")
     except (KafkaException, LookupError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -32,7 +33,7 @@ def count(settings: Settings, topic: str) -> None:
 def create(settings: Settings, partitions: int | None) -> None:
     """Create the system's topics if missing (idempotent)."""
     names = settings.topics.names()
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    admin = AdminClient(settings.kafka.client_config())
     existing = admin.list_topics(timeout=10).topics
     configs = settings.topics.configs()
     new = [NewTopic(n, partitions or settings.kafka.partitions, 1, config=configs[n]) for n in names if n not in existing]
@@ -42,8 +43,8 @@ def create(settings: Settings, partitions: int | None) -> None:
     click.echo("topics ready: " + ", ".join(names))
 
 
-def topic_size(bootstrap: str, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "freshrec-cli", "enable.auto.commit": False})
+def topic_size(kafka: Connection, topic: str) -> int:
+    consumer = Consumer(client_config(kafka, {"group.id": "freshrec-cli", "enable.auto.commit": False}))
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         if metadata.error is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,8 @@ JOB_OPTIONS = ("bootstrap", "clicks_topic", "group", "dead_letter_topic", "snaps
                "bounded", "dead_letter_max_bytes", "event_log_dir")  # fmt: skip
 STREAM_OPTIONS = ("out_of_orderness_ms", "max_ahead_ms", "state_ttl_s", "event_log_roll_ms", "catch_up_ms")
 JVM_OPTIONS = JOB_OPTIONS + STREAM_OPTIONS
+KAFKA_PREFIX = "kafka."
+"""An option `kafka.NAME` is the Kafka client property NAME of the job's source and sinks (`JobOptions.kafka`)."""
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,18 @@ class JobConfig:
     """HOST:PORT of a session cluster's REST endpoint; None: an in-process mini-cluster."""
     checkpoint_dir: Path | None = None
     """Keep checkpoints here and resume from the newest one (`streaming.flink.checkpoints`); None: in memory only."""
+    kafka_properties: Mapping[str, str] = field(default_factory=dict)
+    """The Kafka Java client's properties of every source and sink beyond the bootstrap servers: the cluster's
+    security (`infra.config.KafkaSettings.java_properties`). Secrets among them reach the JVM through the gateway
+    (or a properties file, `--kafka-properties`), never a command line."""
 
     def jvm_options(self) -> dict[str, str]:
         """The options the JVM dataflow reads (`io.freshrec.flink.JobOptions`, which refuses a missing or unknown one)."""
         values = {name: getattr(self, name) for name in JOB_OPTIONS}
         values["event_log_dir"] = self.event_log_dir.resolve() if self.event_log_dir else ""
         values.update(self.stream.model_dump(include=set(STREAM_OPTIONS)))
-        return {name: str(value).lower() if isinstance(value, bool) else str(value) for name, value in values.items()}
+        options = {name: str(value).lower() if isinstance(value, bool) else str(value) for name, value in values.items()}
+        return options | {f"{KAFKA_PREFIX}{name}": value for name, value in self.kafka_properties.items()}
 
 
 class RunningJob:
@@ -130,14 +137,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--event-log-dir", type=Path, default=None,
                    help="folder of the event log's streamed parts (the offline store's events-streamed); default: none")
     p.add_argument("--flush-ms", type=int, default=defaults.flush_ms)
+    p.add_argument("--kafka-properties", type=Path, default=None,
+                   help="a Java properties file (NAME=VALUE lines) of the Kafka client's security properties: a "
+                        "mounted Secret, so no secret is on the command line")  # fmt: skip
     return p
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    """NAME=VALUE lines (blank lines and # comments skipped), as a Java properties file without escapes."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    pairs = [line.split("=", 1) for line in lines if line and not line.startswith(("#", "!"))]
+    if bad := [p[0] for p in pairs if len(p) != 2]:
+        raise ValueError(f"{path}: lines without NAME=VALUE: {bad}")
+    return {name.strip(): value.strip() for name, value in pairs}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = vars(parser().parse_args(argv))
     jars = sorted(args.pop("jars").glob("*.jar"))
     stream = StreamSettings(**{name: args.pop(name) for name in STREAM_OPTIONS})
-    start(JobConfig(**args, stream=stream), jars)
+    properties = args.pop("kafka_properties")
+    start(JobConfig(**args, stream=stream, kafka_properties=read_properties(properties) if properties else {}), jars)
 
 
 if __name__ == "__main__":

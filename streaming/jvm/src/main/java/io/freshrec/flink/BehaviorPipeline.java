@@ -22,7 +22,7 @@ public final class BehaviorPipeline {
     public static void build(StreamExecutionEnvironment env, Map<String, String> options) {
         JobOptions o = JobOptions.of(options);
         SingleOutputStreamOperator<Click> clicks = env
-                .fromSource(KafkaRecords.source(o.bootstrap, o.clicksTopic, o.group, o.bounded),
+                .fromSource(KafkaRecords.source(o.bootstrap, o.kafka, o.clicksTopic, o.group, o.bounded),
                         WatermarkStrategy.noWatermarks(), "clicks")
                 .uid("clicks-source")
                 .process(new RouteClicks(o.maxAheadMs))
@@ -32,13 +32,13 @@ public final class BehaviorPipeline {
                 .process(new UserSnapshots(o.clicksTopic, o.outOfOrdernessMs, o.flushMs, o.catchUpMs, o.stateTtlS))
                 .uid("user-state")
                 .name("lateness, user state, coalesced snapshots");
-        snapshots.sinkTo(KafkaRecords.sink(o.bootstrap, o.snapshotTopic, o.deadLetterMaxBytes))
+        snapshots.sinkTo(KafkaRecords.sink(o.bootstrap, o.kafka, o.snapshotTopic, o.deadLetterMaxBytes))
                 .uid("snapshot-sink")
                 .disableChaining() // the producer's send in a thread of its own, beside the state's
                 .name("user-snapshots");
         clicks.getSideOutput(RouteClicks.DEAD_LETTERS)
                 .union(snapshots.getSideOutput(RouteClicks.DEAD_LETTERS))
-                .sinkTo(KafkaRecords.sink(o.bootstrap, o.deadLetterTopic, o.deadLetterMaxBytes))
+                .sinkTo(KafkaRecords.sink(o.bootstrap, o.kafka, o.deadLetterTopic, o.deadLetterMaxBytes))
                 .uid("dead-letter-sink")
                 .name("clicks-dlq");
         if (!o.eventLogDir.isEmpty()) {

@@ -2,6 +2,7 @@ package io.freshrec.flink;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -11,6 +12,7 @@ import java.util.TreeSet;
  * missing or unknown here fails the submission, naming it.
  */
 public final class JobOptions {
+    static final String KAFKA_PREFIX = "kafka.";
     static final Set<String> NAMES = Set.of("bootstrap", "clicks_topic", "group", "dead_letter_topic",
             "snapshot_topic", "flush_ms", "catch_up_ms", "bounded", "dead_letter_max_bytes", "out_of_orderness_ms",
             "max_ahead_ms", "state_ttl_s", "event_log_dir", "event_log_roll_ms");
@@ -30,6 +32,8 @@ public final class JobOptions {
     /** Folder of the event log's part files; empty: no event log. */
     final String eventLogDir;
     final long eventLogRollMs;
+    /** The Kafka client properties of every source and sink (security: SASL, TLS), from the options "kafka.NAME". */
+    final Properties kafka = new Properties();
 
     private JobOptions(Map<String, String> o) {
         bootstrap = o.get("bootstrap");
@@ -46,6 +50,11 @@ public final class JobOptions {
         stateTtlS = Long.parseLong(o.get("state_ttl_s"));
         eventLogDir = o.get("event_log_dir");
         eventLogRollMs = Long.parseLong(o.get("event_log_roll_ms"));
+        o.forEach((name, value) -> {
+            if (name.startsWith(KAFKA_PREFIX)) {
+                kafka.setProperty(name.substring(KAFKA_PREFIX.length()), value);
+            }
+        });
     }
 
     public static JobOptions of(Map<String, String> options) {
@@ -53,6 +62,7 @@ public final class JobOptions {
         missing.removeAll(options.keySet());
         Set<String> unknown = new TreeSet<>(options.keySet());
         unknown.removeAll(NAMES);
+        unknown.removeIf(name -> name.startsWith(KAFKA_PREFIX));
         if (!missing.isEmpty() || !unknown.isEmpty()) {
             throw new IllegalArgumentException("behavior job options: missing " + missing + ", unknown " + unknown);
         }

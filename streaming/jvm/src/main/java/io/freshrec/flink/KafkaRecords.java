@@ -25,10 +25,12 @@ final class KafkaRecords {
     /**
      * Every record of `topic` with its coordinates, from the group's committed offsets (earliest without); offsets
      * are committed on checkpoints, and a restore resumes from the checkpoint's own. `bounded`: stop at the end the
-     * topic has when the job starts.
+     * topic has when the job starts. `client`: the connection's properties (security: SASL, TLS).
      */
-    static KafkaSource<KafkaRecord> source(String bootstrap, String topic, String group, boolean bounded) {
+    static KafkaSource<KafkaRecord> source(String bootstrap, Properties client, String topic, String group,
+            boolean bounded) {
         KafkaSourceBuilder<KafkaRecord> builder = KafkaSource.<KafkaRecord>builder()
+                .setProperties(client)
                 .setBootstrapServers(bootstrap)
                 .setTopics(topic)
                 .setGroupId(group)
@@ -40,9 +42,13 @@ final class KafkaRecords {
         return builder.build();
     }
 
-    /** Key and value to `topic`, at least once (flushed on every checkpoint); records up to maxBytes. */
-    static KafkaSink<KafkaRecord> sink(String bootstrap, String topic, long maxBytes) {
+    /**
+     * Key and value to `topic`, at least once (flushed on every checkpoint); records up to maxBytes. `client`: the
+     * connection's properties (security), as the source's.
+     */
+    static KafkaSink<KafkaRecord> sink(String bootstrap, Properties client, String topic, long maxBytes) {
         Properties producer = new Properties();
+        producer.putAll(client);
         producer.setProperty("linger.ms", "5");
         producer.setProperty("max.request.size", Long.toString(maxBytes));
         return KafkaSink.<KafkaRecord>builder()

@@ -134,6 +134,10 @@ class KafkaSettings(BaseModel):
         return {**self.java_properties_extra, **out}
 
 
+def _str(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
+
+
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
@@ -152,14 +156,48 @@ class RedisSettings(BaseModel):
                                             "(noeviction: a write never silently drops another user's features); the "
                                             "writer waits, counting retries, until keys expire or the cap is raised")  # fmt: skip
 
+    username: str | None = Field(None, description="ACL user (default: the `default` user)")
+    password: SecretStr | None = Field(None, description="the user's password (AUTH); never printed")
+    tls: bool = Field(False, description="connect over TLS")
+    tls_ca: Path | None = Field(None, description="PEM file of the CA that signed the server's certificate "
+                                "(default: the system's)")  # fmt: skip
+    tls_cert: Path | None = Field(None, description="PEM client certificate (mutual TLS)")
+    tls_key: Path | None = Field(None, description="PEM private key of the client certificate")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RedisSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("redis.tls_cert and tls_key go together")
+        if not self.tls and (self.tls_ca or self.tls_cert):
+            raise ValueError("redis.tls_ca, tls_cert and tls_key need redis.tls")
+        if self.username and self.password is None:
+            raise ValueError("redis.username needs redis.password")
+        return self
+
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        """Where the server is (no credentials: safe to print)."""
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}/0"
 
     def client_kwargs(self) -> dict[str, Any]:
-        """redis-py's arguments for a client of this server, with the timeouts above."""
-        return {"host": self.host, "port": self.port, "socket_timeout": self.socket_timeout_s,
-                "socket_connect_timeout": self.connect_timeout_s}  # fmt: skip
+        """redis-py's arguments for a client of this server, with the timeouts, credentials and TLS above."""
+        kwargs: dict[str, Any] = {"host": self.host, "port": self.port, "socket_timeout": self.socket_timeout_s,
+                                  "socket_connect_timeout": self.connect_timeout_s}  # fmt: skip
+        if self.password is not None:
+            kwargs |= {"username": self.username, "password": self.password.get_secret_value()}
+        if self.tls:
+            kwargs |= {"ssl": True, "ssl_check_hostname": True, "ssl_ca_certs": _str(self.tls_ca),
+                       "ssl_certfile": _str(self.tls_cert), "ssl_keyfile": _str(self.tls_key)}  # fmt: skip
+        return kwargs
+
+    def feast_connection(self) -> str:
+        """Feast's Redis `connection_string` for the same server: `host:port` and redis-py arguments as `name=value`."""
+        kwargs = self.client_kwargs()
+        extra = {k: v for k, v in kwargs.items() if k not in ("host", "port", "socket_timeout", "socket_connect_timeout")}
+        if any("," in str(v) for v in extra.values()):
+            raise ValueError("a Redis credential or path with a comma cannot go into Feast's connection string")
+        pairs = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in extra.items() if v is not None]
+        return ",".join([f"{self.host}:{self.port}", *pairs])
 
     def client(self) -> redis.Redis:
         """A client of this server (every command of freshrec's own uses one)."""

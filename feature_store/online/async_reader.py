@@ -9,13 +9,14 @@ thousands of requests a second pays one round trip per loop pass, not a thread h
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
 
 import hiredis
 import numpy as np
-from redis.connection import Connection
+from redis.connection import Connection, SSLConnection
 
 from feature_store.online import resp
 from feature_store.online.reader import FeatureVector, OnlineReader
@@ -33,14 +34,15 @@ class Backlogged(ConnectionError):
 class AsyncOnlineReader:
     def __init__(self, reader: OnlineReader, on_batch: Callable[[int], None] | None = None,
                  max_in_flight: int = MAX_IN_FLIGHT) -> None:  # fmt: skip
-        """Connects like `reader`'s client (host, port, db, credentials; plain TCP only). `on_batch` sees each
+        """Connects like `reader`'s client (host, port, db, credentials, TLS over TCP). `on_batch` sees each
         batch's size (metrics)."""
         pool = reader.client.connection_pool
-        if pool.connection_class is not Connection:
-            raise ValueError(f"the event-loop reader speaks plain TCP only, not {pool.connection_class.__name__}")
+        if pool.connection_class not in (Connection, SSLConnection):
+            raise ValueError(f"the event-loop reader speaks TCP (plain or TLS), not {pool.connection_class.__name__}")
         self.reader, self.on_batch, self.max_in_flight = reader, on_batch, max_in_flight
         kwargs = pool.connection_kwargs
         self._address = (kwargs.get("host", "localhost"), kwargs.get("port", 6379))
+        self._tls = _tls_context(kwargs) if pool.connection_class is SSLConnection else None
         self._handshake = []
         if kwargs.get("password"):
             credentials = [kwargs["username"], kwargs["password"]] if kwargs.get("username") else [kwargs["password"]]
@@ -93,11 +95,23 @@ class AsyncOnlineReader:
     async def _connection(self, state: _LoopState) -> _Replies:
         async with state.connecting:
             if state.protocol is None or state.protocol.lost is not None:
-                _, protocol = await asyncio.get_running_loop().create_connection(_Replies, *self._address)
+                _, protocol = await asyncio.get_running_loop().create_connection(
+                    _Replies, *self._address, ssl=self._tls, server_hostname=self._address[0] if self._tls else None)
                 for command in self._handshake:
                     await protocol.request([command], 1)
                 state.protocol = protocol
             return state.protocol
+
+
+def _tls_context(kwargs: dict) -> ssl.SSLContext:
+    """The TLS of redis-py's `SSLConnection` arguments: the CA to trust, the client certificate, hostname checks."""
+    context = ssl.create_default_context(cafile=kwargs.get("ssl_ca_certs"))
+    context.check_hostname = bool(kwargs.get("ssl_check_hostname", False))  # redis-py's default
+    if kwargs.get("ssl_cert_reqs") in ("none", ssl.CERT_NONE):
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    if kwargs.get("ssl_certfile"):
+        context.load_cert_chain(kwargs["ssl_certfile"], kwargs.get("ssl_keyfile"), kwargs.get("ssl_password"))
+    return context
 
 
 class _LoopState:

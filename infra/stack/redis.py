@@ -13,6 +13,7 @@ from pathlib import Path
 import redis
 
 from infra.config import RedisSettings
+from infra.stack.certs import LocalCertificates
 from infra.stack.process import ManagedProcess, StackError, ensure_port_free
 
 
@@ -20,6 +21,9 @@ from infra.stack.process import ManagedProcess, StackError, ensure_port_free
 class LocalRedis:
     settings: RedisSettings
     state_dir: Path
+    certificates: LocalCertificates | None = None
+    """The server's TLS certificate and the CA of client certificates: required with `settings.tls` (the local
+    stack's own, `freshrec up --secure`)."""
 
     def __post_init__(self) -> None:
         self.home = self.state_dir / "redis"
@@ -43,14 +47,34 @@ class LocalRedis:
         s = self.settings
         ensure_port_free(s.host, s.port, "Redis", "FRESHREC_REDIS__PORT")
         self.home.mkdir(parents=True, exist_ok=True)
-        self.process.start(
-            [server, "--port", str(s.port), "--bind", s.host, "--dir", str(self.home), "--save", "",
-             "--appendonly", "yes", "--appendfsync", "everysec",
-             "--maxmemory", s.maxmemory, "--maxmemory-policy", "noeviction", "--daemonize", "no", "--protected-mode", "yes",
-             "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
-        )  # fmt: skip
+        self.process.start([server, str(self._write_config())])
         self.process.wait_until(self.healthy, timeout, "answering")
         return True
+
+    def _write_config(self) -> Path:
+        """The server's configuration as a file readable by this user only: a password never appears among the
+        process's arguments."""
+        s = self.settings
+        lines = [f"bind {s.host}", f"dir {self.home}", 'save ""', "appendonly yes", "appendfsync everysec",
+                 f"maxmemory {s.maxmemory}", "maxmemory-policy noeviction", "daemonize no", "protected-mode yes",
+                 f"unixsocket {self.socket_path}", "unixsocketperm 700"]  # fmt: skip
+        if s.tls:  # TLS only: no plaintext listener
+            if self.certificates is None:
+                raise StackError("redis.tls is set but the local server has no certificates (freshrec up --secure)")
+            c = self.certificates
+            lines += ["port 0", f"tls-port {s.port}", f"tls-cert-file {c.server_cert}", f"tls-key-file {c.server_key}",
+                      f"tls-ca-cert-file {c.ca}", f"tls-auth-clients {'yes' if s.tls_cert else 'optional'}"]  # fmt: skip
+        else:
+            lines.append(f"port {s.port}")
+        if s.password is not None:  # ACL: the default user off, freshrec's user with its password
+            user = s.username or "default"
+            if user != "default":
+                lines.append("user default off")
+            lines.append(f"user {user} on >{s.password.get_secret_value()} ~* &* +@all")
+        config = self.home / "redis.conf"
+        config.touch(mode=0o600)
+        config.write_text("\n".join(lines) + "\n")
+        return config
 
     def stop(self) -> bool:
         return self.process.stop()

@@ -1,0 +1,38 @@
+"""Redis settings mapped once to redis-py's arguments and to Feast's connection string: ACL user, TLS, mutual TLS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from infra.config import RedisSettings
+
+
+def test_plain_local_server() -> None:
+    plain = RedisSettings()
+    assert plain.feast_connection() == "127.0.0.1:6379" and plain.url == "redis://127.0.0.1:6379/0"
+    assert "password" not in plain.client_kwargs() and "ssl" not in plain.client_kwargs()
+
+
+def test_acl_user_over_mutual_tls() -> None:
+    secure = RedisSettings(host="r", port=6380, username="freshrec", password="pw", tls=True, tls_ca=Path("/c/ca.pem"),
+                           tls_cert=Path("/c/client.pem"), tls_key=Path("/c/client.key"))  # fmt: skip
+    kwargs = secure.client_kwargs()
+    assert (kwargs["username"], kwargs["password"], kwargs["ssl"], kwargs["ssl_check_hostname"]) == ("freshrec", "pw", True, True)
+    assert (kwargs["ssl_ca_certs"], kwargs["ssl_certfile"], kwargs["ssl_keyfile"]) == ("/c/ca.pem", "/c/client.pem", "/c/client.key")
+    assert secure.feast_connection() == ("r:6380,username=freshrec,password=pw,ssl=true,ssl_check_hostname=true,"
+                                         "ssl_ca_certs=/c/ca.pem,ssl_certfile=/c/client.pem,ssl_keyfile=/c/client.key")  # fmt: skip
+    assert secure.url == "rediss://r:6380/0" and "pw" not in repr(secure)
+
+
+@pytest.mark.parametrize("fields", [{"tls_ca": "ca.pem"}, {"tls": True, "tls_key": "k.pem"}, {"username": "u"}])
+def test_incomplete_security_is_refused_at_load(fields: dict) -> None:
+    with pytest.raises(ValidationError):
+        RedisSettings(**fields)
+
+
+def test_a_comma_cannot_hide_in_feasts_connection_string() -> None:
+    with pytest.raises(ValueError, match="comma"):
+        RedisSettings(password="a,b").feast_connection()

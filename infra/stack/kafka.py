@@ -16,7 +16,9 @@ from confluent_kafka.admin import AdminClient
 
 from infra.config import KafkaSettings
 from infra.jars import classpath, fetch
+from infra.stack.certs import LocalCertificates
 from infra.stack.process import ManagedProcess, StackError, ensure_port_free
+from schemas.kafka_client import Connection, client_config, servers
 
 HEALTH_TOPIC = "__freshrec_health"
 _VERSION_LINE = re.compile(r"Kafka version: (\S+)")
@@ -47,6 +49,8 @@ class LocalKafka:
     settings: KafkaSettings
     state_dir: Path
     cache_dir: Path
+    certificates: LocalCertificates | None = None
+    """The broker's TLS certificate and CA: required with `settings.security_protocol` SASL_SSL (`up --secure`)."""
 
     def __post_init__(self) -> None:
         self.home = self.state_dir / "kafka"
@@ -84,7 +88,7 @@ class LocalKafka:
 
     def healthy(self) -> bool:
         """Round-trip one message through the broker: metadata alone can answer before the broker serves data."""
-        return kafka_roundtrip(self.bootstrap_servers)
+        return kafka_roundtrip(self.settings.client_config())
 
     def version(self) -> str | None:
         try:
@@ -94,21 +98,25 @@ class LocalKafka:
         return found[-1] if found else None
 
     def _write_config(self) -> Path:
+        """The broker's properties, in a file readable by this user only (with SASL it holds the broker's own
+        credentials)."""
         s = self.settings
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "log4j2.properties").write_text(_LOG4J2)
         props = self.home / "server.properties"
+        props.touch(mode=0o600)
         props.write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@{s.host}:{s.controller_port}",
-                    f"listeners=PLAINTEXT://{s.host}:{s.port},CONTROLLER://{s.host}:{s.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://{s.host}:{s.port}",
+                    f"listeners={s.security_protocol}://{s.host}:{s.port},CONTROLLER://{s.host}:{s.controller_port}",
+                    f"advertised.listeners={s.security_protocol}://{s.host}:{s.port}",
                     "controller.listener.names=CONTROLLER",
-                    "inter.broker.listener.name=PLAINTEXT",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    f"inter.broker.listener.name={s.security_protocol}",
+                    f"listener.security.protocol.map=CONTROLLER:PLAINTEXT,{s.security_protocol}:{s.security_protocol}",
+                    *self._security(),
                     f"log.dirs={self.home / 'data'}",
                     f"num.partitions={s.partitions}",
                     "offsets.topic.replication.factor=1",
@@ -124,33 +132,57 @@ class LocalKafka:
         )
         return props
 
+    def _security(self) -> list[str]:
+        """The client listener's TLS and SASL (the local stack: SASL_SSL with SCRAM-SHA-512, `up --secure`); the
+        controller listener stays on loopback, plaintext."""
+        s = self.settings
+        if s.security_protocol == "PLAINTEXT":
+            return []
+        if s.security_protocol != "SASL_SSL" or s.sasl_mechanism not in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+            raise StackError("the local broker secures with SASL_SSL and SCRAM only (kafka.security_protocol, "
+                             "kafka.sasl_mechanism)")  # fmt: skip
+        if self.certificates is None:
+            raise StackError("kafka.security_protocol SASL_SSL needs the local stack's certificates (freshrec up --secure)")
+        c = self.certificates
+        keystore = self.home / "server-keystore.pem"  # Kafka's PEM key store: the private key, then the chain
+        keystore.touch(mode=0o600)
+        keystore.write_text(c.server_key.read_text() + c.server_cert.read_text())
+        password = s.sasl_password.get_secret_value() if s.sasl_password else ""
+        login = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{s.sasl_username}" password="{password}";'
+        return [f"sasl.enabled.mechanisms={s.sasl_mechanism}", f"sasl.mechanism.inter.broker.protocol={s.sasl_mechanism}",
+                f"listener.name.sasl_ssl.{s.sasl_mechanism.lower()}.sasl.jaas.config={login}",
+                "ssl.keystore.type=PEM", f"ssl.keystore.location={keystore}",
+                "ssl.truststore.type=PEM", f"ssl.truststore.location={c.ca}", "ssl.client.auth=none"]  # fmt: skip
+
     def _format(self, java: str, jars: str, props: Path) -> None:
         cmd = [java, "-cp", jars, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props)]
+        s = self.settings
+        if s.sasl_mechanism and s.sasl_password:  # the SCRAM user, stored in the metadata log from the start
+            cmd += ["--add-scram", f"{s.sasl_mechanism}=[name={s.sasl_username},password={s.sasl_password.get_secret_value()}]"]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             raise StackError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
 
 
-def kafka_roundtrip(bootstrap: str, timeout: float = 5.0) -> bool:
+def kafka_roundtrip(kafka: Connection, timeout: float = 5.0) -> bool:
     """Produce one message to the health topic and read it back at its offset; False on any failure."""
-    host, _, port = bootstrap.partition(",")[0].rpartition(":")
+    host, _, port = servers(kafka).partition(",")[0].rpartition(":")
     try:  # until the port opens, skip the clients (librdkafka would log a connection error every 50 ms)
         socket.create_connection((host, int(port)), timeout=1).close()
     except OSError:
         return False
     try:
-        if not AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(timeout=timeout).brokers:
+        if not AdminClient(client_config(kafka, {"log_level": 0})).list_topics(timeout=timeout).brokers:
             return False
         token = uuid.uuid4().hex.encode()
         delivered: list[int] = []
         # Idempotent like every freshrec producer: healthy means producer ids are served too. Quiet while it retries.
-        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "log_level": 0})
+        producer = Producer(client_config(kafka, {"enable.idempotence": True, "log_level": 0}))
         producer.produce(HEALTH_TOPIC, token, partition=0, on_delivery=lambda e, m: e or delivered.append(m.offset()))
         if producer.flush(timeout) or not delivered:
             return False
-        consumer = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": "freshrec-health", "enable.auto.commit": False, "log_level": 0}
-        )
+        consumer = Consumer(client_config(kafka, {"group.id": "freshrec-health", "enable.auto.commit": False,
+                                                  "log_level": 0}))  # fmt: skip
         try:
             consumer.assign([TopicPartition(HEALTH_TOPIC, 0, delivered[0])])
             message = consumer.poll(timeout)

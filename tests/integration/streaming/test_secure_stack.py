@@ -1,0 +1,101 @@
+"""The streaming path against a secured stack, as deployments run it: Kafka with SASL_SSL (SCRAM-SHA-512) and no
+plaintext listener, Redis with TLS and an ACL user. Replay (librdkafka), the behavior job (the Kafka Java client of
+the Flink connector) and the snapshot writer connect through the one typed configuration; every user's online
+features equal the reference; plaintext and wrong-password clients are refused; no secret is in any process's
+arguments or environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+from pydantic import SecretStr
+
+from feature_store.online.reader import OnlineReader
+from feature_store.online.writer import OnlineWriter
+from feature_store.views import USER_REALTIME
+from infra.config import KafkaSettings, RedisSettings, load_settings
+from infra.jars import fetch
+from infra.stack.certs import LocalCertificates
+from infra.stack.kafka import LocalKafka, kafka_roundtrip
+from infra.stack.process import free_port
+from infra.stack.redis import LocalRedis
+from sources.datasets import load
+from streaming.flink.environment import job_jar
+from streaming.jobs.behavior_job import JobConfig, start
+from streaming.replay import replay
+from streaming.snapshot_writer import SnapshotWriter
+from streaming.state.user_state import BehaviorState
+
+pytestmark = pytest.mark.integration
+KAFKA_PASSWORD, REDIS_PASSWORD = "Scram-512-kafka-4d1c", "Acl-redis-8b2e"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KafkaSettings, RedisSettings]]:
+    home = tmp_path_factory.mktemp("secure-stack")
+    certificates = LocalCertificates(home / "certs").ensure()
+    kafka = KafkaSettings(port=free_port(), controller_port=free_port(), heap="512m", security_protocol="SASL_SSL",
+                          sasl_mechanism="SCRAM-SHA-512", sasl_username="freshrec", sasl_password=KAFKA_PASSWORD,
+                          ssl_ca_location=certificates.ca)  # fmt: skip
+    redis_settings = RedisSettings(port=free_port(), tls=True, tls_ca=certificates.ca, username="freshrec",
+                                   password=REDIS_PASSWORD)  # fmt: skip
+    broker = LocalKafka(kafka, home, load_settings().cache_dir, certificates)
+    store = LocalRedis(redis_settings, home, certificates)
+    broker.start()
+    store.start()
+    try:
+        yield kafka, redis_settings
+    finally:
+        broker.stop()
+        store.stop()
+
+
+def test_replay_job_and_writer_over_sasl_ssl_and_tls(stack: tuple[KafkaSettings, RedisSettings], datasets_dir: Path) -> None:
+    kafka, redis_settings = stack
+    connection = kafka.client_config()
+    names = ["clicks", "clicks-dlq", "snapshots", "updates"]
+    admin = AdminClient(connection)  # held: a collected client fails its futures
+    for future in admin.create_topics([NewTopic(n, 2, 1) for n in names]).values():
+        future.result(30)
+    source = load("taobao-head", datasets_dir)
+    assert replay(source, "clicks", connection).events == source.table.num_rows  # type: ignore[attr-defined]
+
+    config = JobConfig(kafka.bootstrap_servers, "clicks", "clicks-dlq", "snapshots", "job", bounded=True,
+                       kafka_properties=kafka.java_properties())  # fmt: skip
+    start(config, [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]).wait(300_000)
+    client = redis_settings.client()
+    SnapshotWriter(connection, OnlineWriter(client, USER_REALTIME), None, "snapshots", "updates",
+                   group="writer").run(idle_stop_s=5)  # fmt: skip
+
+    reference = BehaviorState(out_of_orderness_ms=config.stream.out_of_orderness_ms)
+    reference.apply(source.table.to_pylist())  # type: ignore[attr-defined]
+    reader = OnlineReader(client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
+    vectors = reader.read_many(sorted(reference.users))
+    assert len(vectors) == len(reference.users) > 40
+    for vector in vectors:
+        want, got = reference.snapshot(vector.entity_id), vector["user_realtime"]
+        assert got.status == "present" and got.version == want["version"]
+        assert got.values["item_ids"].tolist() == want["item_ids"]
+
+
+def test_plaintext_and_wrong_passwords_are_refused(stack: tuple[KafkaSettings, RedisSettings]) -> None:
+    kafka, _ = stack
+    assert kafka_roundtrip(kafka.client_config())
+    assert not kafka_roundtrip(kafka.bootstrap_servers, timeout=3)  # no plaintext listener
+    wrong = kafka.model_copy(update={"sasl_password": SecretStr("wrong")})
+    assert not kafka_roundtrip(wrong.client_config(), timeout=3)
+
+
+def test_no_secret_in_any_process_arguments_or_environment(stack: tuple[KafkaSettings, RedisSettings]) -> None:
+    shown = b""
+    for process in Path("/proc").glob("[0-9]*"):
+        for name in ("cmdline", "environ"):
+            try:
+                shown += (process / name).read_bytes()
+            except OSError:  # gone, or not ours to read
+                continue
+    assert shown and KAFKA_PASSWORD.encode() not in shown and REDIS_PASSWORD.encode() not in shown

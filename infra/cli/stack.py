@@ -9,26 +9,37 @@ from infra.config import Settings
 from infra.jars import JarError
 from infra.stack.local import LocalStack
 from infra.stack.process import StackError
+from infra.stack.secure import secure_config
 
 console = Console()
 
 
 @click.command()
+@click.option("--secure", is_flag=True, help="Kafka on SASL_SSL (SCRAM-SHA-512) and Redis on TLS with an ACL user, "
+              "certificates of a local CA, no plaintext listener; the client settings (with generated passwords) go "
+              "to state_dir/secure.yaml: point FRESHREC_CONFIG at it.")  # fmt: skip
 @click.pass_obj
-def up(settings: Settings) -> None:
+def up(settings: Settings, secure: bool) -> None:
     """Start the local stack and return once Kafka and Redis serve clients; a no-op when it already runs.
 
     Jars come from Maven Central, pinned and SHA-256-verified, cached under cache_dir; Kafka's storage is formatted on
     first start; data, pids and logs live under state_dir.
     """
+    certificates, config = None, None
+    if secure:
+        settings, certificates, config = secure_config(settings)
+    stack = LocalStack(settings, certificates)
     try:
         with console.status("starting Redis and Apache Kafka ..."):
-            started = LocalStack(settings).up()
+            started = stack.up()
     except (StackError, JarError) as exc:
         raise click.ClickException(str(exc)) from exc
     for service, now in started.items():
         console.print(f"{service}: {'started' if now else 'already running'}")
-    _print_status(LocalStack(settings))
+    _print_status(stack)
+    if config is not None:
+        console.print(f"secured: Kafka SASL_SSL (SCRAM-SHA-512), Redis TLS + ACL user. Every command: "
+                      f"export FRESHREC_CONFIG={config}", soft_wrap=True)  # fmt: skip
 
 
 @click.command()

@@ -71,8 +71,14 @@ class LocalKafka:
         ensure_port_free(s.host, s.controller_port, "Kafka controller", "FRESHREC_KAFKA__CONTROLLER_PORT")
         jars = classpath(fetch("kafka-broker", self.cache_dir))
         props = self._write_config()
+        scram = self.home / "data" / ".scram-user"
         if not (self.home / "data" / "meta.properties").is_file():
             self._format(java, jars, props)
+            if s.sasl_mechanism:
+                scram.write_text(f"{s.sasl_mechanism} {s.sasl_username}\n")
+        elif s.sasl_mechanism and not scram.is_file():
+            raise StackError(f"the broker's data in {self.home} was formatted without SASL users (a plain `up`): "
+                             "`freshrec down`, then remove that folder or use another state_dir")  # fmt: skip
         self.process.start(
             [java, f"-Xmx{s.heap}", "-XX:+UseG1GC", f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
              "-cp", jars, "kafka.Kafka", str(props)]

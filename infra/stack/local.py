@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from infra.config import Settings
 from infra.jars import BUNDLES, fetch
+from infra.stack.certs import LocalCertificates
 from infra.stack.kafka import LocalKafka
 from infra.stack.redis import LocalRedis
 
@@ -21,10 +22,11 @@ class ServiceStatus:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, certificates: LocalCertificates | None = None) -> None:
+        """`certificates`: the local CA's, for a secured stack (`infra.stack.secure`)."""
         self.settings = settings
-        self.kafka = LocalKafka(settings.kafka, settings.state_dir, settings.cache_dir)
-        self.redis = LocalRedis(settings.redis, settings.state_dir)
+        self.kafka = LocalKafka(settings.kafka, settings.state_dir, settings.cache_dir, certificates)
+        self.redis = LocalRedis(settings.redis, settings.state_dir, certificates)
 
     def up(self) -> dict[str, bool]:
         """Fetch jars, start Redis and Kafka, return {service: started now}; a second call starts nothing."""

@@ -85,3 +85,22 @@ def test_missing_java_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) 
     result = freshrec({**cli_env, "PATH": str(bin_dir)}, "up")
     assert result.returncode == 1
     assert "Java is not installed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_up_secure_serves_only_authenticated_encrypted_clients(cli_env: dict[str, str]) -> None:
+    """`up --secure` writes the clients' configuration; with it every command connects, without it none does."""
+    up = freshrec(cli_env, "up", "--secure")
+    assert up.returncode == 0, up.stderr
+    config = Path(cli_env["FRESHREC_STATE_DIR"]) / "secure.yaml"
+    assert f"FRESHREC_CONFIG={config}" in up.stdout and config.stat().st_mode & 0o777 == 0o600
+    secured = {**cli_env, "FRESHREC_CONFIG": str(config)}
+    status = freshrec(secured, "status")
+    assert status.returncode == 0, status.stdout
+    assert f"rediss://127.0.0.1:{cli_env['FRESHREC_REDIS__PORT']}" in status.stdout
+    replay = freshrec(secured, "replay", "taobao-head", "--topic", "clicks-secure")
+    assert replay.returncode == 0 and "replayed 4321 events" in replay.stdout, replay.stderr
+    assert freshrec(secured, "topics", "count", "clicks-secure").stdout.strip().endswith("4321 records")
+    plain = freshrec(cli_env, "topics", "count", "clicks-secure")  # the plaintext settings: refused
+    assert plain.returncode != 0
+    again = freshrec(cli_env, "up", "--secure")  # the same users and certificates: nothing restarted
+    assert again.returncode == 0 and "kafka: already running" in again.stdout

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 
 class LLMConfig(BaseModel):
     base_url: str | None = Field(None, description="an OpenAI-compatible server (…/v1); unset: the embedded llama.cpp server")
     model: str = "gemma-3-270m-q4_k_m"
-    api_key: str | None = None
+    api_key: SecretStr | None = Field(None, description="the server's key (Authorization: Bearer); never printed")
     structured_output: Literal["json_schema", "json_object", "none"] = Field(
         "json_schema",
         description="how the server is asked for schema-valid JSON: OpenAI's json_schema response format, "

@@ -44,7 +44,7 @@ class LLMClient:
     def __post_init__(self) -> None:
         self.session = requests.Session()
         if self.config.api_key:
-            self.session.headers["Authorization"] = f"Bearer {self.config.api_key}"
+            self.session.headers["Authorization"] = f"Bearer {self.config.api_key.get_secret_value()}"
 
     def ask_json(self, task: str, prompt: str, schema: dict[str, Any], check: Check | None = None) -> dict[str, Any]:
         """The first answer that parses, matches `schema` and passes `check`; LLMFailure after the retries."""

@@ -17,11 +17,13 @@ SCHEMA = {"type": "object", "properties": {"tags": {"type": "array", "minItems":
 def test_sends_openai_json_schema_request_and_returns_the_valid_object(server: tuple[Scripted, str]) -> None:
     script, url = server
     script.answers = ['{"tags": ["classic Drama"]}']
-    client = LLMClient(LLMConfig(model="m", api_key="k"), url)
+    config = LLMConfig(model="m", api_key="k3y-secret")
+    assert "k3y-secret" not in repr(config) and "k3y-secret" not in config.model_dump_json()
+    client = LLMClient(config, url)
     assert client.ask_json("expert", "prompt", SCHEMA) == {"tags": ["classic Drama"]}
     sent = script.requests[0]
     assert sent["response_format"] == {"type": "json_schema", "json_schema": {"name": "expert", "schema": SCHEMA, "strict": True}}
-    assert (sent["model"], sent["messages"], sent["_auth"]) == ("m", [{"role": "user", "content": "prompt"}], "Bearer k")
+    assert (sent["model"], sent["messages"], sent["_auth"]) == ("m", [{"role": "user", "content": "prompt"}], "Bearer k3y-secret")
     assert (client.usage.calls, client.usage.prompt_tokens, client.usage.completion_tokens) == (1, 10, 3)
 
 

@@ -23,6 +23,7 @@ from infra.config import RedisSettings
 from infra.stack.certs import LocalCertificates
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
+from tests.fixtures.processes import arguments_and_environments
 
 pytestmark = pytest.mark.integration
 PASSWORD = "Tls-and-ACL-9f3e27"
@@ -78,12 +79,6 @@ def test_plaintext_wrong_and_missing_passwords_are_refused(secure: RedisSettings
 
 def test_the_password_is_never_shown(secure: RedisSettings) -> None:
     """In no process's arguments or environment (the server reads it from a file of its own, mode 600)."""
-    shown = b""
-    for process in Path("/proc").glob("[0-9]*"):
-        for name in ("cmdline", "environ"):
-            try:
-                shown += (process / name).read_bytes()
-            except OSError:  # gone, or not ours to read
-                continue
+    shown = arguments_and_environments()
     assert shown and PASSWORD.encode() not in shown
     assert PASSWORD not in repr(secure) and PASSWORD not in secure.model_dump_json() and PASSWORD not in secure.url

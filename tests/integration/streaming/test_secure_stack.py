@@ -29,6 +29,7 @@ from streaming.jobs.behavior_job import JobConfig, start
 from streaming.replay import replay
 from streaming.snapshot_writer import SnapshotWriter
 from streaming.state.user_state import BehaviorState
+from tests.fixtures.processes import arguments_and_environments
 
 pytestmark = pytest.mark.integration
 KAFKA_PASSWORD, REDIS_PASSWORD = "Scram-512-kafka-4d1c", "Acl-redis-8b2e"
@@ -91,11 +92,5 @@ def test_plaintext_and_wrong_passwords_are_refused(stack: tuple[KafkaSettings, R
 
 
 def test_no_secret_in_any_process_arguments_or_environment(stack: tuple[KafkaSettings, RedisSettings]) -> None:
-    shown = b""
-    for process in Path("/proc").glob("[0-9]*"):
-        for name in ("cmdline", "environ"):
-            try:
-                shown += (process / name).read_bytes()
-            except OSError:  # gone, or not ours to read
-                continue
+    shown = arguments_and_environments()
     assert shown and KAFKA_PASSWORD.encode() not in shown and REDIS_PASSWORD.encode() not in shown

@@ -16,6 +16,8 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from infra.cli.intents import gr_retriever
 from infra.config import EmbeddedLLMSettings, load_settings
 from infra.stack.llm import MODEL_VERSION, LocalLLMServer
@@ -52,7 +54,8 @@ def main() -> None:
         server = LocalLLMServer(llm, Path(state), settings.cache_dir)
         server.start()
         try:
-            client = LLMClient(config.llm.model_copy(update={"structured_output": "json_object", "model": MODEL_VERSION}), llm.base_url)
+            local = {"structured_output": "json_object", "model": MODEL_VERSION, "api_key": SecretStr(server.api_key())}
+            client = LLMClient(config.llm.model_copy(update=local), llm.base_url)
             scores, tagged, failed, seconds = [], 0, 0, 0.0
             day = date.fromisoformat(args.first)
             while day <= date.fromisoformat(args.last):

@@ -10,7 +10,8 @@ import pytest
 from infra.config import load_settings
 from tests.fixtures.services import choose_backend
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.redis", "tests.fixtures.feast", "tests.fixtures.flink", "tests.fixtures.llm"]
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.redis", "tests.fixtures.feast", "tests.fixtures.flink", "tests.fixtures.llm",
+                  "tests.fixtures.secure"]
 
 _REPORT: list[str] = []
 

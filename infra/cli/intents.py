@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 import redis
+from pydantic import SecretStr
 
 from infra.cli.llm import server
 from infra.config import Settings
@@ -38,7 +39,8 @@ def llm_client(settings: Settings) -> Iterator[tuple[object, str]]:
     except StackError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        local = config.model_copy(update={"structured_output": "json_object", "model": MODEL_VERSION})
+        local = config.model_copy(update={"structured_output": "json_object", "model": MODEL_VERSION,
+                                          "api_key": SecretStr(embedded.api_key())})  # fmt: skip
         yield LLMClient(local, settings.embedded_llm.base_url), MODEL_VERSION
     finally:
         if started:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import urllib.request
 from dataclasses import dataclass
@@ -35,6 +36,18 @@ class LocalLLMServer:
         self.home = self.state_dir / "llm"
         self.process = ManagedProcess("llama-server", self.home)
 
+    @property
+    def key_file(self) -> Path:
+        return self.home / "api-key"
+
+    def api_key(self) -> str:
+        """The key every request to this server carries (made at its first start; readable by this user only)."""
+        if not self.key_file.is_file():
+            self.home.mkdir(parents=True, exist_ok=True)
+            self.key_file.touch(mode=0o600)
+            self.key_file.write_text(secrets.token_urlsafe(32))
+        return self.key_file.read_text().strip()
+
     def start(self, timeout: float = 120.0) -> bool:
         """Start and wait until the model answers `/v1/models`; False if it was already running."""
         if self.process.pid() is not None:
@@ -42,11 +55,16 @@ class LocalLLMServer:
             return False
         s = self.settings
         ensure_port_free(s.host, s.port, "the embedded LLM", "FRESHREC_EMBEDDED_LLM__PORT")
-        argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_file(self.cache_dir)),
-                "--model_alias", MODEL_VERSION, "--host", s.host, "--port", str(s.port), "--n_ctx", str(s.context)]  # fmt: skip
-        threads = str(s.threads or os.cpu_count() or 1)  # llama-cpp-python's default is half the cores
-        argv += ["--n_threads", threads, "--n_threads_batch", threads]
-        self.process.start(argv)
+        threads = s.threads or os.cpu_count() or 1  # llama-cpp-python's default is half the cores
+        config = self.home / "server.json"  # the key in a private file, not on the command line
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.touch(mode=0o600)
+        config.write_text(json.dumps({
+            "host": s.host, "port": s.port, "api_key": self.api_key(),
+            "models": [{"model": str(model_file(self.cache_dir)), "model_alias": MODEL_VERSION, "n_ctx": s.context,
+                        "n_threads": threads, "n_threads_batch": threads}],
+        }))  # fmt: skip
+        self.process.start([sys.executable, "-m", "llama_cpp.server", "--config_file", str(config)])
         self.process.wait_until(self.healthy, timeout, "serving the model")
         return True
 
@@ -55,7 +73,9 @@ class LocalLLMServer:
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.settings.base_url}/models", timeout=2) as response:
+            request = urllib.request.Request(f"{self.settings.base_url}/models",
+                                             headers={"Authorization": f"Bearer {self.api_key()}"})  # fmt: skip
+            with urllib.request.urlopen(request, timeout=2) as response:
                 return any(m.get("id") == MODEL_VERSION for m in json.load(response).get("data", []))
         except (OSError, ValueError):
             return False

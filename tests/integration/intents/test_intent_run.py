@@ -22,19 +22,19 @@ from feature_store.offline import parquet_log
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_INTENT
 from infra.cli import main
-from infra.config import EmbeddedLLMSettings
 from infra.stack.llm import MODEL_VERSION
 from intents.catalog import coded_catalog
 from intents.context import build_contexts, day_bounds, events_between
 from intents.judge import tag_category
 from sources.datasets import load
+from tests.fixtures.llm import LLMEndpoint
 from tests.fixtures.services import RedisEndpoint
 
 pytestmark = pytest.mark.integration
 DAY, USERS = "2017-12-01", 3
 
 
-def test_killed_run_resumes_and_the_date_is_tagged_once(llm_server: EmbeddedLLMSettings, redis_server: RedisEndpoint,
+def test_killed_run_resumes_and_the_date_is_tagged_once(llm_server: LLMEndpoint, redis_server: RedisEndpoint,
                                                          redis_client: redis.Redis, feast_store, datasets_dir: Path) -> None:  # noqa: ANN001
     repo = Path(feast_store.repo_path)
     offline = repo / "data" / "offline"
@@ -42,6 +42,7 @@ def test_killed_run_resumes_and_the_date_is_tagged_once(llm_server: EmbeddedLLMS
     parquet_log.append(offline / "events", events.append_column("event_timestamp", events["event_time"].cast(parquet_log.TIMESTAMP)))
     env = {**os.environ, "FRESHREC_FEATURE_REPO": str(repo), "FRESHREC_REDIS__HOST": redis_server.host,
            "FRESHREC_REDIS__PORT": str(redis_server.port), "FRESHREC_INTENTS__LLM__BASE_URL": llm_server.base_url,
+           "FRESHREC_INTENTS__LLM__API_KEY": llm_server.api_key,
            "FRESHREC_INTENTS__LLM__STRUCTURED_OUTPUT": "json_object", "FRESHREC_INTENTS__LLM__MODEL": MODEL_VERSION}  # fmt: skip
     command = [str(Path(sys.executable).with_name("freshrec")), "intents", "run", "--date", DAY, "--limit", str(USERS)]
     progress = offline / "_intent_runs" / DAY

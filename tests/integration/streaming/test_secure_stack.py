@@ -6,7 +6,6 @@ arguments or environment."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,10 +18,7 @@ from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
 from infra.config import KafkaSettings, RedisSettings, load_settings
 from infra.jars import fetch
-from infra.stack.certs import LocalCertificates
-from infra.stack.kafka import LocalKafka, kafka_roundtrip
-from infra.stack.process import free_port
-from infra.stack.redis import LocalRedis
+from infra.stack.kafka import kafka_roundtrip
 from sources.datasets import load
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
@@ -30,29 +26,14 @@ from streaming.replay import replay
 from streaming.snapshot_writer import SnapshotWriter
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.processes import arguments_and_environments
+from tests.fixtures.secure import KAFKA_PASSWORD, REDIS_PASSWORD, SecureStack
 
 pytestmark = pytest.mark.integration
-KAFKA_PASSWORD, REDIS_PASSWORD = "Scram-512-kafka-4d1c", "Acl-redis-8b2e"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KafkaSettings, RedisSettings]]:
-    home = tmp_path_factory.mktemp("secure-stack")
-    certificates = LocalCertificates(home / "certs").ensure()
-    kafka = KafkaSettings(port=free_port(), controller_port=free_port(), heap="512m", security_protocol="SASL_SSL",
-                          sasl_mechanism="SCRAM-SHA-512", sasl_username="freshrec", sasl_password=KAFKA_PASSWORD,
-                          ssl_ca_location=certificates.ca)  # fmt: skip
-    redis_settings = RedisSettings(port=free_port(), tls=True, tls_ca=certificates.ca, username="freshrec",
-                                   password=REDIS_PASSWORD)  # fmt: skip
-    broker = LocalKafka(kafka, home, load_settings().cache_dir, certificates)
-    store = LocalRedis(redis_settings, home, certificates)
-    broker.start()
-    store.start()
-    try:
-        yield kafka, redis_settings
-    finally:
-        broker.stop()
-        store.stop()
+def stack(secure_stack: SecureStack) -> tuple[KafkaSettings, RedisSettings]:
+    return secure_stack.kafka, secure_stack.redis
 
 
 def test_replay_job_and_writer_over_sasl_ssl_and_tls(stack: tuple[KafkaSettings, RedisSettings], datasets_dir: Path) -> None:

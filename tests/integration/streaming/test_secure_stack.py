@@ -2,7 +2,7 @@
 plaintext listener, Redis with TLS and an ACL user. Replay (librdkafka), the behavior job (the Kafka Java client of
 the Flink connector) and the snapshot writer connect through the one typed configuration; every user's online
 features equal the reference; plaintext and wrong-password clients are refused; no secret is in any process's
-arguments or environment."""
+arguments or environment, nor in the servers' logs."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from streaming.replay import replay
 from streaming.snapshot_writer import SnapshotWriter
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.processes import arguments_and_environments
-from tests.fixtures.secure import KAFKA_PASSWORD, REDIS_PASSWORD, SecureStack
+from tests.fixtures.secure import SecureStack
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +72,9 @@ def test_plaintext_and_wrong_passwords_are_refused(stack: tuple[KafkaSettings, R
     assert not kafka_roundtrip(wrong.client_config(), timeout=3)
 
 
-def test_no_secret_in_any_process_arguments_or_environment(stack: tuple[KafkaSettings, RedisSettings]) -> None:
+def test_no_secret_in_any_process_arguments_environment_or_log(secure_stack: SecureStack) -> None:
     shown = arguments_and_environments()
-    assert shown and KAFKA_PASSWORD.encode() not in shown and REDIS_PASSWORD.encode() not in shown
+    logs = secure_stack.logs()
+    assert shown and logs and len(secure_stack.secrets) == 2
+    for secret in secure_stack.secrets:
+        assert secret.encode() not in shown and secret.encode() not in logs

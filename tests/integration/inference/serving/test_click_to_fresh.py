@@ -4,6 +4,7 @@ the plain test services and on a secured stack (SASL_SSL Kafka, TLS + ACL Redis,
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -32,7 +33,7 @@ from streaming.jobs.behavior_job import JobConfig, start
 from streaming.snapshot_writer import SnapshotWriter
 from tests.fixtures.secure import SecureStack
 from tests.fixtures.services import KafkaEndpoint
-from tests.integration.inference.serving.conftest import post, start_api
+from tests.integration.inference.serving.conftest import get, post, start_api
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +48,8 @@ class Stack:
     java_properties: dict[str, str]
     redis: redis.Redis
     api_key: str | None
+    secrets: tuple[str, ...] = ()
+    """every secret of the stack: none may show in what the API answers"""
 
 
 @pytest.fixture(params=["plain", "secure"])
@@ -54,8 +57,9 @@ def stack(request: pytest.FixtureRequest, kafka: KafkaEndpoint, redis_client: re
     if request.param == "plain":
         return Stack(kafka.bootstrap_servers, kafka.bootstrap_servers, {}, redis_client, None)
     secure: SecureStack = request.getfixturevalue("secure_stack")
+    key = "click-to-fresh-key-5a1f"
     return Stack(secure.kafka.client_config(), secure.kafka.bootstrap_servers, secure.kafka.java_properties(),
-                 secure.redis.client(), "click-to-fresh-key")  # fmt: skip
+                 secure.redis.client(), key, (*secure.secrets, key))  # fmt: skip
 
 
 @pytest.fixture
@@ -129,3 +133,7 @@ def test_a_click_reaches_the_served_recommendations(pipeline: tuple[str, str], s
     assert second["feature_version"] >= clicked_at > first["feature_version"]
     assert first_items[0] not in [i["item_id"] for i in second["items"]]
     assert "last 4 items" in second["reason"]
+    if stack.api_key:  # the secured stack: no secret in what the API shows, key or not
+        answers = [get(f"{api}/readyz")[1], get(f"{api}/metrics", {"X-API-Key": stack.api_key})[1],
+                   get(f"{api}/metrics")[1], json.dumps(second).encode()]  # fmt: skip
+        assert not [s for s in stack.secrets for a in answers if s.encode() in a]

@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--to", dest="last", required=True)
     parser.add_argument("--model", type=Path, default=None, help="GR model directory (time split before --from)")
     parser.add_argument("--channel-size", type=int, default=20)
+    parser.add_argument("--llm-threads", type=int, default=None, help="the embedded server's threads (default: every core)")
     args = parser.parse_args()
     settings = load_settings()
     if args.dataset == "movielens":
@@ -49,7 +50,7 @@ def main() -> None:
         catalog = coded_catalog(events)
     config = IntentConfig()
     retrieve = gr_retriever(args.model, args.channel_size, settings.serving.intent_items) if args.model else None
-    llm = EmbeddedLLMSettings(port=free_port())
+    llm = EmbeddedLLMSettings(port=free_port(), threads=args.llm_threads)
     with tempfile.TemporaryDirectory() as state:
         server = LocalLLMServer(llm, Path(state), settings.cache_dir)
         server.start()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,27 +19,18 @@ from feature_store.store import apply, copy_repo, open_store
 from feature_store.testing import sample_realtime_row
 from feature_store.views import USER_REALTIME
 from infra.config import RedisSettings
-from infra.stack.certs import LocalCertificates
-from infra.stack.process import free_port
-from infra.stack.redis import LocalRedis
 from tests.fixtures.processes import arguments_and_environments
+from tests.fixtures.secure import REDIS_PASSWORD, SecureStack
 
 pytestmark = pytest.mark.integration
-PASSWORD = "Tls-and-ACL-9f3e27"
+PASSWORD = REDIS_PASSWORD
 NOW = int(time.time() * 1000)
 
 
 @pytest.fixture(scope="module")
-def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSettings]:
-    home = tmp_path_factory.mktemp("secure-redis")
-    certificates = LocalCertificates(home / "certs").ensure()
-    settings = RedisSettings(port=free_port(), tls=True, tls_ca=certificates.ca, username="freshrec", password=PASSWORD)
-    server = LocalRedis(settings, home, certificates)
-    server.start()
-    try:
-        yield settings
-    finally:
-        server.stop()
+def secure(secure_stack: SecureStack) -> RedisSettings:
+    """The secured stack's Redis (tests/fixtures/secure.py: the server `up --secure` runs)."""
+    return secure_stack.redis
 
 
 def test_writer_readers_and_feast_agree_over_tls_with_an_acl_user(secure: RedisSettings, tmp_path: Path) -> None:

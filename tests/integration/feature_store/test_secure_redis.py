@@ -20,17 +20,17 @@ from feature_store.testing import sample_realtime_row
 from feature_store.views import USER_REALTIME
 from infra.config import RedisSettings
 from tests.fixtures.processes import arguments_and_environments
-from tests.fixtures.secure import REDIS_PASSWORD, SecureStack
+from tests.fixtures.secure import REDIS_PASSWORD
 
 pytestmark = pytest.mark.integration
 PASSWORD = REDIS_PASSWORD
 NOW = int(time.time() * 1000)
 
 
-@pytest.fixture(scope="module")
-def secure(secure_stack: SecureStack) -> RedisSettings:
-    """The secured stack's Redis (tests/fixtures/secure.py: the server `up --secure` runs)."""
-    return secure_stack.redis
+@pytest.fixture
+def secure(secure_redis: RedisSettings) -> RedisSettings:
+    """The secured stack's Redis (tests/fixtures/secure.py: the server `up --secure` runs), emptied for the test."""
+    return secure_redis
 
 
 def test_writer_readers_and_feast_agree_over_tls_with_an_acl_user(secure: RedisSettings, tmp_path: Path) -> None:

@@ -31,9 +31,9 @@ from tests.fixtures.secure import SecureStack
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def stack(secure_stack: SecureStack) -> tuple[KafkaSettings, RedisSettings]:
-    return secure_stack.kafka, secure_stack.redis
+@pytest.fixture
+def stack(secure_stack: SecureStack, secure_redis: RedisSettings) -> tuple[KafkaSettings, RedisSettings]:
+    return secure_stack.kafka, secure_redis
 
 
 def test_replay_job_and_writer_over_sasl_ssl_and_tls(stack: tuple[KafkaSettings, RedisSettings], datasets_dir: Path) -> None:

@@ -57,6 +57,7 @@ def stack(request: pytest.FixtureRequest, kafka: KafkaEndpoint, redis_client: re
     if request.param == "plain":
         return Stack(kafka.bootstrap_servers, kafka.bootstrap_servers, {}, redis_client, None)
     secure: SecureStack = request.getfixturevalue("secure_stack")
+    request.getfixturevalue("secure_redis")
     key = "click-to-fresh-key-5a1f"
     return Stack(secure.kafka.client_config(), secure.kafka.bootstrap_servers, secure.kafka.java_properties(),
                  secure.redis.client(), key, (*secure.secrets, key))  # fmt: skip

@@ -211,6 +211,9 @@ class FlinkSettings(BaseModel):
     slots: int = Field(2, description="task slots of the TaskManager")
     jobmanager_memory: str = "1024m"
     taskmanager_memory: str = "1600m"
+    metrics_ports: str | None = Field(None, description="ports (a range LOW-HIGH, or a list P1,P2) on whose first free "
+                                      "ones the JobManager and the TaskManager serve their metrics (Flink's and the "
+                                      "jobs' own) for Prometheus; None: no reporter")  # fmt: skip
     local_heap: str = Field("2g", description="heap of the in-process mini-cluster's JVM (`stream run` without "
                                               "--jobmanager): fixed and touched at start, as a TaskManager's is, so "
                                               "the process's memory is known up front and does not creep")  # fmt: skip

@@ -48,9 +48,14 @@ def stream() -> None:
                    "users' next snapshots will hold only what the job sees from now on.")  # fmt: skip
 @MODEL_OPTION
 @METRICS_OPTION
+@click.option("--job-metrics-port", type=int, default=None,
+              help="Serve the in-process job's Prometheus metrics (Flink's and the job's own: dead letters by kind, "
+                   "applied, duplicate and late clicks, snapshots) on this port. With --jobmanager the cluster's "
+                   "configuration has the reporter (flink.metrics_ports).")  # fmt: skip
 @click.pass_obj
 def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: str, jobmanager: str | None,
-        checkpoint_dir: Path | None, from_empty_state: bool, model: Path | None, metrics_port: int | None) -> None:  # fmt: skip
+        checkpoint_dir: Path | None, from_empty_state: bool, model: Path | None, metrics_port: int | None,
+        job_metrics_port: int | None) -> None:  # fmt: skip
     """Start the behavior job (in-process mini-cluster, or `--jobmanager`) and write its snapshots to the feature store.
 
     Per-event work (decoding, dedup, event-time order, state, dead letters) runs in the JVM; the writer here turns
@@ -65,6 +70,9 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     from streaming.flink.environment import job_jar
     from streaming.jobs.behavior_job import JobConfig, start
 
+    if job_metrics_port is not None and jobmanager is not None:
+        raise click.UsageError("--job-metrics-port serves the in-process job; a cluster's reporter is its configuration "
+                               "(flink.metrics_ports for `freshrec flink start`)")  # fmt: skip
     try:
         jars = [*sorted(fetch("flink-connectors", settings.cache_dir).glob("*.jar")), job_jar()]
     except (JarError, FileNotFoundError) as exc:
@@ -82,7 +90,7 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
             "checkpoints, or pass --from-empty-state to accept that.")  # fmt: skip
     config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
                        stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes, bounded=bounded,
-                       jobmanager=jobmanager, checkpoint_dir=checkpoints,
+                       jobmanager=jobmanager, checkpoint_dir=checkpoints, metrics_port=job_metrics_port,
                        event_log_dir=settings.offline_dir / event_log.STREAMED,
                        kafka_properties=settings.kafka.java_properties())  # fmt: skip
     if jobmanager is None:  # read by PyFlink when it starts the JVM that hosts the mini-cluster

@@ -19,6 +19,7 @@ import yaml
 
 from infra.config import FlinkSettings
 from infra.stack.process import ManagedProcess, ensure_port_free
+from streaming.flink.environment import prometheus_reporter
 
 
 def flink_home() -> Path:
@@ -81,6 +82,8 @@ class LocalFlinkCluster:
         config["taskmanager"] = {**config.get("taskmanager", {}), "bind-host": s.host, "host": s.host,
                                  "numberOfTaskSlots": s.slots, "memory": {"process": {"size": s.taskmanager_memory}}}  # fmt: skip
         config["rest"] = {"address": s.host, "bind-address": s.host, "port": s.rest_port}
+        if s.metrics_ports:
+            config.update(prometheus_reporter(s.metrics_ports))
         (conf / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         for name in ("log4j-console.properties", "logback-console.xml"):
             (conf / name).write_text((shipped / name).read_text())

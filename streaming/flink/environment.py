@@ -8,6 +8,9 @@
   mini-cluster; the jars travel with the job.
 - A DataStream job built in the JVM (`stream_environment`) needs the jars on the client's class loader too, so that
   Python can reach its classes through the gateway.
+- An in-process mini-cluster finds metric reporters on its JVM's classpath only (Flink's plugin folders serve
+  clusters): the bundled Prometheus reporter joins the classpath of the JVM PyFlink starts, which reads
+  HADOOP_CLASSPATH as its one extension point, so `prometheus_reporter` options work in process as on a cluster.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
+PROMETHEUS_PLUGIN = "metrics-prometheus"
 JOB_JAR = Path(__file__).resolve().parents[1] / "jvm" / "target" / "freshrec-flink.jar"
 """freshrec's JVM-side functions (streaming/jvm), built by scripts/setup.sh."""
 
@@ -34,6 +38,7 @@ def job_jar() -> Path:
 
 def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, str] | None = None,
                   jobmanager: str | None = None) -> Configuration:  # fmt: skip
+    _reporters_on_classpath()  # before Configuration(), which starts the JVM
     bin_dir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bin_dir):
         os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -50,6 +55,23 @@ def configuration(jars: Sequence[Path], parallelism: int = 1, extra: dict[str, s
     for key, value in settings.items():
         config.set_string(key, value)
     return config
+
+
+def _reporters_on_classpath() -> None:
+    import pyflink
+
+    jars = [str(p) for p in sorted((Path(pyflink.__file__).parent / "plugins" / PROMETHEUS_PLUGIN).glob("*.jar"))]
+    present = os.environ.get("HADOOP_CLASSPATH", "").split(os.pathsep)
+    if missing := [jar for jar in jars if jar not in present]:
+        os.environ["HADOOP_CLASSPATH"] = os.pathsep.join([p for p in present if p] + missing)
+
+
+def prometheus_reporter(ports: str) -> dict[str, str]:
+    """Options that serve every metric of the JVMs they configure on /metrics at `ports` (one port, or a range
+    LOW-HIGH where several JVMs of one host share the settings: each takes the first free one). The reporter is one of
+    Flink's bundled plugins (`plugins/metrics-prometheus`)."""
+    return {"metrics.reporter.prom.factory.class": "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+            "metrics.reporter.prom.port": ports}  # fmt: skip
 
 
 def remote(jobmanager: str) -> dict[str, str]:

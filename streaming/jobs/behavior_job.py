@@ -21,7 +21,7 @@ from pyflink.java_gateway import get_gateway
 from schemas.topics import DEFAULT_TOPICS
 from streaming.config import StreamSettings
 from streaming.flink.checkpoints import checkpoint_options
-from streaming.flink.environment import stream_environment
+from streaming.flink.environment import prometheus_reporter, stream_environment
 
 log = logging.getLogger(__name__)
 JOB_OPTIONS = ("bootstrap", "clicks_topic", "group", "dead_letter_topic", "snapshot_topic", "flush_ms",
@@ -63,6 +63,9 @@ class JobConfig:
     """HOST:PORT of a session cluster's REST endpoint; None: an in-process mini-cluster."""
     checkpoint_dir: Path | None = None
     """Keep checkpoints here and resume from the newest one (`streaming.flink.checkpoints`); None: in memory only."""
+    metrics_port: int | None = None
+    """Serve the in-process mini-cluster's metrics (Flink's and the job's own, `io.freshrec.flink.JobMetrics`) for
+    Prometheus on this port; None: no reporter. A cluster's reporters are the cluster's configuration."""
     kafka_properties: Mapping[str, str] = field(default_factory=dict)
     """The Kafka Java client's properties of every source and sink beyond the bootstrap servers: the cluster's
     security (`infra.config.KafkaSettings.java_properties`). Secrets among them reach the JVM through the gateway
@@ -115,6 +118,8 @@ def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
             log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
     options["pipeline.object-reuse"] = "true"  # no operator keeps a record it was handed: skip the copy per hop
     options["execution.buffer-timeout.interval"] = f"{config.buffer_timeout_ms} ms"
+    if config.metrics_port is not None:
+        options |= prometheus_reporter(str(config.metrics_port))
     env = stream_environment(jars, parallelism=config.parallelism, extra=options, jobmanager=config.jobmanager)
     jvm = get_gateway().jvm
     job_options = jvm.java.util.HashMap()

@@ -1,15 +1,21 @@
-"""Reading back what the behavior job wrote: snapshots (JSON key and value, newest per user) and dead letters."""
+"""Reading back what the behavior job wrote: snapshots (JSON key and value, newest per user) and dead letters; and
+what its Prometheus reporter serves."""
 
 from __future__ import annotations
 
 import json
+import urllib.request
+from collections import Counter
 
 from confluent_kafka import Consumer, Message
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.codec import AvroCodec
 
 FIELDS = ("item_ids", "category_ids", "behaviors", "event_times", "count_pv", "count_cart", "count_fav", "count_buy",
           "top_categories", "summary", "event_time", "version")  # fmt: skip
+OPERATOR = "flink_taskmanager_job_task_operator_freshrec_"
+"""The prefix of the job's own metrics (io.freshrec.flink.JobMetrics) as the Prometheus reporter names them."""
 
 
 def latest_per_user(bootstrap: str, topic: str) -> dict[int, dict]:
@@ -45,3 +51,14 @@ def read_messages(bootstrap: str, topic: str, expected: int) -> list[Message]:
 def read_letters(bootstrap: str, topic: str, expected: int) -> list[dict]:
     codec = AvroCodec("dead_letter")
     return [codec.decode(m.value()) for m in read_messages(bootstrap, topic, expected)]
+
+
+def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """(metric name, its error_type label if any) -> value, summed over subtasks: what the reporter on `port` serves."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    values: Counter = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k == "error_type"))
+            values[(sample.name, labels)] += sample.value
+    return dict(values)

@@ -1,5 +1,6 @@
 """The behavior job submitted to a standalone Flink session cluster (`--jobmanager`): it runs there, not in this
-process, and every user's state equals the reference."""
+process, and every user's state equals the reference; the cluster's processes serve their metrics for Prometheus
+(`flink.metrics_ports`)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,7 @@ def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: Fl
         want = reference.snapshot(user)
         assert {f: got[user]["s"][f] for f in FIELDS} == {f: want[f] for f in FIELDS}, user
         np.testing.assert_allclose(got[user]["s"]["interest"], want["interest"], rtol=1e-5, atol=1e-6)
+
+    served = b"".join(urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+                      for port in str(flink_cluster.cluster.settings.metrics_ports).split(","))  # fmt: skip
+    assert b"\nflink_jobmanager_numRegisteredTaskManagers{" in served and b"\nflink_taskmanager_Status_JVM_" in served

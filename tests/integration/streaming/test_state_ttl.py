@@ -1,6 +1,7 @@
 """Idle users age out with a short configured horizon (`stream.state_ttl_s`, `stream.key_ttl_s`): the job drops a
 user's state after the TTL without a click, so the user's next click starts afresh (its snapshot holds that click
-alone and replaces the stored one), and the online features of a user without writes expire from Redis."""
+alone and replaces the stored one), and the online features of a user without writes expire from Redis. The job's
+metrics (`stream run --job-metrics-port`) count the expiries."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from feature_store.online.layout import ViewLayout
 from feature_store.online.reader import OnlineReader
 from feature_store.store import PROJECT
 from feature_store.views import USER_REALTIME
+from infra.stack.process import free_port
 from schemas.codec import AvroCodec
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
+from tests.integration.streaming.job_output import OPERATOR, scrape
 from tests.integration.streaming.live_job import LiveJob
 
 pytestmark = pytest.mark.integration
@@ -37,7 +40,9 @@ def test_idle_users_age_out_of_state_and_store(
     kafka: KafkaEndpoint, redis_server: RedisEndpoint, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
     env = {"FRESHREC_STREAM__STATE_TTL_S": str(STATE_TTL_S), "FRESHREC_STREAM__KEY_TTL_S": str(KEY_TTL_S)}
-    job = LiveJob(f"ttl-{uuid.uuid4().hex[:8]}", kafka, redis_server, tmp_path, env=env)
+    port = free_port()
+    job = LiveJob(f"ttl-{uuid.uuid4().hex[:8]}", kafka, redis_server, tmp_path, env=env,
+                  args=["--job-metrics-port", str(port)])  # fmt: skip
     codec, producer = AvroCodec("click_event"), ordered_producer(kafka.bootstrap_servers)
     reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
     returning, idle = 7_000_001, 7_000_002
@@ -71,5 +76,7 @@ def test_idle_users_age_out_of_state_and_store(
 
         job.wait(lambda: features(idle).status == "missing", KEY_TTL_S + 10, "the idle user's key to expire")
         assert time.monotonic() - written >= KEY_TTL_S - 1
+        served = scrape(port)  # the idle user once, the returning user twice (before its click back and after)
+        assert served[(f"{OPERATOR}usersExpired", ())] == 3 and served[(f"{OPERATOR}clicksApplied", ())] == 11
     finally:
         job.stop(signal.SIGTERM)

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from feature_store.offline import event_log
 from infra.cli import main
 from infra.config import PROJECT_ROOT, Settings
+from streaming.flink.environment import prometheus_reporter
 from streaming.jobs import behavior_job
 
 MANIFESTS = sorted((PROJECT_ROOT / "infra" / "deploy").glob("*.yaml"))
@@ -70,6 +71,12 @@ def test_flink_deployment_runs_the_job_module_with_valid_arguments() -> None:
     parsed = behavior_job.parser().parse_args(args)  # exits (fails the test) on an unknown or missing argument
     assert parsed.bootstrap and parsed.jars
     assert job["upgradeMode"] == "last-state" and "execution.checkpointing.dir" in deployment["spec"]["flinkConfiguration"]
+
+
+def test_flink_deployment_serves_metrics_with_the_reporter_the_local_jobs_use() -> None:
+    (deployment,) = _documents("FlinkDeployment")
+    config = deployment["spec"]["flinkConfiguration"]
+    assert prometheus_reporter(config["metrics.reporter.prom.port"]).items() <= config.items()
 
 
 def test_intent_cronjob_runs_yesterday_once_at_a_time() -> None:

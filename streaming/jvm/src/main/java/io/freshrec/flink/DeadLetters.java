@@ -18,16 +18,21 @@ final class DeadLetters {
             Long failedAt) {
         String given = reason == null ? "Unknown: no reason given" : reason;
         String why = given.length() > MAX_REASON ? given.substring(0, MAX_REASON) : given;
-        int colon = why.indexOf(':');
         return new AvroWriter(FINGERPRINT)
                 .string(sourceTopic == null ? "" : sourceTopic)
                 .varlong(partition == null ? -1 : partition)
                 .varlong(offset == null ? -1 : offset)
                 .optionalBytes(key)
                 .optionalBytes(payload)
-                .string(colon > 0 ? why.substring(0, colon) : why)
+                .string(errorType(why))
                 .string(why)
                 .varlong(failedAt == null ? 0 : failedAt)
                 .toByteArray();
+    }
+
+    /** The kind of a reason: its prefix up to the first colon (the whole reason when it has none). */
+    static String errorType(String reason) {
+        int colon = reason.indexOf(':');
+        return colon > 0 ? reason.substring(0, colon) : reason;
     }
 }

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 
+import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -19,9 +20,15 @@ import org.apache.flink.util.OutputTag;
 public class RouteClicks extends ProcessFunction<KafkaRecord, Click> {
     static final OutputTag<KafkaRecord> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
     private final long maxAheadMs;
+    private transient JobMetrics metrics;
 
     public RouteClicks(long maxAheadMs) {
         this.maxAheadMs = maxAheadMs;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        metrics = new JobMetrics(getRuntimeContext().getMetricGroup());
     }
 
     @Override
@@ -44,6 +51,7 @@ public class RouteClicks extends ProcessFunction<KafkaRecord, Click> {
         } catch (DecodeClick.InvalidRecord e) {
             reason = e.getMessage();
         }
+        metrics.deadLetter(reason);
         ctx.output(DEAD_LETTERS, deadLetter(record.topic, record.partition, record.offset, record.key, record.value,
                 reason));
     }

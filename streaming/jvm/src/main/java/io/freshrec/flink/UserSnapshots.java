@@ -7,6 +7,7 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
@@ -43,6 +44,12 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
     private final long catchUpMs;
     private final long stateTtlMs;
     private transient ValueState<UserBehavior> state;
+    private transient JobMetrics metrics;
+    private transient Counter applied;
+    private transient Counter duplicates;
+    private transient Counter snapshots;
+    private transient Counter expired;
+    private transient JobMetrics.LagGauge lag;
 
     public UserSnapshots(String clicksTopic, long boundMs, long flushMs, long catchUpMs, long stateTtlS) {
         this.clicksTopic = clicksTopic;
@@ -55,6 +62,12 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
     @Override
     public void open(OpenContext context) {
         state = getRuntimeContext().getState(new ValueStateDescriptor<>("user", TypeInformation.of(UserBehavior.class)));
+        metrics = new JobMetrics(getRuntimeContext().getMetricGroup());
+        applied = metrics.counter("clicksApplied");
+        duplicates = metrics.counter("clicksDuplicate");
+        snapshots = metrics.counter("snapshots");
+        expired = metrics.counter("usersExpired");
+        lag = metrics.lag("appliedLagMs");
     }
 
     @Override
@@ -66,13 +79,17 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
         if (user.isLate(click.eventTime, boundMs)) {
             String reason = "Late: event time " + Instant.ofEpochMilli(click.eventTime) + " is more than " + boundMs
                     + " ms behind the user's newest event " + Instant.ofEpochMilli(user.newest);
+            metrics.deadLetter(reason);
             ctx.output(RouteClicks.DEAD_LETTERS, RouteClicks.deadLetter(clicksTopic, click.partition, click.offset,
                     click.key, click.payload, reason));
             return;
         }
         if (!user.apply(click, boundMs)) {
+            duplicates.inc();
             return;
         }
+        applied.inc();
+        lag.set(click.eventTime, ctx.timerService().currentProcessingTime());
         ctx.output(APPLIED, click);
         if (flushMs <= 0) {
             out.collect(snapshot(click.userId, user));
@@ -105,6 +122,7 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
             }
         } else if (processingTime && user.expiresAt != 0 && timestamp >= user.expiresAt) {
             if (timestamp - user.lastSnapshot >= stateTtlMs) {
+                expired.inc();
                 state.clear();
                 return;
             }
@@ -127,7 +145,8 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
         }
     }
 
-    private static KafkaRecord snapshot(long userId, UserBehavior user) {
+    private KafkaRecord snapshot(long userId, UserBehavior user) {
+        snapshots.inc();
         return KafkaRecord.of(("{\"user_id\":" + userId + "}").getBytes(StandardCharsets.UTF_8), user.toJson(userId));
     }
 }

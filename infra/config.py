@@ -208,7 +208,8 @@ class FlinkSettings(BaseModel):
     host: str = "127.0.0.1"
     rest_port: int = 8081
     rpc_port: int = 6123
-    slots: int = Field(2, description="task slots of the TaskManager")
+    slots: int = Field(2, description="task slots of each TaskManager")
+    taskmanagers: int = Field(1, ge=1, description="TaskManager processes: a job's parallelism is at most their slots")
     jobmanager_memory: str = "1024m"
     taskmanager_memory: str = "1600m"
     metrics_ports: str | None = Field(None, description="ports (a range LOW-HIGH, or a list P1,P2) on whose first free "

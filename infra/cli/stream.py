@@ -16,6 +16,7 @@ from infra.config import Settings
 from infra.jars import JarError, fetch
 
 if TYPE_CHECKING:
+    from streaming.jobs.behavior_job import RunningJob
     from streaming.snapshot_writer import SnapshotWriter, WriterStats
 
 MODEL_OPTION = click.option("--model", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
@@ -48,6 +49,10 @@ def stream() -> None:
                    "users' next snapshots will hold only what the job sees from now on.")  # fmt: skip
 @MODEL_OPTION
 @METRICS_OPTION
+@click.option("--parallelism", type=click.IntRange(1), default=1, show_default=True,
+              help="Subtasks of each operator (at most the slots of the cluster; users are spread over them by key "
+                   "group). A resumed job may differ from the one that wrote its checkpoint: its state is "
+                   "redistributed.")  # fmt: skip
 @click.option("--job-metrics-port", type=int, default=None,
               help="Serve the in-process job's Prometheus metrics (Flink's and the job's own: dead letters by kind, "
                    "applied, duplicate and late clicks, snapshots) on this port. With --jobmanager the cluster's "
@@ -55,7 +60,7 @@ def stream() -> None:
 @click.pass_obj
 def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: str, jobmanager: str | None,
         checkpoint_dir: Path | None, from_empty_state: bool, model: Path | None, metrics_port: int | None,
-        job_metrics_port: int | None) -> None:  # fmt: skip
+        parallelism: int, job_metrics_port: int | None) -> None:  # fmt: skip
     """Start the behavior job (in-process mini-cluster, or `--jobmanager`) and write its snapshots to the feature store.
 
     Per-event work (decoding, dedup, event-time order, state, dead letters) runs in the JVM; the writer here turns
@@ -67,18 +72,11 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     from feature_store.offline import event_log
     from feature_store.views import USER_REALTIME
     from streaming.flink.checkpoints import SAVEPOINTS, latest_checkpoint
-    from streaming.flink.environment import job_jar
-    from streaming.jobs.behavior_job import JobConfig, start
+    from streaming.flink.session import SessionError, job_name, running_job, stop_with_savepoint
 
     if job_metrics_port is not None and jobmanager is not None:
         raise click.UsageError("--job-metrics-port serves the in-process job; a cluster's reporter is its configuration "
-                               "(flink.metrics_ports for `freshrec flink start`)")  # fmt: skip
-    try:
-        jars = [*sorted(fetch("flink-connectors", settings.cache_dir).glob("*.jar")), job_jar()]
-    except (JarError, FileNotFoundError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    topics = settings.topics
-    snapshot_topic = snapshot_topic or topics.snapshots
+                               "(flink.metrics_ports for `freshrec flink up`)")  # fmt: skip
     checkpoints = checkpoint_dir or settings.state_dir / "checkpoints" / group
     resume = latest_checkpoint(checkpoints)
     stored = next((settings.offline_dir / USER_REALTIME.name).glob("part-*.parquet"), None) is not None
@@ -88,18 +86,9 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
             f"but {checkpoints} has no checkpoint or savepoint to resume from, so each of their users' next snapshot "
             "would replace a whole history with what the job sees from now on. Point --checkpoint-dir at the job's "
             "checkpoints, or pass --from-empty-state to accept that.")  # fmt: skip
-    config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
-                       stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes, bounded=bounded,
-                       jobmanager=jobmanager, checkpoint_dir=checkpoints, metrics_port=job_metrics_port,
-                       event_log_dir=settings.offline_dir / event_log.STREAMED,
-                       kafka_properties=settings.kafka.java_properties())  # fmt: skip
-    if jobmanager is None:  # read by PyFlink when it starts the JVM that hosts the mini-cluster
-        heap = settings.flink.local_heap
-        os.environ.setdefault("JVM_ARGS", f"-Xms{heap} -Xmx{heap} -XX:+AlwaysPreTouch")
-    try:
-        job = start(config, jars)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    snapshot_topic = snapshot_topic or settings.topics.snapshots
+    job = _submit(settings, snapshot_topic, group, checkpoints, bounded=bounded, jobmanager=jobmanager,
+                  parallelism=parallelism, metrics_port=job_metrics_port)  # fmt: skip
     origin = f"resumed from {resume}" if resume else f"checkpoints in {checkpoints}"
     where = f"to {jobmanager}" if jobmanager else "in process"
     click.echo(f"behavior job submitted {where} ({'bounded' if bounded else 'unbounded'}, {origin}); writing snapshots ...")
@@ -109,13 +98,78 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
         if stop.is_set() and jobmanager is None:  # the in-process job: its checkpoints are retained, a rerun resumes
             with contextlib.suppress(Py4JError):  # a signal to the whole process group has ended the JVM already
                 job.cancel()
-        elif stop.is_set():  # on the cluster: stopped with a savepoint, which the next run resumes from
-            click.echo(f"behavior job stopped with savepoint {job.stop_with_savepoint(checkpoints / SAVEPOINTS)}")
+        elif stop.is_set() and jobmanager is not None:  # on the cluster: the group's job (this run's, or a rescale's) stops with a savepoint
+            try:
+                current = running_job(jobmanager, job_name(group))
+                if current is not None:
+                    savepoint = stop_with_savepoint(jobmanager, current, checkpoints / SAVEPOINTS)
+                    click.echo(f"behavior job stopped with savepoint {savepoint}")
+            except (SessionError, OSError) as exc:
+                raise click.ClickException(f"the job on {jobmanager} was not stopped with a savepoint: {exc}") from exc
         else:  # bounded, quiet: the job's end commits its last event-log parts
             job.wait(JOB_END_WAIT_MS)
             event_log.compact(settings.offline_dir)
     click.echo(f"{'stopped: ' if stop.is_set() else ''}{stats.snapshots} snapshots written in {stats.batches} batches "
                f"({stats.applied} applied, {stats.dead_letters} dead-lettered)")
+
+
+@stream.command()
+@click.option("--jobmanager", metavar="HOST:PORT", required=True, help="The session cluster the job runs on.")
+@click.option("--parallelism", type=click.IntRange(1), required=True, help="The job's parallelism from now on.")
+@click.option("--group", default="freshrec-behavior", show_default=True, help="The job's consumer group (as `stream run`).")
+@click.option("--snapshot-topic", default=None, help="As `stream run` was given (default: topics.snapshots).")
+@click.option("--checkpoint-dir", type=click.Path(path_type=Path), default=None,
+              help="As `stream run` was given (default: state_dir/checkpoints/GROUP): the savepoint goes there.")
+@click.pass_obj
+def rescale(settings: Settings, jobmanager: str, parallelism: int, group: str, snapshot_topic: str | None,
+            checkpoint_dir: Path | None) -> None:  # fmt: skip
+    """Stop the group's job on the session cluster with a savepoint and resubmit it at PARALLELISM from that savepoint:
+    each user's state moves to the subtask that owns its key group now, and the job goes on from the savepoint's
+    offsets, so nothing is lost or applied twice. The writer of `stream run` goes on meanwhile; stopping `stream run`
+    later stops the rescaled job."""
+    from streaming.flink.checkpoints import SAVEPOINTS
+    from streaming.flink.session import SessionError, job_name, running_job, stop_with_savepoint
+    from streaming.flink.session import parallelism as parallelism_of
+
+    checkpoints = checkpoint_dir or settings.state_dir / "checkpoints" / group
+    try:
+        current = running_job(jobmanager, job_name(group))
+        if current is None:
+            raise click.ClickException(f"no job of group {group!r} runs on {jobmanager}")
+        before = max(parallelism_of(jobmanager, current).values())
+        savepoint = stop_with_savepoint(jobmanager, current, checkpoints / SAVEPOINTS)
+    except (SessionError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    job = _submit(settings, snapshot_topic or settings.topics.snapshots, group, checkpoints, jobmanager=jobmanager,
+                  parallelism=parallelism)  # fmt: skip
+    click.echo(f"rescaled {job_name(group)}: parallelism {before} -> {parallelism} from savepoint {savepoint}; "
+               f"job {job.job_id}")
+
+
+def _submit(settings: Settings, snapshot_topic: str, group: str, checkpoints: Path, *, jobmanager: str | None,
+            parallelism: int, bounded: bool = False, metrics_port: int | None = None) -> RunningJob:  # fmt: skip
+    """Submit the behavior job as `settings` configure it, resuming from the newest checkpoint under `checkpoints`."""
+    from feature_store.offline import event_log
+    from streaming.flink.environment import job_jar
+    from streaming.jobs.behavior_job import JobConfig, start
+
+    try:
+        jars = [*sorted(fetch("flink-connectors", settings.cache_dir).glob("*.jar")), job_jar()]
+    except (JarError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    topics = settings.topics
+    config = JobConfig(settings.kafka.bootstrap_servers, topics.clicks, topics.dead_letter, snapshot_topic, group,
+                       stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes,
+                       checkpoint_dir=checkpoints, event_log_dir=settings.offline_dir / event_log.STREAMED,
+                       kafka_properties=settings.kafka.java_properties(), jobmanager=jobmanager, parallelism=parallelism,
+                       bounded=bounded, metrics_port=metrics_port)  # fmt: skip
+    if jobmanager is None:  # read by PyFlink when it starts the JVM that hosts the mini-cluster
+        heap = settings.flink.local_heap
+        os.environ.setdefault("JVM_ARGS", f"-Xms{heap} -Xmx{heap} -XX:+AlwaysPreTouch")
+    try:
+        return start(config, jars)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @stream.command()

@@ -36,30 +36,34 @@ class LocalFlinkCluster:
     def __post_init__(self) -> None:
         self.home = self.state_dir / "flink"
         self.jobmanager = ManagedProcess("flink-jobmanager", self.home / "jobmanager")
-        self.taskmanager = ManagedProcess("flink-taskmanager", self.home / "taskmanager")
+        self.taskmanagers = [ManagedProcess(f"flink-taskmanager{'' if i == 0 else f'-{i + 1}'}", self.home / "taskmanager")
+                             for i in range(self.settings.taskmanagers)]  # fmt: skip
 
     def start(self, timeout: float = 120.0) -> bool:
-        """Start both processes and wait until a TaskManager's slots are registered; False if already running."""
-        if self.jobmanager.pid() is not None and self.taskmanager.pid() is not None:
-            self.jobmanager.wait_until(self.healthy, timeout, "serving with a TaskManager")
+        """Start the processes and wait until every TaskManager's slots are registered; False if already running."""
+        if all(p.pid() is not None for p in (self.jobmanager, *self.taskmanagers)):
+            self.jobmanager.wait_until(self.healthy, timeout, "serving with its TaskManagers")
             return False
         s = self.settings
-        ensure_port_free(s.host, s.rest_port, "Flink REST", "FRESHREC_FLINK__REST_PORT")
-        ensure_port_free(s.host, s.rpc_port, "Flink RPC", "FRESHREC_FLINK__RPC_PORT")
         env = self._environment()
         scripts = flink_home() / "bin"
-        self.jobmanager.start(["bash", str(scripts / "jobmanager.sh"), "start-foreground"], env)
-        self.taskmanager.start(["bash", str(scripts / "taskmanager.sh"), "start-foreground"], env)
-        self.jobmanager.wait_until(self.healthy, timeout, "serving with a TaskManager")
+        if self.jobmanager.pid() is None:
+            ensure_port_free(s.host, s.rest_port, "Flink REST", "FRESHREC_FLINK__REST_PORT")
+            ensure_port_free(s.host, s.rpc_port, "Flink RPC", "FRESHREC_FLINK__RPC_PORT")
+            self.jobmanager.start(["bash", str(scripts / "jobmanager.sh"), "start-foreground"], env)
+        for taskmanager in self.taskmanagers:
+            if taskmanager.pid() is None:
+                taskmanager.start(["bash", str(scripts / "taskmanager.sh"), "start-foreground"], env)
+        self.jobmanager.wait_until(self.healthy, timeout, "serving with its TaskManagers")
         return True
 
     def stop(self) -> bool:
-        stopped = self.taskmanager.stop()
-        return self.jobmanager.stop() or stopped
+        stopped = [p.stop() for p in self.taskmanagers]
+        return self.jobmanager.stop() or any(stopped)
 
     def healthy(self) -> bool:
         overview = self.overview()
-        return overview is not None and overview.get("slots-total", 0) >= 1
+        return overview is not None and overview.get("slots-total", 0) >= self.settings.slots * self.settings.taskmanagers
 
     def overview(self) -> dict[str, Any] | None:
         """The cluster's /overview (version, TaskManagers, slots, jobs), None when it does not answer."""

@@ -22,6 +22,7 @@ from schemas.topics import DEFAULT_TOPICS
 from streaming.config import StreamSettings
 from streaming.flink.checkpoints import checkpoint_options
 from streaming.flink.environment import prometheus_reporter, stream_environment
+from streaming.flink.session import job_name
 
 log = logging.getLogger(__name__)
 JOB_OPTIONS = ("bootstrap", "clicks_topic", "group", "dead_letter_topic", "snapshot_topic", "flush_ms",
@@ -59,6 +60,9 @@ class JobConfig:
     bounded: bool = False
     """Stop at the topic's current end (tests, backfills); unbounded otherwise."""
     parallelism: int = 1
+    max_parallelism: int = 128
+    """Key groups of the user state: the most subtasks a restore can spread it over (Flink's default for small
+    parallelism, pinned so that every later rescale, up or down, can restore what an earlier submission wrote)."""
     jobmanager: str | None = None
     """HOST:PORT of a session cluster's REST endpoint; None: an in-process mini-cluster."""
     checkpoint_dir: Path | None = None
@@ -101,12 +105,6 @@ class RunningJob:
     def cancel(self) -> None:
         self.client.cancel().result()
 
-    def stop_with_savepoint(self, directory: Path) -> str:
-        """Stop the job gracefully, its state written as a savepoint under `directory`; returns the savepoint's path."""
-        jvm = get_gateway().jvm
-        formats = jvm.org.apache.flink.core.execution.SavepointFormatType
-        return str(self.client._j_job_client.stopWithSavepoint(False, directory.resolve().as_uri(), formats.CANONICAL).get())
-
 
 def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
     """Submit the job (snapshots; dead letters: bad, late and future records); returns the running job."""
@@ -118,6 +116,7 @@ def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
             log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
     options["pipeline.object-reuse"] = "true"  # no operator keeps a record it was handed: skip the copy per hop
     options["execution.buffer-timeout.interval"] = f"{config.buffer_timeout_ms} ms"
+    options["pipeline.max-parallelism"] = str(config.max_parallelism)
     if config.metrics_port is not None:
         options |= prometheus_reporter(str(config.metrics_port))
     env = stream_environment(jars, parallelism=config.parallelism, extra=options, jobmanager=config.jobmanager)
@@ -126,7 +125,7 @@ def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
     for name, value in config.jvm_options().items():
         job_options.put(name, value)
     jvm.io.freshrec.flink.BehaviorPipeline.build(env._j_stream_execution_environment, job_options)
-    return RunningJob(env.execute_async("freshrec-behavior"))
+    return RunningJob(env.execute_async(job_name(config.group)))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -2,7 +2,7 @@
 same run, same synthetic events, Kafka and Redis local on this machine, checkpoints on.
 
     python -m bench.streaming_bench [--events 500000] [--rates 2000,10000|none] [--seconds 20]
-        [--baselines naive,feast,plain] [--state-ttl-s 2592000,0] [--event-log on,off]
+        [--baselines naive,feast,plain] [--state-ttl-s 2592000,0] [--event-log on,off] [--parallelism 1,2]
 
 Freshness first (on a quiet broker), then throughput. Throughput: each system starts on a topic already holding `--events` events (Zipf users and items); progress is the
 number of events whose effect is visible in Redis (for the job: the sum of all-time behaviour counts of the rows the
@@ -12,14 +12,18 @@ whose events carry the send time as event time; per event, the time from its eve
 snapshot that contains it (event time -> visible in Redis), p50/p99 over `--seconds` after a 5 s warm-up. With the
 event log on (as `freshrec stream run` runs), the job also writes the applied clicks' part files and a thread
 compacts them into parquet as often as the snapshot writer does (parts close every 10 s, `LOG_ROLL_MS`).
+With `--parallelism`: the job alone (no writer; its snapshots stay in Kafka) at each parallelism, its progress read
+from its own applied-clicks counter on its Prometheus reporter, the first row the ratios' base.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +100,18 @@ class Visibility:
             self.progress(self.applied)
 
 
+APPLIED = re.compile(rb"^flink_taskmanager_job_task_operator_freshrec_clicksApplied\{[^}]*\} (\S+)$", re.M)
+
+
+def applied_clicks(port: int) -> int:
+    """The job's applied clicks, summed over its subtasks, as its Prometheus reporter on `port` serves them."""
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    except OSError:  # not serving yet: the reporter starts with the mini-cluster
+        return 0
+    return int(sum(float(v) for v in APPLIED.findall(text)))
+
+
 def wait_for(progress: Progress, target: int, cap_s: float, stop: threading.Event) -> None:
     deadline = None
     while progress.applied < target:
@@ -168,6 +184,23 @@ class Bench:
             logged = event_log.compact(self.tmp / f"offline-{clicks}")
             parts = list((self.tmp / f"offline-{clicks}" / event_log.EVENTS).glob("part-*.parquet"))
             print(f"event log: {logged:,} more events compacted after the job was cancelled, {len(parts)} parts")
+        return progress
+
+    def throughput_alone(self, parallelism: int, cap_s: float) -> Progress:
+        clicks, progress, port = self.topic(preload=True), Progress(), free_port()
+        for future in self.admin.create_topics([NewTopic(f"{clicks}-snap", 2, 1)]).values():
+            future.result(30)
+        config = JobConfig(self.bootstrap, clicks, f"{clicks}-dlq", f"{clicks}-snap", f"job-{clicks}",
+                           checkpoint_interval=self.checkpoint_interval, checkpoint_dir=self.tmp / f"chk-{clicks}",
+                           parallelism=parallelism, metrics_port=port)  # fmt: skip
+        job = start(config, self.jars)
+        deadline = time.perf_counter() + 300
+        while progress.applied < self.events and time.perf_counter() < deadline:
+            if progress.samples and time.perf_counter() - progress.samples[0][0] > cap_s:
+                break
+            progress(applied_clicks(port))
+            time.sleep(0.2)
+        job.cancel()
         return progress
 
     def throughput_consumer(self, write: Callable[[list[dict]], None], cap_s: float) -> Progress:
@@ -248,6 +281,8 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--state-ttl-s", default=str(StreamSettings().state_ttl_s),
                         help="comma list: one behavior-job row per state TTL (0: none), the first the ratios' base")
+    parser.add_argument("--parallelism", default="none", help="comma list: one row per parallelism of the job alone, "
+                        "the first the ratios' base; none: no such rows")  # fmt: skip
     parser.add_argument("--event-log", default="on", help="comma list of on|off: one behavior-job row per setting, "
                         "after the TTL rows (on: as `freshrec stream run`)")  # fmt: skip
     args = parser.parse_args()
@@ -276,6 +311,21 @@ def run(bench: Bench, args: argparse.Namespace) -> None:
         print()
     if not args.skip_throughput:
         throughput(bench, args)
+    if args.parallelism != "none":
+        alone(bench, [int(p) for p in args.parallelism.split(",")], args.cap)
+
+
+def alone(bench: Bench, parallelisms: list[int], cap_s: float) -> None:
+    print(f"\nThe job alone, {bench.events:,} synthetic events preloaded per row\n")
+    print("| parallelism | events applied | seconds | events/s | vs first row |")
+    print("|---:|---:|---:|---:|---:|")
+    base = None
+    for parallelism in parallelisms:
+        progress = bench.throughput_alone(parallelism, cap_s)
+        seconds = progress.samples[-1][0] - progress.samples[0][0] if len(progress.samples) > 1 else 0.0
+        rate = progress.rate()
+        base = base or rate
+        print(f"| {parallelism} | {progress.applied:,} | {seconds:.1f} | {rate:,.0f} | {rate / base:.2f}x |")
 
 
 def throughput(bench: Bench, args: argparse.Namespace) -> None:

@@ -36,7 +36,9 @@ def create(settings: Settings, partitions: int | None) -> None:
     admin = AdminClient(settings.kafka.client_config())
     existing = admin.list_topics(timeout=10).topics
     configs = settings.topics.configs()
-    new = [NewTopic(n, partitions or settings.kafka.partitions, 1, config=configs[n]) for n in names if n not in existing]
+    # replication -1: the cluster's default.replication.factor (and its min.insync.replicas), which is the cluster
+    # operator's choice; a local cluster's is three (infra/stack/kafka.py)
+    new = [NewTopic(n, partitions or settings.kafka.partitions, -1, config=configs[n]) for n in names if n not in existing]
     for name, future in (admin.create_topics(new) if new else {}).items():
         future.result()
         click.echo(f"created {name}")

@@ -1,4 +1,6 @@
-"""A real Apache Kafka broker in KRaft mode (combined broker + controller), run from the verified Maven Central jars."""
+"""Real Apache Kafka brokers in KRaft mode (each a combined broker + controller), run from the verified Maven Central
+jars: one broker, or a cluster of several on local ports (`LocalKafkaCluster`) with a controller quorum of all of them,
+topics replicated to three brokers by default and acknowledged by two."""
 
 from __future__ import annotations
 
@@ -51,10 +53,21 @@ class LocalKafka:
     cache_dir: Path
     certificates: LocalCertificates | None = None
     """The broker's TLS certificate and CA: required with `settings.security_protocol` SASL_SSL (`up --secure`)."""
+    node_id: int = 1
+    voters: str | None = None
+    """The controller quorum (`controller.quorum.voters`: ID@HOST:PORT,...) of a cluster; None: this broker alone."""
+    cluster: str | None = None
+    """The cluster id a member of a cluster formats its storage with (all members share it); None: a new one."""
 
     def __post_init__(self) -> None:
-        self.home = self.state_dir / "kafka"
-        self.process = ManagedProcess("kafka", self.home)
+        name = "kafka" if self.node_id == 1 else f"kafka-{self.node_id}"
+        self.home = self.state_dir / name
+        self.process = ManagedProcess(name, self.home)
+
+    @property
+    def replication(self) -> int:
+        """Replicas of every topic by default (the internal ones included): all brokers, up to three."""
+        return min(3, len(self.voters.split(","))) if self.voters else 1
 
     @property
     def bootstrap_servers(self) -> str:
@@ -62,8 +75,13 @@ class LocalKafka:
 
     def start(self, timeout: float = 90.0) -> bool:
         """Start and wait until a client can produce and read; False if it was already running."""
+        started = self.launch()
+        self.wait_healthy(timeout)
+        return started
+
+    def launch(self) -> bool:
+        """Start the process without waiting (a cluster's member serves only once a quorum runs); False if running."""
         if self.process.pid() is not None:
-            self.wait_healthy(timeout)
             return False
         java = _java()
         s = self.settings
@@ -83,7 +101,6 @@ class LocalKafka:
             [java, f"-Xmx{s.heap}", "-XX:+UseG1GC", f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
              "-cp", jars, "kafka.Kafka", str(props)]
         )  # fmt: skip
-        self.wait_healthy(timeout)
         return True
 
     def stop(self) -> bool:
@@ -115,8 +132,8 @@ class LocalKafka:
             "\n".join(
                 [
                     "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.voters=1@{s.host}:{s.controller_port}",
+                    f"node.id={self.node_id}",
+                    f"controller.quorum.voters={self.voters or f'{self.node_id}@{s.host}:{s.controller_port}'}",
                     f"listeners={s.security_protocol}://{s.host}:{s.port},CONTROLLER://{s.host}:{s.controller_port}",
                     f"advertised.listeners={s.security_protocol}://{s.host}:{s.port}",
                     "controller.listener.names=CONTROLLER",
@@ -125,11 +142,13 @@ class LocalKafka:
                     *self._security(),
                     f"log.dirs={self.home / 'data'}",
                     f"num.partitions={s.partitions}",
-                    "offsets.topic.replication.factor=1",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
+                    f"default.replication.factor={self.replication}",
+                    f"min.insync.replicas={min(2, self.replication)}",
+                    f"offsets.topic.replication.factor={self.replication}",
+                    f"transaction.state.log.replication.factor={self.replication}",
+                    f"transaction.state.log.min.isr={min(2, self.replication)}",
+                    f"share.coordinator.state.topic.replication.factor={self.replication}",
+                    f"share.coordinator.state.topic.min.isr={min(2, self.replication)}",
                     "group.initial.rebalance.delay.ms=0",
                     "auto.create.topics.enable=true",
                 ]
@@ -161,13 +180,50 @@ class LocalKafka:
                 "ssl.truststore.type=PEM", f"ssl.truststore.location={c.ca}", "ssl.client.auth=none"]  # fmt: skip
 
     def _format(self, java: str, jars: str, props: Path) -> None:
-        cmd = [java, "-cp", jars, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props)]
+        cmd = [java, "-cp", jars, "kafka.tools.StorageTool", "format", "-t", self.cluster or cluster_id(), "-c", str(props)]
         s = self.settings
         if s.sasl_mechanism and s.sasl_password:  # the SCRAM user, stored in the metadata log from the start
             cmd += ["--add-scram", f"{s.sasl_mechanism}=[name={s.sasl_username},password={s.sasl_password.get_secret_value()}]"]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             raise StackError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
+
+
+@dataclass
+class LocalKafkaCluster:
+    """`brokers` local brokers, one controller quorum of all of them, on every other port from `settings.port` (and
+    from `settings.controller_port`: with the defaults 9092, 9094, 9096 and controllers 9093, 9095, 9097); clients
+    bootstrap from every broker."""
+
+    settings: KafkaSettings
+    state_dir: Path
+    cache_dir: Path
+    brokers: int = 3
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        voters = ",".join(f"{i + 1}@{s.host}:{s.controller_port + 2 * i}" for i in range(self.brokers))
+        marker = self.state_dir / "kafka" / ".cluster-id"  # formatted once, by every member with the same id
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        if not marker.is_file():
+            marker.write_text(cluster_id())
+        self.nodes = [LocalKafka(s.model_copy(update={"port": s.port + 2 * i, "controller_port": s.controller_port + 2 * i}),
+                                 self.state_dir, self.cache_dir, node_id=i + 1, voters=voters,
+                                 cluster=marker.read_text().strip()) for i in range(self.brokers)]  # fmt: skip
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(n.bootstrap_servers for n in self.nodes)
+
+    def start(self, timeout: float = 120.0) -> bool:
+        """Start every broker, then wait until each serves; False if all were running."""
+        launched = [n.launch() for n in self.nodes]
+        for node in self.nodes:
+            node.wait_healthy(timeout)
+        return any(launched)
+
+    def stop(self) -> bool:
+        return any([n.stop() for n in self.nodes])
 
 
 def kafka_roundtrip(kafka: Connection, timeout: float = 5.0) -> bool:

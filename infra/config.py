@@ -46,8 +46,10 @@ class KafkaSettings(BaseModel):
     controller_port: int = 9093
     heap: str = Field("768m", description="JVM -Xmx of the local broker")
     partitions: int = Field(2, description="default partitions of auto-created topics")
+    brokers: int = Field(1, ge=1, description="local brokers `up` runs, one KRaft quorum of all of them, on every "
+                         "other port from `port` (and from `controller_port`); clients bootstrap from each")  # fmt: skip
     servers: str | None = Field(None, description="bootstrap servers of an existing cluster (`a:9093,b:9093`); "
-                                "default: host:port, the local broker")  # fmt: skip
+                                "default: the local brokers")  # fmt: skip
     security_protocol: SecurityProtocol = "PLAINTEXT"
     sasl_mechanism: SaslMechanism | None = Field(None, description="with SASL_PLAINTEXT or SASL_SSL")
     sasl_username: str | None = None
@@ -83,7 +85,7 @@ class KafkaSettings(BaseModel):
 
     @property
     def bootstrap_servers(self) -> str:
-        return self.servers or f"{self.host}:{self.port}"
+        return self.servers or ",".join(f"{self.host}:{self.port + 2 * i}" for i in range(self.brokers))
 
     def client_config(self) -> dict[str, str]:
         """librdkafka's connection properties (confluent-kafka's clients): what `schemas.kafka_client` merges."""

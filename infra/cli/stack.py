@@ -18,14 +18,19 @@ console = Console()
 @click.option("--secure", is_flag=True, help="Kafka on SASL_SSL (SCRAM-SHA-512) and Redis on TLS with an ACL user, "
               "certificates of a local CA, no plaintext listener; the client settings (with generated passwords) go "
               "to state_dir/secure.yaml: point FRESHREC_CONFIG at it.")  # fmt: skip
+@click.option("--brokers", type=click.IntRange(1), default=None,
+              help="Run a Kafka cluster of this many brokers (KRaft quorum of all; topics replicated to three, two "
+                   "in sync) instead of kafka.brokers; every later command needs FRESHREC_KAFKA__BROKERS=N too.")  # fmt: skip
 @click.pass_obj
-def up(settings: Settings, secure: bool) -> None:
+def up(settings: Settings, secure: bool, brokers: int | None) -> None:
     """Start the local stack and return once Kafka and Redis serve clients; a no-op when it already runs.
 
     Jars come from Maven Central, pinned and SHA-256-verified, cached under cache_dir; Kafka's storage is formatted on
     first start; data, pids and logs live under state_dir.
     """
     certificates, config = None, None
+    if brokers is not None:
+        settings = settings.model_copy(update={"kafka": settings.kafka.model_copy(update={"brokers": brokers})})
     if secure:
         settings, certificates, config = secure_config(settings)
     stack = LocalStack(settings, certificates)
@@ -40,6 +45,9 @@ def up(settings: Settings, secure: bool) -> None:
     if config is not None:
         console.print(f"secured: Kafka SASL_SSL (SCRAM-SHA-512), Redis TLS + ACL user. Every command: "
                       f"export FRESHREC_CONFIG={config}", soft_wrap=True)  # fmt: skip
+    if brokers is not None and brokers > 1:
+        console.print(f"a cluster of {brokers} brokers. Every command: export FRESHREC_KAFKA__BROKERS={brokers}",
+                      soft_wrap=True)  # fmt: skip
 
 
 @click.command()

@@ -65,6 +65,10 @@ class LocalKafka:
         self.process = ManagedProcess(name, self.home)
 
     @property
+    def nodes(self) -> list[LocalKafka]:
+        return [self]
+
+    @property
     def replication(self) -> int:
         """Replicas of every topic by default (the internal ones included): all brokers, up to three."""
         return min(3, len(self.voters.split(","))) if self.voters else 1
@@ -191,29 +195,30 @@ class LocalKafka:
 
 @dataclass
 class LocalKafkaCluster:
-    """`brokers` local brokers, one controller quorum of all of them, on every other port from `settings.port` (and
-    from `settings.controller_port`: with the defaults 9092, 9094, 9096 and controllers 9093, 9095, 9097); clients
-    bootstrap from every broker."""
+    """`settings.brokers` local brokers, one controller quorum of all of them, on every other port from
+    `settings.port` (and from `settings.controller_port`: with the defaults 9092, 9094, 9096 and controllers 9093,
+    9095, 9097); clients bootstrap from every broker (`KafkaSettings.bootstrap_servers`)."""
 
     settings: KafkaSettings
     state_dir: Path
     cache_dir: Path
-    brokers: int = 3
+    certificates: LocalCertificates | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
-        voters = ",".join(f"{i + 1}@{s.host}:{s.controller_port + 2 * i}" for i in range(self.brokers))
+        voters = ",".join(f"{i + 1}@{s.host}:{s.controller_port + 2 * i}" for i in range(s.brokers))
         marker = self.state_dir / "kafka" / ".cluster-id"  # formatted once, by every member with the same id
         marker.parent.mkdir(parents=True, exist_ok=True)
         if not marker.is_file():
             marker.write_text(cluster_id())
-        self.nodes = [LocalKafka(s.model_copy(update={"port": s.port + 2 * i, "controller_port": s.controller_port + 2 * i}),
-                                 self.state_dir, self.cache_dir, node_id=i + 1, voters=voters,
-                                 cluster=marker.read_text().strip()) for i in range(self.brokers)]  # fmt: skip
+        self.nodes = [LocalKafka(s.model_copy(update={"port": s.port + 2 * i, "controller_port": s.controller_port + 2 * i,
+                                                      "brokers": 1}),
+                                 self.state_dir, self.cache_dir, self.certificates, node_id=i + 1, voters=voters,
+                                 cluster=marker.read_text().strip()) for i in range(s.brokers)]  # fmt: skip
 
     @property
     def bootstrap_servers(self) -> str:
-        return ",".join(n.bootstrap_servers for n in self.nodes)
+        return self.settings.bootstrap_servers
 
     def start(self, timeout: float = 120.0) -> bool:
         """Start every broker, then wait until each serves; False if all were running."""
@@ -224,6 +229,14 @@ class LocalKafkaCluster:
 
     def stop(self) -> bool:
         return any([n.stop() for n in self.nodes])
+
+
+def local_kafka(settings: KafkaSettings, state_dir: Path, cache_dir: Path,
+                certificates: LocalCertificates | None = None) -> LocalKafka | LocalKafkaCluster:  # fmt: skip
+    """The local broker, or the local cluster when `settings.brokers` > 1."""
+    if settings.brokers > 1:
+        return LocalKafkaCluster(settings, state_dir, cache_dir, certificates)
+    return LocalKafka(settings, state_dir, cache_dir, certificates)
 
 
 def kafka_roundtrip(kafka: Connection, timeout: float = 5.0) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from infra.config import Settings
 from infra.jars import BUNDLES, fetch
 from infra.stack.certs import LocalCertificates
-from infra.stack.kafka import LocalKafka
+from infra.stack.kafka import LocalKafka, local_kafka
 from infra.stack.redis import LocalRedis
 
 
@@ -25,8 +25,15 @@ class LocalStack:
     def __init__(self, settings: Settings, certificates: LocalCertificates | None = None) -> None:
         """`certificates`: the local CA's, for a secured stack (`infra.stack.secure`)."""
         self.settings = settings
-        self.kafka = LocalKafka(settings.kafka, settings.state_dir, settings.cache_dir, certificates)
+        self.kafka = local_kafka(settings.kafka, settings.state_dir, settings.cache_dir, certificates)
         self.redis = LocalRedis(settings.redis, settings.state_dir, certificates)
+
+    @staticmethod
+    def _broker(node: LocalKafka) -> ServiceStatus:
+        pid = node.process.pid()
+        version = node.version() if pid else None
+        return ServiceStatus(node.process.name, pid is not None, node.bootstrap_servers,
+                             f"Apache Kafka {version}" if version else None, pid, str(node.process.log_file))  # fmt: skip
 
     def up(self) -> dict[str, bool]:
         """Fetch jars, start Redis and Kafka, return {service: started now}; a second call starts nothing."""
@@ -39,16 +46,12 @@ class LocalStack:
         return {"kafka": self.kafka.stop(), "redis": self.redis.stop()}
 
     def status(self) -> list[ServiceStatus]:
-        kafka_pid, redis_pid = self.kafka.process.pid(), self.redis.process.pid()
-        kafka_version = self.kafka.version() if kafka_pid else None
+        redis_pid = self.redis.process.pid()
         redis_version = self.redis.version() if redis_pid else None
         connectors = BUNDLES["flink-connectors"].directory(self.settings.cache_dir)
         jars = sorted(p.name for p in connectors.glob("*.jar"))
         return [
-            ServiceStatus(
-                "kafka", kafka_pid is not None, self.kafka.bootstrap_servers,
-                f"Apache Kafka {kafka_version}" if kafka_version else None, kafka_pid, str(self.kafka.process.log_file),
-            ),
+            *(self._broker(node) for node in self.kafka.nodes),
             ServiceStatus(
                 "redis", redis_pid is not None, self.redis.url,
                 f"Redis {redis_version}" if redis_version else None, redis_pid, str(self.redis.process.log_file),

@@ -33,7 +33,7 @@ def test_one_broker_of_three_killed_mid_replay_loses_nothing(
 ) -> None:
     table = load("taobao-2h", datasets_dir).table  # type: ignore[attr-defined]
     base = free_port()
-    cluster = LocalKafkaCluster(KafkaSettings(port=base, controller_port=base + 1, heap="512m"), tmp_path,
+    cluster = LocalKafkaCluster(KafkaSettings(port=base, controller_port=base + 1, heap="512m", brokers=3), tmp_path,
                                 load_settings().cache_dir)  # fmt: skip
     cluster.start()
     kafka = KafkaEndpoint(cluster.bootstrap_servers, "local", "")

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from infra.config import KafkaSettings
+from infra.stack.kafka import LocalKafka, LocalKafkaCluster, local_kafka
 from schemas.kafka_client import client_config
 from streaming.jobs.behavior_job import JobConfig, read_properties
 
@@ -91,3 +92,19 @@ def test_the_job_gets_the_java_properties_as_kafka_options(tmp_path: Path) -> No
     file = tmp_path / "kafka.properties"  # the Kubernetes route: a mounted Secret, not the command line
     file.write_text("# from a Secret\nsecurity.protocol=SASL_SSL\n\nsasl.jaas.config=a required b=\"c=d\";\n")
     assert read_properties(file) == {"security.protocol": "SASL_SSL", "sasl.jaas.config": 'a required b="c=d";'}
+
+
+def test_a_local_cluster_is_one_quorum_and_clients_bootstrap_from_every_broker(tmp_path: Path) -> None:
+    settings = KafkaSettings(port=9092, controller_port=9093, brokers=3)
+    assert settings.bootstrap_servers == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
+    cluster = local_kafka(settings, tmp_path, tmp_path)
+    assert isinstance(cluster, LocalKafkaCluster) and cluster.bootstrap_servers == settings.bootstrap_servers
+    configs = [dict(line.split("=", 1) for line in n._write_config().read_text().splitlines()) for n in cluster.nodes]
+    assert [c["node.id"] for c in configs] == ["1", "2", "3"]
+    assert {c["controller.quorum.voters"] for c in configs} == {"1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097"}
+    assert [c["listeners"].split(",")[0] for c in configs] == [f"PLAINTEXT://127.0.0.1:{p}" for p in (9092, 9094, 9096)]
+    assert all(c["default.replication.factor"] == c["offsets.topic.replication.factor"] == "3" for c in configs)
+    assert all(c["min.insync.replicas"] == "2" for c in configs)
+    assert len({n.cluster for n in cluster.nodes}) == 1 and len({n.home for n in cluster.nodes}) == 3
+    single = local_kafka(KafkaSettings(), tmp_path, tmp_path)
+    assert isinstance(single, LocalKafka) and single.replication == 1

@@ -125,10 +125,10 @@ def rescale(settings: Settings, jobmanager: str, parallelism: int, group: str, s
             checkpoint_dir: Path | None) -> None:  # fmt: skip
     """Stop the group's job on the session cluster with a savepoint and resubmit it at PARALLELISM from that savepoint:
     each user's state moves to the subtask that owns its key group now, and the job goes on from the savepoint's
-    offsets, so nothing is lost or applied twice. The writer of `stream run` goes on meanwhile; stopping `stream run`
-    later stops the rescaled job."""
+    offsets, so nothing is lost or applied twice. Returns once every task of the new job runs. The writer of
+    `stream run` goes on meanwhile; stopping `stream run` later stops the rescaled job."""
     from streaming.flink.checkpoints import SAVEPOINTS
-    from streaming.flink.session import SessionError, job_name, running_job, stop_with_savepoint
+    from streaming.flink.session import SessionError, job_name, running_job, stop_with_savepoint, wait_running
     from streaming.flink.session import parallelism as parallelism_of
 
     checkpoints = checkpoint_dir or settings.state_dir / "checkpoints" / group
@@ -142,6 +142,10 @@ def rescale(settings: Settings, jobmanager: str, parallelism: int, group: str, s
         raise click.ClickException(str(exc)) from exc
     job = _submit(settings, snapshot_topic or settings.topics.snapshots, group, checkpoints, jobmanager=jobmanager,
                   parallelism=parallelism)  # fmt: skip
+    try:
+        wait_running(jobmanager, job.job_id)
+    except (SessionError, OSError) as exc:
+        raise click.ClickException(f"resubmitted from {savepoint}, but: {exc}") from exc
     click.echo(f"rescaled {job_name(group)}: parallelism {before} -> {parallelism} from savepoint {savepoint}; "
                f"job {job.job_id}")
 

@@ -37,8 +37,25 @@ def parallelism(jobmanager: str, job_id: str) -> dict[str, int]:
     return {v["name"]: v["parallelism"] for v in _call(jobmanager, "GET", f"/jobs/{job_id}")["vertices"]}
 
 
+def wait_running(jobmanager: str, job_id: str, timeout_s: float = 300) -> None:
+    """Until every task of the job runs: a job is RUNNING while its tasks still deploy and restore their state, and
+    a savepoint cannot be taken before they all run."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = _call(jobmanager, "GET", f"/jobs/{job_id}")
+        if job["state"] in ("FAILED", "CANCELED", "FINISHED"):
+            raise SessionError(f"job {job_id} is {job['state']}")
+        if all(v["status"] == "RUNNING" for v in job["vertices"]):
+            return
+        if time.monotonic() > deadline:
+            raise SessionError(f"the tasks of job {job_id} did not all run within {timeout_s:.0f} s")
+        time.sleep(0.5)
+
+
 def stop_with_savepoint(jobmanager: str, job_id: str, directory: Path, timeout_s: float = 300) -> str:
-    """Stop the job gracefully with a savepoint under `directory` (which the cluster must reach); returns its path."""
+    """Stop the job gracefully with a savepoint under `directory` (which the cluster must reach), once all its tasks
+    run; returns the savepoint's path."""
+    wait_running(jobmanager, job_id, timeout_s)
     body = {"targetDirectory": directory.resolve().as_uri(), "drain": False, "formatType": "CANONICAL"}
     request = _call(jobmanager, "POST", f"/jobs/{job_id}/stop", body)["request-id"]
     deadline = time.monotonic() + timeout_s

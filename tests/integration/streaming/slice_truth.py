@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
 
 import pyarrow as pa
+import redis
 
-from feature_store.online.reader import FeatureVector
+from feature_store.online.reader import FeatureVector, OnlineReader
+from feature_store.views import USER_REALTIME
 from schemas.columnar import encode_batch
 from schemas.registry import default_registry
 from streaming.replay import produce_all, user_keys
@@ -29,6 +33,14 @@ def matches(vector: FeatureVector, want: dict) -> bool:
     row = vector["user_realtime"]
     return row.status == "present" and row.values["item_ids"].tolist() == want["items"] and \
         {b: row.values[f"count_{b.lower()}"] for b in BEHAVIORS} == want["counts"]  # fmt: skip
+
+
+def all_match(client: redis.Redis, table: pa.Table) -> Callable[[], bool]:
+    """A condition for `LiveJob.wait`: every user of `table` holds exactly its truth online."""
+    want = truth(table)
+    users = sorted(want)
+    reader = OnlineReader(client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
+    return lambda: all(matches(v, want[v.entity_id]) for v in reader.read_many(users))
 
 
 def produce(bootstrap: str, topic: str, table: pa.Table) -> None:

@@ -13,14 +13,11 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
 
-from feature_store.online.reader import OnlineReader
-from feature_store.views import USER_REALTIME
 from schemas.codec import AvroCodec
 from sources.datasets import load
 from streaming.flink.session import job_name, parallelism, running_job
@@ -29,11 +26,10 @@ from tests.fixtures.flink import FlinkEndpoint
 from tests.fixtures.kafka import ordered_producer
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming import adversarial
-from tests.integration.streaming.job_output import read_letters
+from tests.integration.streaming.job_output import OnlineReference, read_letters
 from tests.integration.streaming.live_job import LiveJob
 
 pytestmark = pytest.mark.integration
-COMPARED = ("item_ids", "category_ids", "behaviors", "event_times", "count_pv", "count_cart", "count_fav", "count_buy")
 
 
 def test_rescale_2_to_1_to_4_mid_stream_leaves_every_user_exact(
@@ -76,15 +72,8 @@ def test_rescale_2_to_1_to_4_mid_stream_leaves_every_user_exact(
             assert done.returncode == 0 and f"-> {scale} from savepoint" in done.stdout, done.stdout + done.stderr
             assert running_at() == scale
 
-        reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
-        users = sorted(reference.users)
-        want = {u: reference.snapshot(u) for u in users}
-
-        def all_equal() -> bool:
-            return all(v["user_realtime"].status == "present" and v["user_realtime"].version == want[v.entity_id]["version"]
-                       for v in reader.read_many(users))  # fmt: skip
-
-        job.wait(all_equal, 300, "every user's final version")
+        online = OnlineReference(redis_client, reference)
+        job.wait(online.final_versions, 300, "every user's final version")
         job.wait(lambda: job.committed() >= n, 120, "a checkpoint of the whole input")
         assert job.stop(signal.SIGTERM, 120, group=False) == 0
     finally:
@@ -92,10 +81,7 @@ def test_rescale_2_to_1_to_4_mid_stream_leaves_every_user_exact(
             job.stop()
     assert "stopped with savepoint" in job.log(1).read_text()  # the run stopped the rescaled job
     assert running_job(jobmanager, job_name(job.group)) is None
-    for vector in reader.read_many(users):
-        got = vector["user_realtime"].values
-        assert {f: got[f].tolist() if hasattr(got[f], "tolist") else got[f] for f in COMPARED} == \
-            {f: want[vector.entity_id][f] for f in COMPARED}, vector.entity_id  # fmt: skip
+    assert online.differing() == {}
     letters = read_letters(kafka.bootstrap_servers, job.topics["dlq"], sum(expected.values()))
     folded = {(letter["partition"], letter["offset"]): letter for letter in letters}
     assert Counter((letter["error_type"], letter["payload"]) for letter in folded.values()) == expected

@@ -15,12 +15,10 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
 from inference.testing import tiny_model_dir
 from infra.config import RedisSettings
@@ -30,7 +28,7 @@ from sources.datasets import load
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.inference.serving.conftest import start_api
 from tests.integration.streaming.live_job import LiveJob
-from tests.integration.streaming.slice_truth import matches, produce, truth
+from tests.integration.streaming.slice_truth import all_match, produce
 
 pytestmark = pytest.mark.integration
 
@@ -84,10 +82,7 @@ def test_redis_lost_mid_replay_is_refilled_without_a_manual_step(
         time.sleep(3)
         store.start()
 
-        want = truth(table)
-        users = sorted(want)
-        reader = OnlineReader(client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
-        job.wait(lambda: all(matches(v, want[v.entity_id]) for v in reader.read_many(users)), 300, "every user equal")
+        job.wait(all_match(client, table), 300, "every user equal")
     finally:
         polling.set()
         poller.join(30)

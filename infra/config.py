@@ -28,7 +28,8 @@ def _xdg(var: str, fallback: str) -> Path:
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
-_SHADED = "org.apache.flink.kafka.shaded.org.apache.kafka.common.security"
+_SHADED_KAFKA = "org.apache.flink.kafka.shaded.org.apache.kafka"
+_SHADED = f"{_SHADED_KAFKA}.common.security"
 """Where the Flink Kafka connector's jar relocates the Kafka client's login modules."""
 _LOGIN_MODULES = {"PLAIN": f"{_SHADED}.plain.PlainLoginModule", "SCRAM-SHA-256": f"{_SHADED}.scram.ScramLoginModule",
                   "SCRAM-SHA-512": f"{_SHADED}.scram.ScramLoginModule",
@@ -109,30 +110,42 @@ class KafkaSettings(BaseModel):
                 out["ssl.key.password"] = _secret(self.ssl_key_password)
         return {**self.properties, **out}
 
-    def java_properties(self) -> dict[str, str]:
+    def java_properties(self, secrets_dir: Path | None = None) -> dict[str, str]:
         """The Kafka Java client's properties for the Flink job's source and sinks (bootstrap servers apart): the
-        same security, with the connector jar's relocated login modules and PEM trust and key stores."""
+        same security, with the connector jar's relocated login modules and PEM trust and key stores.
+
+        With `secrets_dir` (a mounted Secret, one file per key) no property holds a secret: each is a reference the
+        client resolves when it starts (Kafka's DirectoryConfigProvider, `${dir:DIR:KEY}`), so the properties can sit
+        in a ConfigMap. The keys are those of a Strimzi KafkaUser's Secret: `password`, and `user.crt` / `user.key`
+        for mutual TLS; `client-secret` and `key-password` for the OAuth client secret and a key's password."""
+
+        def secret(value: SecretStr | None, key: str) -> str:
+            return f"${{dir:{secrets_dir}:{key}}}" if secrets_dir else _secret(value)
+
         out = {"security.protocol": self.security_protocol}
+        if secrets_dir:
+            out |= {"config.providers": "dir",
+                    "config.providers.dir.class": f"{_SHADED_KAFKA}.common.config.provider.DirectoryConfigProvider"}  # fmt: skip
         if self.sasl_mechanism:
             module = _LOGIN_MODULES[self.sasl_mechanism]
             out["sasl.mechanism"] = self.sasl_mechanism
             if self.sasl_mechanism == "OAUTHBEARER":
-                options = {"clientId": self.oauth_client_id, "clientSecret": _secret(self.oauth_client_secret),
+                options = {"clientId": self.oauth_client_id, "clientSecret": secret(self.oauth_client_secret, "client-secret"),
                            **({"scope": self.oauth_scope} if self.oauth_scope else {})}  # fmt: skip
                 out |= {"sasl.oauthbearer.token.endpoint.url": str(self.oauth_token_endpoint),
                         "sasl.login.callback.handler.class": f"{_SHADED}.oauthbearer.OAuthBearerLoginCallbackHandler"}  # fmt: skip
             else:
-                options = {"username": str(self.sasl_username), "password": _secret(self.sasl_password)}
+                options = {"username": str(self.sasl_username), "password": secret(self.sasl_password, "password")}
             pairs = " ".join(f'{k}="{_jaas_escape(v)}"' for k, v in options.items())
             out["sasl.jaas.config"] = f"{module} required {pairs};"
         if self.ssl_ca_location:
             out |= {"ssl.truststore.type": "PEM", "ssl.truststore.location": str(self.ssl_ca_location)}
         if self.ssl_certificate_location and self.ssl_key_location:  # PEM key store: the key and the chain, inline
-            out |= {"ssl.keystore.type": "PEM",
-                    "ssl.keystore.certificate.chain": self.ssl_certificate_location.read_text(),
-                    "ssl.keystore.key": self.ssl_key_location.read_text()}  # fmt: skip
+            chain, key = ((f"${{dir:{secrets_dir}:user.crt}}", f"${{dir:{secrets_dir}:user.key}}") if secrets_dir else
+                          (self.ssl_certificate_location.read_text(), self.ssl_key_location.read_text()))  # fmt: skip
+            out |= {"ssl.keystore.type": "PEM", "ssl.keystore.certificate.chain": chain, "ssl.keystore.key": key}
             if self.ssl_key_password:
-                out["ssl.key.password"] = _secret(self.ssl_key_password)
+                out["ssl.key.password"] = secret(self.ssl_key_password, "key-password")
         return {**self.java_properties_extra, **out}
 
 

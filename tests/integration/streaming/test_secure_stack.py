@@ -1,11 +1,13 @@
 """The streaming path against a secured stack, as deployments run it: Kafka with SASL_SSL (SCRAM-SHA-512) and no
 plaintext listener, Redis with TLS and an ACL user. Replay (librdkafka), the behavior job (the Kafka Java client of
 the Flink connector) and the snapshot writer connect through the one typed configuration; every user's online
-features equal the reference; plaintext and wrong-password clients are refused; no secret is in any process's
-arguments or environment, nor in the servers' logs."""
+features equal the reference, whether the job's properties hold the password or, as on Kubernetes, only a reference
+to a mounted Secret's file; plaintext and wrong-password clients are refused; no secret is in any process's arguments
+or environment, nor in the servers' logs."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,22 +38,29 @@ def stack(secure_stack: SecureStack, secure_redis: RedisSettings) -> tuple[Kafka
     return secure_stack.kafka, secure_redis
 
 
-def test_replay_job_and_writer_over_sasl_ssl_and_tls(stack: tuple[KafkaSettings, RedisSettings], datasets_dir: Path) -> None:
+@pytest.mark.parametrize("secrets", ["inline", "mounted"])
+def test_replay_job_and_writer_over_sasl_ssl_and_tls(stack: tuple[KafkaSettings, RedisSettings], datasets_dir: Path,
+                                                     secrets: str, tmp_path: Path) -> None:  # fmt: skip
     kafka, redis_settings = stack
     connection = kafka.client_config()
-    names = ["clicks", "clicks-dlq", "snapshots", "updates"]
+    clicks, dlq, snapshots, updates = names = [f"{n}-{uuid.uuid4().hex[:6]}" for n in ("clicks", "dlq", "snap", "upd")]
     admin = AdminClient(connection)  # held: a collected client fails its futures
     for future in admin.create_topics([NewTopic(n, 2, 1) for n in names]).values():
         future.result(30)
     source = load("taobao-head", datasets_dir)
-    assert replay(source, "clicks", connection).events == source.table.num_rows  # type: ignore[attr-defined]
+    assert replay(source, clicks, connection).events == source.table.num_rows  # type: ignore[attr-defined]
 
-    config = JobConfig(kafka.bootstrap_servers, "clicks", "clicks-dlq", "snapshots", "job", bounded=True,
-                       kafka_properties=kafka.java_properties())  # fmt: skip
+    properties = kafka.java_properties()
+    if secrets == "mounted":  # a Secret's files, as Kubernetes mounts a Strimzi KafkaUser's (infra/deploy/kafka.yaml)
+        (tmp_path / "password").write_text(kafka.sasl_password.get_secret_value())  # type: ignore[union-attr]
+        properties = kafka.java_properties(secrets_dir=tmp_path)
+        assert all(kafka.sasl_password.get_secret_value() not in v for v in properties.values())  # type: ignore[union-attr]
+    config = JobConfig(kafka.bootstrap_servers, clicks, dlq, snapshots, f"job-{clicks}", bounded=True,
+                       kafka_properties=properties)  # fmt: skip
     start(config, [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]).wait(300_000)
     client = redis_settings.client()
-    SnapshotWriter(connection, OnlineWriter(client, USER_REALTIME), None, "snapshots", "updates",
-                   group="writer").run(idle_stop_s=5)  # fmt: skip
+    SnapshotWriter(connection, OnlineWriter(client, USER_REALTIME), None, snapshots, updates,
+                   group=f"writer-{clicks}").run(idle_stop_s=5)  # fmt: skip
 
     reference = BehaviorState(out_of_orderness_ms=config.stream.out_of_orderness_ms)
     reference.apply(source.table.to_pylist())  # type: ignore[attr-defined]

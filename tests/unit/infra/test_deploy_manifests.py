@@ -3,6 +3,8 @@ probes hit real routes, the FlinkDeployment's job arguments parse, the intent Cr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import yaml
 from click.testing import CliRunner
@@ -10,6 +12,7 @@ from click.testing import CliRunner
 from feature_store.offline import event_log
 from infra.cli import main
 from infra.config import PROJECT_ROOT, Settings
+from schemas.topics import DEFAULT_TOPICS
 from streaming.flink.environment import prometheus_reporter
 from streaming.jobs import behavior_job
 
@@ -31,6 +34,18 @@ def _claims(pod: dict) -> dict[str, str]:
     return {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"] if "persistentVolumeClaim" in v}
 
 
+def _settings(container: dict) -> dict:
+    """The container's FRESHREC_* variables as Settings' keyword arguments (a Secret's value: a placeholder)."""
+    values: dict = {}
+    for variable in container["env"]:
+        *sections, name = variable["name"].removeprefix("FRESHREC_").lower().split("__")
+        target = values
+        for section in sections:
+            target = target.setdefault(section, {})
+        target[name] = variable.get("value", "from-a-secret")
+    return values
+
+
 def test_every_variable_is_a_setting() -> None:
     for container in _containers():
         for variable in container["env"]:
@@ -39,8 +54,43 @@ def test_every_variable_is_a_setting() -> None:
             for part in path:
                 assert part in model.model_fields, f"{variable['name']}: no setting {part!r}"
                 model = model.model_fields[part].annotation
-            if "value" in variable:  # the value parses as the setting's type
-                Settings(**{path[0]: {path[1]: variable["value"]}} if len(path) == 2 else {path[0]: variable["value"]})
+        Settings(**_settings(container))  # the values parse together, the settings' own checks included
+
+
+def test_the_job_reaches_kafka_as_the_writer_and_the_refresher_do() -> None:
+    """The job's properties (a ConfigMap, no secret in it) are what the writer's settings give the Java client, with
+    the password a reference to the mounted KafkaUser Secret; all three use the same cluster."""
+    (deployment,) = _documents("FlinkDeployment")
+    args = behavior_job.parser().parse_args(deployment["spec"]["job"]["args"][2:])
+    pod = deployment["spec"]["podTemplate"]["spec"]
+    mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    (config_map,) = [d for d in _documents("ConfigMap") if d["metadata"]["name"] == volumes["kafka-client"]["configMap"]["name"]]
+    assert args.kafka_properties.parent == Path(mounts["kafka-client"])
+    written = config_map["data"][args.kafka_properties.name]
+    clients = {c["name"]: Settings(**_settings(c)).kafka for c in _containers() if c["name"] in ("writer", "refresher")}
+    assert len(clients) == 2 and clients["writer"] == clients["refresher"]
+    kafka = clients["writer"]
+    secrets_dir = Path(mounts["kafka-user"])
+    assert dict(line.split("=", 1) for line in written.splitlines()) == kafka.java_properties(secrets_dir=secrets_dir)
+    assert args.bootstrap == kafka.bootstrap_servers and volumes["kafka-user"]["secret"]["secretName"] == "freshrec"
+    assert str(kafka.ssl_ca_location).startswith(mounts["kafka-ca"])
+
+
+def test_the_kafka_topics_are_the_codes_topics() -> None:
+    """Strimzi's KafkaTopic resources: the names and configs of schemas/topics.py, replicated on the cluster."""
+    topics = {d["metadata"]["name"]: d["spec"] for d in _documents("KafkaTopic")}
+    assert set(topics) == set(DEFAULT_TOPICS.names())
+    assert {n: t.get("config", {}) for n, t in topics.items()} == DEFAULT_TOPICS.configs()
+    (kafka,) = _documents("Kafka")
+    config = kafka["spec"]["kafka"]["config"]
+    assert all(t["replicas"] == config["default.replication.factor"] == 3 for t in topics.values())
+    assert config["min.insync.replicas"] == 2 and not config["auto.create.topics.enable"]
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}"  # Strimzi's bootstrap Service
+    (writer,) = [c for c in _containers() if c["name"] == "writer"]
+    assert Settings(**_settings(writer)).kafka.bootstrap_servers == bootstrap
+    assert listener["tls"] and listener["authentication"]["type"] == "scram-sha-512"
 
 
 def test_commands_and_probes_exist() -> None:

@@ -45,7 +45,7 @@ def up(settings: Settings, secure: bool, brokers: int | None) -> None:
     if config is not None:
         console.print(f"secured: Kafka SASL_SSL (SCRAM-SHA-512), Redis TLS + ACL user. Every command: "
                       f"export FRESHREC_CONFIG={config}", soft_wrap=True)  # fmt: skip
-    if brokers is not None and brokers > 1:
+    if brokers is not None and brokers > 1 and config is None:  # secured: the configuration file holds it
         console.print(f"a cluster of {brokers} brokers. Every command: export FRESHREC_KAFKA__BROKERS={brokers}",
                       soft_wrap=True)  # fmt: skip
 

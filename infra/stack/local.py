@@ -8,6 +8,7 @@ from infra.config import Settings
 from infra.jars import BUNDLES, fetch
 from infra.stack.certs import LocalCertificates
 from infra.stack.kafka import LocalKafka, local_kafka
+from infra.stack.process import ManagedProcess
 from infra.stack.redis import LocalRedis
 
 
@@ -42,8 +43,11 @@ class LocalStack:
         return {"redis": self.redis.start(), "kafka": self.kafka.start()}
 
     def down(self) -> dict[str, bool]:
-        """Stop what this state directory started; {service: was running}."""
-        return {"kafka": self.kafka.stop(), "redis": self.redis.stop()}
+        """Stop what this state directory started; {service: was running}. Every broker a cluster's `up` started
+        stops too, whatever `kafka.brokers` says now."""
+        brokers = [self.kafka.stop()]
+        brokers += [ManagedProcess(pid.stem, pid.parent).stop() for pid in self.settings.state_dir.glob("kafka-*/kafka-*.pid")]
+        return {"kafka": any(brokers), "redis": self.redis.stop()}
 
     def status(self) -> list[ServiceStatus]:
         redis_pid = self.redis.process.pid()

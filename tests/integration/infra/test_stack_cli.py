@@ -88,8 +88,11 @@ def test_missing_java_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) 
 
 
 def test_up_secure_serves_only_authenticated_encrypted_clients(cli_env: dict[str, str]) -> None:
-    """`up --secure` writes the clients' configuration; with it every command connects, without it none does."""
-    up = freshrec(cli_env, "up", "--secure")
+    """`up --secure --brokers 3` writes the clients' configuration (a cluster of three brokers); with it every command
+    connects, without it none does; `down` stops every broker."""
+    base = free_port()  # the brokers take every other port from it: base .. base + 5
+    cli_env = {**cli_env, "FRESHREC_KAFKA__PORT": str(base), "FRESHREC_KAFKA__CONTROLLER_PORT": str(base + 1)}
+    up = freshrec(cli_env, "up", "--secure", "--brokers", "3")
     assert up.returncode == 0, up.stderr
     config = Path(cli_env["FRESHREC_STATE_DIR"]) / "secure.yaml"
     assert f"FRESHREC_CONFIG={config}" in up.stdout and config.stat().st_mode & 0o777 == 0o600
@@ -97,10 +100,14 @@ def test_up_secure_serves_only_authenticated_encrypted_clients(cli_env: dict[str
     status = freshrec(secured, "status")
     assert status.returncode == 0, status.stdout
     assert f"rediss://127.0.0.1:{cli_env['FRESHREC_REDIS__PORT']}" in status.stdout
+    assert all(f"127.0.0.1:{base + 2 * i}" in status.stdout for i in range(3)) and "kafka-3 " in status.stdout
     replay = freshrec(secured, "replay", "taobao-head", "--topic", "clicks-secure")
     assert replay.returncode == 0 and "replayed 4321 events" in replay.stdout, replay.stderr
     assert freshrec(secured, "topics", "count", "clicks-secure").stdout.strip().endswith("4321 records")
     plain = freshrec(cli_env, "topics", "count", "clicks-secure")  # the plaintext settings: refused
     assert plain.returncode != 0
-    again = freshrec(cli_env, "up", "--secure")  # the same users and certificates: nothing restarted
+    again = freshrec(cli_env, "up", "--secure")  # the same users, certificates and brokers: nothing restarted
     assert again.returncode == 0 and "kafka: already running" in again.stdout
+    down = freshrec(cli_env, "down")  # the plain settings (one broker) still stop all three
+    assert down.returncode == 0 and "kafka: stopped" in down.stdout
+    assert freshrec(secured, "status").returncode == 1

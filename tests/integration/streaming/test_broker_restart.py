@@ -4,7 +4,6 @@ ground truth from the CSV."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import uuid
@@ -17,6 +16,7 @@ from infra.config import KafkaSettings, load_settings
 from infra.stack.kafka import LocalKafka
 from infra.stack.process import free_port
 from sources.datasets import load
+from tests.fixtures.processes import kill9
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.live_job import LiveJob
 from tests.integration.streaming.slice_truth import all_match, produce
@@ -38,9 +38,7 @@ def test_broker_killed_mid_replay_and_restarted_loses_nothing(
     try:
         produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(0, half))
         job.wait(lambda: redis_client.dbsize() > 10_000, 180, "part of the first half stored")
-        pid = broker.process.pid()
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
+        kill9(broker.process)
         time.sleep(5)
         broker.start()
         produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(half))

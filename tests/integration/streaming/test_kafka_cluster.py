@@ -5,7 +5,6 @@ writer ride it out (no restart of theirs), and every user ends equal to the grou
 
 from __future__ import annotations
 
-import os
 import signal
 import uuid
 from pathlib import Path
@@ -18,6 +17,7 @@ from infra.config import KafkaSettings, load_settings
 from infra.stack.kafka import LocalKafkaCluster
 from infra.stack.process import free_port
 from sources.datasets import load
+from tests.fixtures.processes import kill9
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.live_job import LiveJob
 from tests.integration.streaming.slice_truth import all_match, produce
@@ -44,9 +44,7 @@ def test_one_broker_of_three_killed_mid_replay_loses_nothing(
     try:
         produce(kafka.bootstrap_servers, clicks, table.slice(0, half // 2))
         job.wait(lambda: redis_client.dbsize() > 5_000, 180, "part of the first quarter stored")
-        victim = cluster.nodes[1].process.pid()
-        assert victim is not None
-        os.kill(victim, signal.SIGKILL)  # while the rest of the first half is produced, and it stays down
+        kill9(cluster.nodes[1].process)  # while the rest is produced, and it stays down
         produce(kafka.bootstrap_servers, clicks, table.slice(half // 2))
 
         job.wait(all_match(redis_client, table), 420, "every user equal")

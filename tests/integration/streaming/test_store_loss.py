@@ -6,7 +6,6 @@ answered every request meanwhile with a 200, or a 503 with Retry-After: never a 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import threading
@@ -25,6 +24,7 @@ from infra.config import RedisSettings
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
 from sources.datasets import load
+from tests.fixtures.processes import kill9
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.inference.serving.conftest import start_api
 from tests.integration.streaming.live_job import LiveJob
@@ -73,9 +73,7 @@ def test_redis_lost_mid_replay_is_refilled_without_a_manual_step(
         produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(0, half))
         offline = tmp_path / "repo" / "data" / "offline" / USER_REALTIME.name
         job.wait(lambda: client.dbsize() > 20_000 and any(offline.glob("part-*.parquet")), 180, "the first half stored")
-        pid = store.process.pid()
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
+        kill9(store.process)
         time.sleep(0.5)
         shutil.rmtree(store.home / "appendonlydir")  # nothing survives: the store comes back empty
         produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(half))

@@ -4,8 +4,6 @@ the API (the event-loop reader reconnects)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 import urllib.error
@@ -19,6 +17,7 @@ import pytest
 from infra.config import RedisSettings
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
+from tests.fixtures.processes import kill9
 from tests.integration.inference.serving.conftest import get, post, start_api, write_user
 
 pytestmark = pytest.mark.integration
@@ -43,9 +42,7 @@ def test_redis_killed_and_restarted_under_the_api(own_redis: LocalRedis, model_d
     url = next(api)
     try:
         assert _status(url)[0] == 200
-        pid = own_redis.process.pid()
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
+        kill9(own_redis.process)
         time.sleep(0.5)
         answers = [_status(url) for _ in range(20)]
         assert {status for status, _ in answers} == {503}, answers

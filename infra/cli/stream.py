@@ -77,7 +77,7 @@ def run(settings: Settings, bounded: bool, snapshot_topic: str | None, group: st
     if job_metrics_port is not None and jobmanager is not None:
         raise click.UsageError("--job-metrics-port serves the in-process job; a cluster's reporter is its configuration "
                                "(flink.metrics_ports for `freshrec flink up`)")  # fmt: skip
-    checkpoints = checkpoint_dir or settings.state_dir / "checkpoints" / group
+    checkpoints = _checkpoints(settings, checkpoint_dir, group)
     resume = latest_checkpoint(checkpoints)
     stored = next((settings.offline_dir / USER_REALTIME.name).glob("part-*.parquet"), None) is not None
     if resume is None and stored and not from_empty_state:
@@ -131,7 +131,7 @@ def rescale(settings: Settings, jobmanager: str, parallelism: int, group: str, s
     from streaming.flink.session import SessionError, job_name, running_job, stop_with_savepoint, wait_running
     from streaming.flink.session import parallelism as parallelism_of
 
-    checkpoints = checkpoint_dir or settings.state_dir / "checkpoints" / group
+    checkpoints = _checkpoints(settings, checkpoint_dir, group)
     try:
         current = running_job(jobmanager, job_name(group))
         if current is None:
@@ -148,6 +148,11 @@ def rescale(settings: Settings, jobmanager: str, parallelism: int, group: str, s
         raise click.ClickException(f"resubmitted from {savepoint}, but: {exc}") from exc
     click.echo(f"rescaled {job_name(group)}: parallelism {before} -> {parallelism} from savepoint {savepoint}; "
                f"job {job.job_id}")
+
+
+def _checkpoints(settings: Settings, checkpoint_dir: Path | None, group: str) -> Path:
+    """Where the group's job keeps its checkpoints and savepoints: `--checkpoint-dir`, else under state_dir."""
+    return checkpoint_dir or settings.state_dir / "checkpoints" / group
 
 
 def _submit(settings: Settings, snapshot_topic: str, group: str, checkpoints: Path, *, jobmanager: str | None,

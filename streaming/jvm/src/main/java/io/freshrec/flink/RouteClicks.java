@@ -51,13 +51,14 @@ public class RouteClicks extends ProcessFunction<KafkaRecord, Click> {
         } catch (DecodeClick.InvalidRecord e) {
             reason = e.getMessage();
         }
-        metrics.deadLetter(reason);
-        ctx.output(DEAD_LETTERS, deadLetter(record.topic, record.partition, record.offset, record.key, record.value,
-                reason));
+        ctx.output(DEAD_LETTERS, deadLetter(metrics, record.topic, record.partition, record.offset, record.key,
+                record.value, reason));
     }
 
-    static KafkaRecord deadLetter(String topic, int partition, long offset, byte[] key, byte[] payload,
-            String reason) {
+    /** A dead letter of the record, counted in `metrics` under its kind: every letter the job makes is counted. */
+    static KafkaRecord deadLetter(JobMetrics metrics, String topic, int partition, long offset, byte[] key,
+            byte[] payload, String reason) {
+        metrics.deadLetter(reason);
         byte[] letter = DeadLetters.encode(topic, partition, offset, key, payload, reason, System.currentTimeMillis());
         return KafkaRecord.of(key, letter);
     }

@@ -79,24 +79,23 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
         if (user.isLate(click.eventTime, boundMs)) {
             String reason = "Late: event time " + Instant.ofEpochMilli(click.eventTime) + " is more than " + boundMs
                     + " ms behind the user's newest event " + Instant.ofEpochMilli(user.newest);
-            metrics.deadLetter(reason);
-            ctx.output(RouteClicks.DEAD_LETTERS, RouteClicks.deadLetter(clicksTopic, click.partition, click.offset,
-                    click.key, click.payload, reason));
+            ctx.output(RouteClicks.DEAD_LETTERS, RouteClicks.deadLetter(metrics, clicksTopic, click.partition,
+                    click.offset, click.key, click.payload, reason));
             return;
         }
         if (!user.apply(click, boundMs)) {
             duplicates.inc();
             return;
         }
+        long now = ctx.timerService().currentProcessingTime();
         applied.inc();
-        lag.set(click.eventTime, ctx.timerService().currentProcessingTime());
+        lag.set(click.eventTime, now);
         ctx.output(APPLIED, click);
         if (flushMs <= 0) {
             out.collect(snapshot(click.userId, user));
-            expireAfter(ctx.timerService().currentProcessingTime(), user, ctx.timerService());
+            expireAfter(now, user, ctx.timerService());
         } else if (!user.dirty) {
             user.dirty = true;
-            long now = ctx.timerService().currentProcessingTime();
             long delay = now - click.eventTime > catchUpMs ? catchUpMs : flushMs;
             ctx.timerService().registerProcessingTimeTimer(now + delay);
             ctx.timerService().registerEventTimeTimer(END_OF_INPUT);

@@ -8,6 +8,7 @@ cannot serve as the marker: redis-server rewrites its process title.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -108,6 +109,7 @@ def ensure_port_free(host: str, port: int, owner: str, setting: str) -> None:
 
 
 _ISSUED_PORTS: set[int] = set()
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
 def free_port() -> int:
@@ -123,6 +125,30 @@ def free_port() -> int:
         if port not in _ISSUED_PORTS:
             _ISSUED_PORTS.add(port)
             return port
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive ports, all free right now and none handed out before by this process.
+
+    Drawn below the kernel's ephemeral range: a port in it may be taken by any outgoing connection between
+    this check and the moment the service binds it, and a block is more ports to lose that race.
+    """
+    high = int(_EPHEMERAL_RANGE.read_text().split()[0]) if _EPHEMERAL_RANGE.exists() else 32_768
+    while True:
+        base = random.randrange(high // 2, high - count)
+        ports = range(base, base + count)
+        if _ISSUED_PORTS.isdisjoint(ports) and all(_bindable(port) for port in ports):
+            _ISSUED_PORTS.update(ports)
+            return base
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.stack.process import free_port
+from infra.stack.process import free_port, free_port_block
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +90,7 @@ def test_missing_java_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) 
 def test_up_secure_serves_only_authenticated_encrypted_clients(cli_env: dict[str, str]) -> None:
     """`up --secure --brokers 3` writes the clients' configuration (a cluster of three brokers); with it every command
     connects, without it none does; `down` stops every broker."""
-    base = free_port()  # the brokers take every other port from it: base .. base + 5
+    base = free_port_block(6)  # the brokers take every other port from it: base .. base + 5
     cli_env = {**cli_env, "FRESHREC_KAFKA__PORT": str(base), "FRESHREC_KAFKA__CONTROLLER_PORT": str(base + 1)}
     up = freshrec(cli_env, "up", "--secure", "--brokers", "3")
     assert up.returncode == 0, up.stderr

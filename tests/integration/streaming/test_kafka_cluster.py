@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient
 
 from infra.config import KafkaSettings, load_settings
 from infra.stack.kafka import LocalKafkaCluster
-from infra.stack.process import free_port
+from infra.stack.process import free_port_block
 from sources.datasets import load
 from tests.fixtures.processes import kill9
 from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
@@ -29,7 +29,7 @@ def test_one_broker_of_three_killed_mid_replay_loses_nothing(
     redis_server: RedisEndpoint, redis_client: redis.Redis, datasets_dir: Path, tmp_path: Path
 ) -> None:
     table = load("taobao-2h", datasets_dir).table  # type: ignore[attr-defined]
-    base = free_port()
+    base = free_port_block(6)  # three brokers, each a listener and a controller port
     cluster = LocalKafkaCluster(KafkaSettings(port=base, controller_port=base + 1, heap="512m", brokers=3), tmp_path,
                                 load_settings().cache_dir)  # fmt: skip
     cluster.start()

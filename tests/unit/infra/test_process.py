@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from infra.stack.kafka import cluster_id
-from infra.stack.process import ManagedProcess, PortInUseError, StackError, ensure_port_free, free_port
+from infra.stack.process import (
+    ManagedProcess,
+    PortInUseError,
+    StackError,
+    ensure_port_free,
+    free_port,
+    free_port_block,
+)
 
 
 def test_port_taken_gives_a_clear_error() -> None:
@@ -58,3 +65,12 @@ def test_kafka_cluster_ids_never_read_as_options() -> None:
 def test_free_port_never_hands_out_the_same_port_twice() -> None:
     ports = [free_port() for _ in range(200)]  # the kernel often re-offers a just-released port
     assert len(set(ports)) == len(ports)
+
+
+def test_port_blocks_are_free_disjoint_and_below_the_ephemeral_range() -> None:
+    ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    bases = [free_port_block(6) for _ in range(50)]
+    ports = [base + i for base in bases for i in range(6)]
+    assert len(set(ports)) == len(ports) and max(ports) < ephemeral
+    for port in ports[:12]:
+        ensure_port_free("127.0.0.1", port, "test", "none")

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import redis
+from redis.cluster import RedisCluster
 
 from feature_store.offline.parquet_log import snapshot_schema
+from feature_store.online import cluster
 from feature_store.online.validation import online_schema
 from feature_store.online.writer import OnlineWriter, WriteResult
 from feature_store.store import PROJECT
@@ -81,25 +82,42 @@ def _slices(table: pa.Table) -> Iterator[pa.Table]:
 @dataclass
 class StoreGuard:
     """Refills the store from the offline log whenever its marker is missing: on a first start, or after the store
-    lost its data. One EXISTS per call when the store is filled."""
+    lost its data. One EXISTS per call when the store is filled (per master on a Redis Cluster: each has a marker in
+    one of its slots, so a master that comes back empty is noticed too)."""
 
-    client: redis.Redis
+    client: cluster.Client
     offline_dir: Path
     writers: Mapping[str, OnlineWriter]
     project: str = PROJECT
 
     def ensure(self) -> dict[str, WriteResult] | None:
         """None if the store was filled; else what the refill wrote."""
-        return None if self.client.exists(marker_key(self.project)) else self.refill()
+        return None if all(self.client.exists(key) for key in self.marker_keys()) else self.refill()
 
     def refill(self) -> dict[str, WriteResult]:
-        """Rebuild every view from the offline log, then mark the store filled; again if the server restarted
+        """Rebuild every view from the offline log, then mark the store filled; again if a server restarted
         meanwhile (its run_id changed), since what was written before that is gone."""
-        key = marker_key(self.project)
         while True:
-            server = self.client.info("server")["run_id"]
+            servers = self._servers()
             results = rebuild(self.writers, self.offline_dir)
-            self.client.set(key, int(time.time() * 1000))
-            if self.client.info("server")["run_id"] == server:
+            markers = self.marker_keys()
+            for key in markers:
+                self.client.set(key, int(time.time() * 1000))
+            if self._servers() == servers:
                 return results
-            self.client.delete(key)
+            for key in markers:
+                self.client.delete(key)
+
+    def marker_keys(self) -> list[bytes]:
+        """The marker, or one per master of a cluster (in the lowest slot it serves)."""
+        key = marker_key(self.project)
+        if not cluster.is_cluster(self.client):
+            return [key]
+        return [b"%s:{%s}" % (key, cluster.tag_of_slot(slot)) for slot in cluster.first_slots(self.client)]  # type: ignore[arg-type]
+
+    def _servers(self) -> set[str]:
+        """The run ids of the server, or of every master: any restart changes them."""
+        if not cluster.is_cluster(self.client):
+            return {self.client.info("server")["run_id"]}
+        infos = self.client.info("server", target_nodes=RedisCluster.PRIMARIES)  # type: ignore[call-arg]
+        return {info["run_id"] for info in infos.values()}

@@ -14,14 +14,18 @@ REPO_DIR = Path(__file__).parent / "repo"
 PROJECT = "freshrec"
 
 
-def open_store(repo_dir: Path = REPO_DIR, redis_connection: str | None = None) -> FeatureStore:
-    """A FeatureStore on `repo_dir`, its online store pointed at `redis_connection` ("host:port") when given."""
+def open_store(repo_dir: Path = REPO_DIR, redis_connection: str | None = None, redis_cluster: bool = False) -> FeatureStore:
+    """A FeatureStore on `repo_dir`, its online store pointed at `redis_connection` ("host:port") when given, a node
+    of a Redis Cluster when `redis_cluster` (Feast's `redis_type: redis_cluster`)."""
     from feast import FeatureStore
+    from feast.infra.online_stores.redis import RedisType
     from feast.repo_config import load_repo_config
 
     config = load_repo_config(repo_dir, repo_dir / "feature_store.yaml")
     if redis_connection:
         config.online_store.connection_string = redis_connection
+    if redis_cluster:
+        config.online_store.redis_type = RedisType.redis_cluster
     return FeatureStore(repo_path=str(repo_dir), config=config)
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import redis
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+from redis.cluster import RedisCluster
 
 from inference.serving.config import ServingConfig
 from intents.config import IntentConfig
@@ -171,6 +172,13 @@ class RedisSettings(BaseModel):
                                             "(noeviction: a write never silently drops another user's features); the "
                                             "writer waits, counting retries, until keys expire or the cap is raised")  # fmt: skip
 
+    cluster: bool = Field(False, description="the server is a node of a Redis Cluster: the other nodes and the "
+                          "slots they serve are found from it, and every client routes by slot")  # fmt: skip
+    cluster_masters: int = Field(3, ge=3, description="masters of the local cluster `up --redis-cluster` runs")
+    cluster_replicas: int = Field(1, ge=0, description="replicas per master of the local cluster")
+    cluster_node_timeout_ms: int = Field(5000, ge=100, description="a master unreachable this long is failed over "
+                                         "to its replica (the local cluster's `cluster-node-timeout`)")  # fmt: skip
+
     username: str | None = Field(None, description="ACL user (default: the `default` user)")
     password: SecretStr | None = Field(None, description="the user's password (AUTH); never printed")
     tls: bool = Field(False, description="connect over TLS")
@@ -214,9 +222,16 @@ class RedisSettings(BaseModel):
         pairs = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in extra.items() if v is not None]
         return ",".join([f"{self.host}:{self.port}", *pairs])
 
-    def client(self) -> redis.Redis:
-        """A client of this server (every command of freshrec's own uses one)."""
+    def client(self) -> redis.Redis | RedisCluster:
+        """A client of this server, or of the whole cluster it belongs to (every command of freshrec's own uses one)."""
+        if self.cluster:
+            return RedisCluster(**self.client_kwargs())
         return redis.Redis(**self.client_kwargs())
+
+    @property
+    def cluster_nodes(self) -> int:
+        """Servers of the local cluster, on consecutive ports from `port`; their cluster bus on the ones after."""
+        return self.cluster_masters * (1 + self.cluster_replicas) if self.cluster else 1
 
 
 class FlinkSettings(BaseModel):

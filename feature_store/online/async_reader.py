@@ -3,7 +3,9 @@
 Every read asked for in one pass of the loop goes out as one MULTI/EXEC (`OnlineReader.frame`) on one connection;
 replies are parsed by hiredis as they arrive, and batches pipeline (RESP answers in order), so a server handling
 thousands of requests a second pays one round trip per loop pass, not a thread hand-off per request. Decoding is
-`OnlineReader.decode`: the same features as the threaded path, byte for byte.
+`OnlineReader.decode`: the same features as the threaded path, byte for byte. On Redis Cluster a loop pass's reads go
+to each master they touch on that master's connection (`OnlineReader.cluster_frames`), all at once; a redirection or a
+lost master fails that pass's reads and has the topology refreshed for the next.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from collections.abc import Callable
 
 import hiredis
 import numpy as np
-from redis.connection import Connection, SSLConnection
+from redis.connection import Connection, ConnectionPool, SSLConnection
 
-from feature_store.online import resp
-from feature_store.online.reader import FeatureVector, OnlineReader
+from feature_store.online import cluster, resp
+from feature_store.online.reader import FeatureBatch, FeatureVector, OnlineReader
 
 MAX_IN_FLIGHT = 64
 """Batches sent and not yet answered, per connection, beyond which a new batch fails at once (`Backlogged`): a
@@ -36,7 +38,8 @@ class AsyncOnlineReader:
                  max_in_flight: int = MAX_IN_FLIGHT) -> None:  # fmt: skip
         """Connects like `reader`'s client (host, port, db, credentials, TLS over TCP). `on_batch` sees each
         batch's size (metrics)."""
-        pool = reader.client.connection_pool
+        self._cluster = cluster.is_cluster(reader.client)
+        pool = _node_pool(reader.client)
         if pool.connection_class not in (Connection, SSLConnection):
             raise ValueError(f"the event-loop reader speaks TCP (plain or TLS), not {pool.connection_class.__name__}")
         self.reader, self.on_batch, self.max_in_flight = reader, on_batch, max_in_flight
@@ -49,6 +52,7 @@ class AsyncOnlineReader:
             self._handshake.append(resp.command([b"AUTH", *(str(c).encode() for c in credentials)]))
         if kwargs.get("db"):
             self._handshake.append(resp.command([b"SELECT", str(kwargs["db"]).encode()]))
+        self._refreshing = False
         self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
 
     async def read_with(self, entity_id: int, key: bytes) -> tuple[FeatureVector, bytes | None]:
@@ -64,8 +68,9 @@ class AsyncOnlineReader:
     def close(self) -> None:
         """Closes each loop's connection, from any thread (a loop already closed took its connection with it)."""
         for loop, state in self._loops.items():
-            if state.protocol is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(state.protocol.close)
+            for protocol in state.protocols.values():
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(protocol.close)
         self._loops.clear()
 
     def _flush(self, state: _LoopState) -> None:
@@ -78,12 +83,14 @@ class AsyncOnlineReader:
         ids = [entity for entity, _, _ in batch]
         keys = [key for _, key, _ in batch]
         try:
-            connection = await self._connection(state)
-            if len(connection.waiting) >= self.max_in_flight:
-                raise Backlogged(f"redis has not answered the {len(connection.waiting)} reads in flight")
-            replies = await connection.request(*self.reader.frame(ids, keys))
-            features, values = self.reader.decode(np.asarray(ids, dtype=np.int64), replies, len(keys), int(time.time() * 1000))
+            if self._cluster:
+                features, values = await self._read_cluster(state, ids, keys)
+            else:
+                replies = await (await self._connection(state, self._address)).request(*self.reader.frame(ids, keys))
+                features, values = self.reader.decode(np.asarray(ids, dtype=np.int64), replies, len(keys), int(time.time() * 1000))
         except Exception as exc:  # every read of the batch gets the error; the next batch reconnects if need be
+            if self._cluster and (isinstance(exc, ConnectionError) or cluster.is_redirect(exc)):
+                self._refresh()
             for *_, future in batch:
                 if not future.done():
                     future.set_exception(exc)
@@ -92,15 +99,52 @@ class AsyncOnlineReader:
             if not future.done():  # not timed out or cancelled meanwhile
                 future.set_result((features.vector(i), values[i]))
 
-    async def _connection(self, state: _LoopState) -> _Replies:
+    async def _read_cluster(self, state: _LoopState, ids: list[int], keys: list[bytes]) -> tuple[FeatureBatch, list]:
+        plan = self.reader.cluster_frames(ids, keys)
+        requests = []
+        for node, _, payload, counts in plan:
+            kwargs = node.connection_pool.connection_kwargs
+            connection = await self._connection(state, (kwargs["host"], kwargs["port"]))
+            requests.append(connection.request(payload, sum(counts)))
+        answers = await asyncio.gather(*requests)
+        replies = self.reader.cluster_gather(len(ids), len(keys), [(p, c, a) for (_, p, _, c), a in zip(plan, answers)])
+        return self.reader.columns(np.asarray(ids, dtype=np.int64), replies, len(keys), int(time.time() * 1000))
+
+    def _refresh(self) -> None:
+        """The cluster's topology asked for again, off the loop (it may wait on nodes that are gone), once at a time."""
+        if self._refreshing:
+            return
+        self._refreshing = True
+
+        def refresh() -> None:
+            try:
+                cluster.refresh(self.reader.client)  # type: ignore[arg-type]
+            finally:
+                self._refreshing = False
+
+        asyncio.get_running_loop().run_in_executor(None, refresh)
+
+    async def _connection(self, state: _LoopState, address: tuple[str, int]) -> _Replies:
+        """The loop's connection to `address`, opened (with the handshake) when missing or lost; a connection with
+        `max_in_flight` batches unanswered refuses more (`Backlogged`)."""
         async with state.connecting:
-            if state.protocol is None or state.protocol.lost is not None:
+            protocol = state.protocols.get(address)
+            if protocol is None or protocol.lost is not None:
                 _, protocol = await asyncio.get_running_loop().create_connection(
-                    _Replies, *self._address, ssl=self._tls, server_hostname=self._address[0] if self._tls else None)
+                    _Replies, *address, ssl=self._tls, server_hostname=address[0] if self._tls else None)
                 for command in self._handshake:
                     await protocol.request([command], 1)
-                state.protocol = protocol
-            return state.protocol
+                state.protocols[address] = protocol
+        if len(protocol.waiting) >= self.max_in_flight:
+            raise Backlogged(f"redis has not answered the {len(protocol.waiting)} reads in flight")
+        return protocol
+
+
+def _node_pool(client: cluster.Client) -> ConnectionPool:
+    """The connection pool of the server, or of a master of the cluster: how a node is spoken to."""
+    if not cluster.is_cluster(client):
+        return client.connection_pool  # type: ignore[union-attr]
+    return client.get_redis_connection(client.get_primaries()[0]).connection_pool  # type: ignore[union-attr]
 
 
 def _tls_context(kwargs: dict) -> ssl.SSLContext:
@@ -120,7 +164,7 @@ class _LoopState:
 
     def __init__(self) -> None:
         self.pending: list[tuple[int, bytes, asyncio.Future]] = []
-        self.protocol: _Replies | None = None
+        self.protocols: dict[tuple[str, int], _Replies] = {}
         self.connecting = asyncio.Lock()
 
 

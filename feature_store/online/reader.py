@@ -1,7 +1,9 @@
 """One-round-trip reads of Feast-layout Redis hashes, for one entity or a batch, decoded into numpy arrays.
 
 A batch read is one MULTI/EXEC of HMGETs, every view of every entity: one round trip, and all values as of one
-instant (never half of a concurrent write batch). Max age is enforced here, at read time (Feast does not enforce a
+instant (never half of a concurrent write batch). On Redis Cluster a transaction stays within one slot: a batch is one
+MULTI/EXEC per entity (its views and its extra key, co-located), pipelined per master: each entity's values as of one
+instant, one round trip per master. Max age is enforced here, at read time (Feast does not enforce a
 view's ttl online): a row whose event timestamp is older than `max_age` is reported as expired, its values withheld.
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 import redis
 
-from feature_store.online import resp
+from feature_store.online import cluster, resp
 from feature_store.online.layout import ViewLayout, timestamp_ms
 from feature_store.online.value_decoding import Column, ListColumn, decode_columns
 from feature_store.store import PROJECT
@@ -82,7 +84,7 @@ class OnlineReader:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: cluster.Client,
         views: Sequence[ViewSpec],
         project: str = PROJECT,
         max_age: Mapping[str, timedelta] | None = None,
@@ -97,14 +99,15 @@ class OnlineReader:
         ages = {v.name: v.ttl for v in views} | dict(max_age or {})
         self._max_age_ms = {name: int(age.total_seconds() * 1000) for name, age in ages.items()}
         self._fields = [[*lay.field_keys, lay.ts_key, lay.version_key] for lay in self.layouts]
-        self._connections = resp.ThreadConnections(client)
+        self._connections = resp.ThreadConnections(client) if not cluster.is_cluster(client) else None
+        self._node_connections: dict[redis.Redis, resp.ThreadConnections] = {}
         self._spin_us = spin_us
         # HMGET framing per view, cached around the key: a read only frames the keys
         self._hmget = [resp.command([b"HMGET", b"%KEY%", *f]).split(b"$5\r\n%KEY%\r\n") for f in self._fields]
 
     def read(self, entity_id: int, now_ms: int | None = None) -> FeatureVector:
         """One entity: decoded field by field (cheaper than the columnar path for a single row)."""
-        replies = command_replies(self._round_trip(*self.frame([int(entity_id)])))
+        replies = self._replies([int(entity_id)], ())
         now = now_ms if now_ms is not None else int(time.time() * 1000)
         return FeatureVector(int(entity_id), {lay.view.name: self._row(lay, raw, now) for lay, raw in zip(self.layouts, replies)})
 
@@ -119,9 +122,10 @@ class OnlineReader:
     def read_batch_with(self, entity_ids: Sequence[int] | np.ndarray, keys: Sequence[bytes], now_ms: int | None = None,
                         ) -> tuple[FeatureBatch, list[bytes | None]]:  # fmt: skip
         """`read_batch`, plus the string values at `keys` (GET) in the same transaction: a consumer that keeps its
-        own state beside the features (serving's result cache) sees both as of one instant, in one round trip."""
+        own state beside the features (serving's result cache) sees both as of one instant, in one round trip. On a
+        cluster, `keys` are one per entity, each in its entity's slot (`cluster.slot_tag`)."""
         ids = np.asarray(entity_ids, dtype=np.int64)
-        return self.decode(ids, self._round_trip(*self.frame(ids.tolist(), keys)), len(keys), now_ms)
+        return self.columns(ids, self._replies(ids.tolist(), keys), len(keys), now_ms)
 
     def frame(self, ids: list[int], keys: Sequence[bytes] = ()) -> tuple[list[bytes], int]:
         """The packed commands of one batch read and how many replies they get: one HMGET per view per entity,
@@ -142,15 +146,60 @@ class OnlineReader:
                ) -> tuple[FeatureBatch, list[bytes | None]]:  # fmt: skip
         """The replies to `frame(ids, <keys>)`, in order (+OK and +QUEUED included), as the batch and the values
         at the keys."""
-        replies = command_replies(replies)
+        return self.columns(ids, command_replies(replies), keys, now_ms)
+
+    def columns(self, ids: np.ndarray, replies: list, keys: int, now_ms: int | None,
+                 ) -> tuple[FeatureBatch, list[bytes | None]]:  # fmt: skip
+        """Command replies (the HMGETs entity-major, then the GETs) as the batch and the values at the keys."""
         now = now_ms if now_ms is not None else int(time.time() * 1000)
         features = replies[: len(replies) - keys]
         views = {layout.view.name: self._decode(layout, features[v :: len(self.layouts)], now)
                  for v, layout in enumerate(self.layouts)}  # fmt: skip
         return FeatureBatch(ids, views), replies[len(replies) - keys :]
 
-    def _round_trip(self, payload: list[bytes], expected: int) -> list:
-        with self._connections.connection() as connection:
+    def _replies(self, ids: list[int], keys: Sequence[bytes]) -> list:
+        """Every command's reply: the HMGETs entity-major, then the GETs."""
+        if self._connections is not None:
+            return command_replies(self._round_trip(self._connections, *self.frame(ids, keys)))
+        if keys and len(keys) != len(ids):
+            raise ValueError("on Redis Cluster a batch read takes one extra key per entity, in the entity's slot")
+        return cluster.retrying(self.client, lambda: self._cluster_replies(ids, keys))  # type: ignore[arg-type]
+
+    def _cluster_replies(self, ids: list[int], keys: Sequence[bytes]) -> list:
+        answered = []
+        for node, positions, payload, counts in self.cluster_frames(ids, keys):
+            connections = self._node_connections.get(node) or self._node_connections.setdefault(node, resp.ThreadConnections(node))
+            answered.append((positions, counts, self._round_trip(connections, payload, sum(counts))))
+        return self.cluster_gather(len(ids), len(keys), answered)
+
+    def cluster_frames(self, ids: list[int], keys: Sequence[bytes] = (),
+                       ) -> list[tuple[redis.Redis, list[int], list[bytes], list[int]]]:  # fmt: skip
+        """A batch read on a cluster, per master: its client, the positions of its entities, their packed commands
+        (each entity's own MULTI/EXEC, with its key when `keys` are given) and each entity's reply count."""
+        entity_keys = [self.layouts[0].key(entity) for entity in ids]  # every view of an entity: one key
+        plan = []
+        for node, positions in cluster.by_master(self.client, entity_keys):  # type: ignore[arg-type]
+            frames = [self.frame([ids[p]], [keys[p]] if keys else ()) for p in positions]
+            plan.append((node, positions, [c for f, _ in frames for c in f], [n for _, n in frames]))
+        return plan
+
+    def cluster_gather(self, entities: int, keys: int, answered: list[tuple[list[int], list[int], list]]) -> list:
+        """The masters' replies to `cluster_frames` ((positions, reply counts, replies) each) as one batch's command
+        replies: the HMGETs entity-major, then the GETs."""
+        views = len(self.layouts)
+        features: list = [None] * (entities * views)
+        values: list = [None] * keys
+        for positions, counts, replies in answered:
+            at = 0
+            for p, n in zip(positions, counts):
+                got, at = command_replies(replies[at : at + n]), at + n
+                features[p * views : (p + 1) * views] = got[:views]
+                if keys:
+                    values[p] = got[views]
+        return features + values
+
+    def _round_trip(self, connections: resp.ThreadConnections, payload: list[bytes], expected: int) -> list:
+        with connections.connection() as connection:
             connection.send_packed_command(payload)
             resp.await_reply(connection, self._spin_us)
             return [connection.read_response() for _ in range(expected)]

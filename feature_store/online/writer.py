@@ -3,21 +3,22 @@
 A batch is validated and encoded as whole columns first (a bad row raises before any command is sent), then sent as
 one call of a Lua script, so a reader sees the whole batch or none of it. The script applies a row only if its version
 is >= the stored one: same-second updates are never dropped (versions are milliseconds), an older snapshot never
-overwrites a newer one, and replaying a batch converges. (On Redis Cluster a script's keys must share a slot: a cluster
-writer would split each batch per slot, atomic per shard; not needed for the single-node store used here.)
+overwrites a newer one, and replaying a batch converges. On Redis Cluster a batch is split by master, one call on
+each (Redis 7's cross-slot scripts, the keys passed as arguments): atomic per master, not whole.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
-import redis
 
-from feature_store.online import resp
+from feature_store.online import cluster, resp
 from feature_store.online.layout import ViewLayout
 from feature_store.online.validation import rows_to_table, validate
 from feature_store.online.value_encoding import encode_timestamps, value_parts
@@ -26,25 +27,31 @@ from feature_store.views import ViewSpec
 from schemas.ragged import decimal_ascii
 
 
-def _write_script(features: int) -> str:
+def _write_script(features: int, keys_in_argv: bool = False) -> str:
     """The batch-write script of a view with `features` fields: one call writes a whole batch, so it is atomic.
 
     ARGV is column-major, so each column is framed in one pass: version field, ts field, ttl, then the feature field
     names, then n versions, n timestamps and n values of each feature, in row order. A row is applied when its
     version is >= the stored one. The HSET argument list is spelled out for this view's width: no Lua table per row.
+    With `keys_in_argv` (Redis Cluster) no key is declared: the n keys follow in ARGV, then n, and the script may
+    touch every slot of the master it runs on (Redis 7's `allow-cross-slot-keys`; a key of another master fails the
+    call, which is then retried on the new topology): one call per master, atomic on it.
     """
     pairs = ", ".join(f"ARGV[{3 + j}], ARGV[b + {j + 1} * n + i]" for j in range(1, features + 1))
-    return f"""
+    shebang, count, key = ("", "#KEYS", "KEYS[i]")
+    if keys_in_argv:
+        shebang, count, key = ("#!lua flags=allow-cross-slot-keys\n", "tonumber(ARGV[#ARGV])", "ARGV[#ARGV - n - 1 + i]")
+    return f"""{shebang}
 local vf, tsf, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local n = #KEYS
+local n = {count}
 local b = 3 + {features}
 local applied = 0
 for i = 1, n do
-  local version = ARGV[b + i]
-  local current = redis.call('HGET', KEYS[i], vf)
+  local key, version = {key}, ARGV[b + i]
+  local current = redis.call('HGET', key, vf)
   if not current or tonumber(current) <= tonumber(version) then
-    redis.call('HSET', KEYS[i], vf, version, tsf, ARGV[b + n + i], {pairs})
-    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+    redis.call('HSET', key, vf, version, tsf, ARGV[b + n + i], {pairs})
+    if ttl > 0 then redis.call('EXPIRE', key, ttl) end
     applied = applied + 1
   end
 end
@@ -67,14 +74,18 @@ class OnlineWriter:
     (`validation.online_schema`), which is what the streaming job produces and the fast path.
     """
 
-    def __init__(self, client: redis.Redis, view: ViewSpec, project: str = PROJECT, key_ttl_seconds: int | None = None) -> None:
+    def __init__(self, client: cluster.Client, view: ViewSpec, project: str = PROJECT, key_ttl_seconds: int | None = None) -> None:
         self.client = client
         self.view = view
         self.layout = ViewLayout(view, project)
         self.key_ttl_seconds = key_ttl_seconds or 0
         self._script = _write_script(len(view.fields))
         self._sha = hashlib.sha1(self._script.encode()).hexdigest().encode()
+        cluster_script = _write_script(len(view.fields), keys_in_argv=True).encode()
+        self._cluster_sha = hashlib.sha1(cluster_script).hexdigest().encode()
+        self._load_cluster_script = resp.command([b"SCRIPT", b"LOAD", cluster_script])
         self._fixed_args = [self.layout.version_key, self.layout.ts_key, b"%d" % self.key_ttl_seconds, *self.layout.field_keys]
+        self._fixed = resp.arguments(self._fixed_args)
 
     def write(self, rows: Sequence[Mapping[str, Any]]) -> WriteResult:
         return self.write_table(rows_to_table(self.view, rows))
@@ -84,12 +95,15 @@ class OnlineWriter:
 
     def write_tables(self, tables: Iterable[pa.Table]) -> WriteResult:
         """Write several batches, each atomic, pipelined: batch k+1 is encoded while Redis applies batch k."""
+        if cluster.is_cluster(self.client):
+            return self._write_cluster(tables)
         self.client.script_load(self._script)  # idempotent, one round trip: EVALSHA below never meets NOSCRIPT
         in_flight = applied = total = 0
         with resp.connection(self.client) as connection:
             for table in tables:
                 if table.num_rows == 0:
                     continue
+                validate(self.view, table)
                 connection.send_packed_command([self._pack(table)])
                 in_flight += 1
                 total += table.num_rows
@@ -100,15 +114,59 @@ class OnlineWriter:
                 applied += int(connection.read_response())
         return WriteResult(applied, total - applied)
 
+    def _write_cluster(self, tables: Iterable[pa.Table]) -> WriteResult:
+        """Each batch one script call per master (atomic on it), sent to all of them before any reply is read,
+        retried whole through a failover."""
+        applied = total = 0
+        for table in tables:
+            if table.num_rows == 0:
+                continue
+            validate(self.view, table)
+            applied += cluster.retrying(self.client, partial(self._write_masters, table))  # type: ignore[arg-type]
+            total += table.num_rows
+        return WriteResult(applied, total - applied)
+
+    def _write_masters(self, table: pa.Table) -> int:
+        keys = [self.layout.key(int(i)) for i in table[self.view.join_key].to_numpy()]
+        with ExitStack() as stack:
+            sent = []
+            for node, positions in cluster.by_master(self.client, keys):  # type: ignore[arg-type]
+                connection = stack.enter_context(resp.connection(node))
+                call = self._pack_runs(table.take(positions), [0, len(positions)], keys_last=True)[0]
+                connection.send_packed_command([self._load_cluster_script, call])  # a new master has no scripts yet
+                sent.append(connection)
+            applied = 0
+            for connection in sent:
+                connection.read_response()  # SCRIPT LOAD's sha
+                applied += int(connection.read_response())
+            return applied
+
     def _pack(self, table: pa.Table) -> bytes:
-        validate(self.view, table)
+        """The script call of a validated batch."""
+        return self._pack_runs(table, [0, table.num_rows])[0]
+
+    def _pack_runs(self, table: pa.Table, starts: list[int], keys_last: bool = False) -> list[bytes]:
+        """One script call per run of rows (`starts`: where each begins, then the row count), every column framed
+        once for all of them and cut per run. `keys_last`: the cluster script's call (keys and their count after
+        the values, none declared)."""
         version = "version" if "version" in table.column_names else "event_time"
-        args: list[bytes | resp.Column] = [
-            b"EVALSHA", self._sha, b"%d" % table.num_rows,
+        columns = [
             self.layout.redis_keys(table[self.view.join_key].to_numpy()),
-            *self._fixed_args,
             decimal_ascii(table[version].to_numpy()),
             encode_timestamps(table["event_time"].to_numpy()),
             *(value_parts(spec, table[spec.name]) for spec in self.view.fields),
-        ]  # fmt: skip
-        return resp.command(args)
+        ]
+        framed = [(memoryview(data), offsets) for data, offsets in map(resp.framed_rows, columns)]
+        calls = []
+        for a, b in zip(starts, starts[1:]):
+            rows = b - a
+            keys, *values = (data[offsets[a] : offsets[b]] for data, offsets in framed)
+            count = 3 + len(self._fixed_args) + rows * len(columns)
+            if keys_last:
+                head = resp.arguments([b"EVALSHA", self._cluster_sha, b"0"])
+                tail = resp.arguments([b"%d" % rows])
+                calls.append(b"".join([b"*%d\r\n" % (count + 1), head, self._fixed, *values, keys, tail]))
+            else:
+                head = resp.arguments([b"EVALSHA", self._sha, b"%d" % rows])
+                calls.append(b"".join([b"*%d\r\n" % count, head, keys, self._fixed, *values]))
+        return calls

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 import uvicorn
+from redis.cluster import RedisCluster
 
 from inference.serving.config import ServingConfig
 
@@ -49,14 +50,15 @@ for the workers it starts."""
 
 
 def serve_workers(config: ServingConfig, redis_kwargs: dict[str, Any], models_dir: Path, host: str, port: int,
-                  workers: int) -> None:  # fmt: skip
-    """`workers` API processes on one port; each connects to Redis with `redis_kwargs` (redis-py's, JSON-able)."""
+                  workers: int, redis_cluster: bool = False) -> None:  # fmt: skip
+    """`workers` API processes on one port; each connects to Redis with `redis_kwargs` (redis-py's, JSON-able), as
+    a node of a Redis Cluster when `redis_cluster`."""
     private = Path(tempfile.mkdtemp(prefix="freshrec-serve-"))  # 0700: the secrets' file is for this user only
     spec = private / "spec.json"
     spec.touch(mode=0o600)
     secret = config.api_key.get_secret_value() if config.api_key else None
     spec.write_text(json.dumps({"serving": {**config.model_dump(mode="json"), "api_key": secret}, "redis": redis_kwargs,
-                                "models_dir": str(models_dir)}))  # fmt: skip
+                                "redis_cluster": redis_cluster, "models_dir": str(models_dir)}))  # fmt: skip
     os.environ[SPEC_ENV] = str(spec)  # a path: the environment (ps e, /proc/*/environ) never holds a secret
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="freshrec-metrics-")
     try:
@@ -74,7 +76,7 @@ def app_from_spec() -> ASGIApp:
 
     spec = json.loads(Path(os.environ[SPEC_ENV]).read_text())
     config = ServingConfig.model_validate(spec["serving"])
-    client = redis.Redis(**spec["redis"])
+    client = (RedisCluster if spec["redis_cluster"] else redis.Redis)(**spec["redis"])
     service = open_service(config, client, Path(spec["models_dir"]), os.environ["PROMETHEUS_MULTIPROC_DIR"])
     app = closing(create_app(service, config, client), service.close)
     freeze_heap()

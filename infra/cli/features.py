@@ -30,7 +30,7 @@ def apply(settings: Settings) -> None:
     from feature_store.store import apply as apply_repo
     from feature_store.store import open_store
 
-    names = apply_repo(open_store(settings.feature_repo, settings.redis.feast_connection()))
+    names = apply_repo(open_store(settings.feature_repo, settings.redis.feast_connection(), settings.redis.cluster))
     click.echo("applied: " + ", ".join(names))
 
 

@@ -77,7 +77,7 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
                    f"with {workers} workers on http://{host or config.host}:{port or config.port}")  # fmt: skip
         with stop_requested():  # uvicorn stops gracefully, then re-raises the signal: ours takes it, the exit is 0
             serve_workers(config, settings.redis.client_kwargs(), settings.models_dir, host or config.host,
-                          port or config.port, workers)  # fmt: skip
+                          port or config.port, workers, settings.redis.cluster)  # fmt: skip
         return
     client = settings.redis.client()
     try:

@@ -21,8 +21,11 @@ console = Console()
 @click.option("--brokers", type=click.IntRange(1), default=None,
               help="Run a Kafka cluster of this many brokers (KRaft quorum of all; topics replicated to three, two "
                    "in sync) instead of kafka.brokers; every later command needs FRESHREC_KAFKA__BROKERS=N too.")  # fmt: skip
+@click.option("--redis-cluster", "masters", type=click.IntRange(3), default=None,
+              help="Run a Redis Cluster of this many masters (redis.cluster_replicas replicas each, on consecutive "
+                   "ports from redis.port) instead of one server; every later command needs FRESHREC_REDIS__CLUSTER=true.")  # fmt: skip
 @click.pass_obj
-def up(settings: Settings, secure: bool, brokers: int | None) -> None:
+def up(settings: Settings, secure: bool, brokers: int | None, masters: int | None) -> None:
     """Start the local stack and return once Kafka and Redis serve clients; a no-op when it already runs.
 
     Jars come from Maven Central, pinned and SHA-256-verified, cached under cache_dir; Kafka's storage is formatted on
@@ -31,6 +34,9 @@ def up(settings: Settings, secure: bool, brokers: int | None) -> None:
     certificates, config = None, None
     if brokers is not None:
         settings = settings.model_copy(update={"kafka": settings.kafka.model_copy(update={"brokers": brokers})})
+    if masters is not None:
+        redis = settings.redis.model_copy(update={"cluster": True, "cluster_masters": masters})
+        settings = settings.model_copy(update={"redis": redis})
     if secure:
         settings, certificates, config = secure_config(settings)
     stack = LocalStack(settings, certificates)
@@ -48,6 +54,8 @@ def up(settings: Settings, secure: bool, brokers: int | None) -> None:
     if brokers is not None and brokers > 1 and config is None:  # secured: the configuration file holds it
         console.print(f"a cluster of {brokers} brokers. Every command: export FRESHREC_KAFKA__BROKERS={brokers}",
                       soft_wrap=True)  # fmt: skip
+    if masters is not None and config is None:
+        console.print("a Redis Cluster. Every command: export FRESHREC_REDIS__CLUSTER=true", soft_wrap=True)
 
 
 @click.command()

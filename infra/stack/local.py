@@ -9,7 +9,7 @@ from infra.jars import BUNDLES, fetch
 from infra.stack.certs import LocalCertificates
 from infra.stack.kafka import LocalKafka, local_kafka
 from infra.stack.process import ManagedProcess
-from infra.stack.redis import LocalRedis
+from infra.stack.redis import LocalRedis, LocalRedisCluster, local_redis
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class LocalStack:
         """`certificates`: the local CA's, for a secured stack (`infra.stack.secure`)."""
         self.settings = settings
         self.kafka = local_kafka(settings.kafka, settings.state_dir, settings.cache_dir, certificates)
-        self.redis = LocalRedis(settings.redis, settings.state_dir, certificates)
+        self.redis = local_redis(settings.redis, settings.state_dir, certificates)
 
     @staticmethod
     def _broker(node: LocalKafka) -> ServiceStatus:
@@ -43,23 +43,26 @@ class LocalStack:
         return {"redis": self.redis.start(), "kafka": self.kafka.start()}
 
     def down(self) -> dict[str, bool]:
-        """Stop what this state directory started; {service: was running}. Every broker a cluster's `up` started
-        stops too, whatever `kafka.brokers` says now."""
-        brokers = [self.kafka.stop()]
-        brokers += [ManagedProcess(pid.stem, pid.parent).stop() for pid in self.settings.state_dir.glob("kafka-*/kafka-*.pid")]
-        return {"kafka": any(brokers), "redis": self.redis.stop()}
+        """Stop what this state directory started; {service: was running}. Every broker and Redis node a cluster's
+        `up` started stops too, whatever `kafka.brokers` and `redis.cluster` say now."""
+        state = self.settings.state_dir
+        brokers = [self.kafka.stop(), *(ManagedProcess(pid.stem, pid.parent).stop() for pid in state.glob("kafka-*/kafka-*.pid"))]
+        redis = [self.redis.stop(), *(ManagedProcess(pid.stem, pid.parent).stop() for pid in state.glob("redis-*/redis-*.pid"))]
+        return {"kafka": any(brokers), "redis": any(redis)}
+
+    @staticmethod
+    def _redis(node: LocalRedis) -> ServiceStatus:
+        pid = node.process.pid()
+        version = node.version() if pid else None
+        return ServiceStatus(node.process.name, pid is not None, node.url, f"Redis {version}" if version else None, pid,
+                             str(node.process.log_file))  # fmt: skip
 
     def status(self) -> list[ServiceStatus]:
-        redis_pid = self.redis.process.pid()
-        redis_version = self.redis.version() if redis_pid else None
         connectors = BUNDLES["flink-connectors"].directory(self.settings.cache_dir)
         jars = sorted(p.name for p in connectors.glob("*.jar"))
         return [
             *(self._broker(node) for node in self.kafka.nodes),
-            ServiceStatus(
-                "redis", redis_pid is not None, self.redis.url,
-                f"Redis {redis_version}" if redis_version else None, redis_pid, str(self.redis.process.log_file),
-            ),
+            *(self._redis(node) for node in (self.redis.nodes if isinstance(self.redis, LocalRedisCluster) else [self.redis])),
             ServiceStatus(
                 "flink-connectors", (connectors / ".verified").is_file(), str(connectors),
                 ", ".join(jars) or None, None, "jars for PyFlink jobs (pipeline.jars)",

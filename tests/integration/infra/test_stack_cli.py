@@ -111,3 +111,24 @@ def test_up_secure_serves_only_authenticated_encrypted_clients(cli_env: dict[str
     down = freshrec(cli_env, "down")  # the plain settings (one broker) still stop all three
     assert down.returncode == 0 and "kafka: stopped" in down.stdout
     assert freshrec(secured, "status").returncode == 1
+
+
+def test_up_redis_cluster_serves_every_command(cli_env: dict[str, str]) -> None:
+    """`up --redis-cluster 3` runs three masters and a replica each; with FRESHREC_REDIS__CLUSTER=true the commands
+    use it (Feast's registry applied, its online store a cluster); `down` stops every node."""
+    base = free_port_block(12)  # six nodes and their cluster bus ports
+    cli_env = {**cli_env, "FRESHREC_REDIS__PORT": str(base)}
+    up = freshrec(cli_env, "up", "--redis-cluster", "3")
+    assert up.returncode == 0, up.stderr
+    assert "redis: started" in up.stdout and "FRESHREC_REDIS__CLUSTER=true" in up.stdout
+    clustered = {**cli_env, "FRESHREC_REDIS__CLUSTER": "true"}
+    status = freshrec(clustered, "status")
+    assert status.returncode == 0, status.stdout
+    assert all(f"redis-{i + 1} " in status.stdout and f"127.0.0.1:{base + i}" in status.stdout for i in range(6))
+    apply = freshrec(clustered, "features", "apply")
+    assert apply.returncode == 0, apply.stderr
+    again = freshrec(clustered, "up")
+    assert again.returncode == 0 and "redis: already running" in again.stdout
+    down = freshrec(cli_env, "down")  # the plain settings: every node stops all the same
+    assert "redis: stopped" in down.stdout
+    assert freshrec(clustered, "status").returncode == 1

@@ -168,3 +168,19 @@ def test_retrain_cronjob_trains_daily_from_the_store_into_the_served_models() ->
     assert served and all({"name": "FRESHREC_MODELS_DIR", "value": models} in c["env"] for c in served)
     claims = _claims(pod)
     assert any(m["mountPath"] == models and claims[m["name"]] == "freshrec-models" for m in container["volumeMounts"])
+
+
+def test_every_redis_client_reaches_the_redis_cluster() -> None:
+    """The operator's RedisCluster: three leaders with a follower each, AUTH from the Secret every client mounts;
+    every pod that speaks to Redis goes through its leader Service as a cluster client."""
+    (redis_cluster,) = _documents("RedisCluster")
+    spec, name = redis_cluster["spec"], redis_cluster["metadata"]["name"]
+    assert spec["clusterSize"] == spec["redisLeader"]["replicas"] == spec["redisFollower"]["replicas"] >= 3
+    secret = spec["kubernetesConfig"]["redisSecret"]
+    clients = [c for c in _containers() if any(v["name"] == "FRESHREC_REDIS__HOST" for v in c["env"])]
+    assert len(clients) >= 4
+    for container in clients:
+        redis = Settings(**_settings(container)).redis
+        assert redis.host == f"{name}-leader" and redis.cluster and redis.port == 6379, container["name"]
+        password = next(v for v in container["env"] if v["name"] == "FRESHREC_REDIS__PASSWORD")
+        assert password["valueFrom"]["secretKeyRef"] == {"name": secret["name"], "key": secret["key"]}

@@ -33,7 +33,7 @@ def _pods() -> list[tuple[str, dict, bool]]:
     return pods
 
 
-OPERATORS = ("flink.apache.org/", "kafka.strimzi.io/")
+OPERATORS = ("flink.apache.org/", "kafka.strimzi.io/", "redis.redis.opstreelabs.in/")
 """API groups of the operators' custom resources, which the validator has no schema of
 (tests/unit/infra/test_deploy_manifests.py checks the job they run and the topics they create)."""
 

@@ -36,3 +36,22 @@ def test_incomplete_security_is_refused_at_load(fields: dict) -> None:
 def test_a_comma_cannot_hide_in_feasts_connection_string() -> None:
     with pytest.raises(ValueError, match="comma"):
         RedisSettings(password="a,b").feast_connection()
+
+
+def test_a_cluster_node_gives_a_cluster_client_and_the_local_clusters_shape(tmp_path: Path) -> None:
+    from redis import Redis
+
+    from infra.stack.process import StackError
+    from infra.stack.redis import LocalRedis, LocalRedisCluster, local_redis
+
+    assert type(RedisSettings().client()) is Redis and RedisSettings().cluster_nodes == 1
+    clustered = RedisSettings(port=7000, cluster=True, cluster_masters=4, cluster_replicas=2)
+    assert clustered.cluster_nodes == 12
+    local = local_redis(clustered, tmp_path)
+    assert isinstance(local, LocalRedisCluster) and isinstance(local_redis(RedisSettings(), tmp_path), LocalRedis)
+    assert [(n.settings.port, n.cluster_port, n.process.name) for n in local.nodes][::11] == [
+        (7000, 7012, "redis-1"), (7011, 7023, "redis-12")]  # fmt: skip
+    with pytest.raises(StackError, match="--redis-cluster"):
+        LocalRedisCluster(RedisSettings(cluster=True, password="pw"), tmp_path)
+    with pytest.raises(ValidationError):
+        RedisSettings(cluster=True, cluster_masters=2)

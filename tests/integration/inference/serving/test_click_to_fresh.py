@@ -1,6 +1,6 @@
 """A user clicks and the API serves recommendations computed from the new features, with nothing on the request
 path but a cache read: clicks -> Kafka -> behavior job (Flink) -> Redis + feature-updates -> refresher -> cache. On
-the plain test services and on a secured stack (SASL_SSL Kafka, TLS + ACL Redis, an API key)."""
+the plain test services, on a secured stack (SASL_SSL Kafka, TLS + ACL Redis, an API key) and on a Redis Cluster."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 import redis
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+from redis.cluster import RedisCluster
 
 from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
@@ -46,16 +47,18 @@ class Stack:
     kafka: Connection
     bootstrap: str
     java_properties: dict[str, str]
-    redis: redis.Redis
+    redis: redis.Redis | RedisCluster
     api_key: str | None
     secrets: tuple[str, ...] = ()
     """every secret of the stack: none may show in what the API answers"""
 
 
-@pytest.fixture(params=["plain", "secure"])
+@pytest.fixture(params=["plain", "secure", "redis-cluster"])
 def stack(request: pytest.FixtureRequest, kafka: KafkaEndpoint, redis_client: redis.Redis) -> Stack:
     if request.param == "plain":
         return Stack(kafka.bootstrap_servers, kafka.bootstrap_servers, {}, redis_client, None)
+    if request.param == "redis-cluster":
+        return Stack(kafka.bootstrap_servers, kafka.bootstrap_servers, {}, request.getfixturevalue("redis_cluster_client"), None)
     secure: SecureStack = request.getfixturevalue("secure_stack")
     request.getfixturevalue("secure_redis")
     key = "click-to-fresh-key-5a1f"

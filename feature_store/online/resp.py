@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-import numpy as np
 import redis
 from redis.connection import Connection
 
@@ -31,25 +30,13 @@ def bulk(column: Column) -> bytes:
     return concat([Ragged.constant(b"$", n), decimal_ascii(sizes), crlf, *parts, crlf]).tobytes()
 
 
-def framed_rows(column: Column) -> tuple[bytes, np.ndarray]:
-    """`bulk(column)` and where each row's bulk string starts in it (n + 1 offsets): rows can be cut out of it."""
-    parts = [column] if isinstance(column, Ragged) else list(column)
-    sizes = sum(part.sizes for part in parts)
-    digits = np.floor(np.log10(np.maximum(sizes, 1))).astype(np.int64) + 1
-    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes + digits + 5, out=offsets[1:])  # "$" digits "\r\n" bytes "\r\n"
-    return bulk(column), offsets
-
-
 def command(args: Sequence[bytes | Column]) -> bytes:
     """One command whose arguments are single values or whole columns (a column adds one argument per row)."""
     count = sum(1 if isinstance(a, bytes) else (a if isinstance(a, Ragged) else a[0]).n for a in args)
-    return b"*%d\r\n%s" % (count, arguments(args))
-
-
-def arguments(args: Sequence[bytes | Column]) -> bytes:
-    """The arguments of a command framed end to end, without the count that heads it."""
-    return b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) if isinstance(arg, bytes) else bulk(arg) for arg in args)
+    parts = [b"*%d\r\n" % count]
+    for arg in args:
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg) if isinstance(arg, bytes) else bulk(arg))
+    return b"".join(parts)
 
 
 @contextmanager

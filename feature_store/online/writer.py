@@ -85,7 +85,6 @@ class OnlineWriter:
         self._cluster_sha = hashlib.sha1(cluster_script).hexdigest().encode()
         self._load_cluster_script = resp.command([b"SCRIPT", b"LOAD", cluster_script])
         self._fixed_args = [self.layout.version_key, self.layout.ts_key, b"%d" % self.key_ttl_seconds, *self.layout.field_keys]
-        self._fixed = resp.arguments(self._fixed_args)
 
     def write(self, rows: Sequence[Mapping[str, Any]]) -> WriteResult:
         return self.write_table(rows_to_table(self.view, rows))
@@ -132,7 +131,7 @@ class OnlineWriter:
             sent = []
             for node, positions in cluster.by_master(self.client, keys):  # type: ignore[arg-type]
                 connection = stack.enter_context(resp.connection(node))
-                call = self._pack_runs(table.take(positions), [0, len(positions)], keys_last=True)[0]
+                call = self._pack(table.take(positions), keys_last=True)
                 connection.send_packed_command([self._load_cluster_script, call])  # a new master has no scripts yet
                 sent.append(connection)
             applied = 0
@@ -141,32 +140,16 @@ class OnlineWriter:
                 applied += int(connection.read_response())
             return applied
 
-    def _pack(self, table: pa.Table) -> bytes:
-        """The script call of a validated batch."""
-        return self._pack_runs(table, [0, table.num_rows])[0]
-
-    def _pack_runs(self, table: pa.Table, starts: list[int], keys_last: bool = False) -> list[bytes]:
-        """One script call per run of rows (`starts`: where each begins, then the row count), every column framed
-        once for all of them and cut per run. `keys_last`: the cluster script's call (keys and their count after
-        the values, none declared)."""
+    def _pack(self, table: pa.Table, keys_last: bool = False) -> bytes:
+        """The script call of a validated batch; `keys_last`: the cluster script's (keys and their count after the
+        values, none declared)."""
         version = "version" if "version" in table.column_names else "event_time"
-        columns = [
-            self.layout.redis_keys(table[self.view.join_key].to_numpy()),
+        keys = self.layout.redis_keys(table[self.view.join_key].to_numpy())
+        values = [
             decimal_ascii(table[version].to_numpy()),
             encode_timestamps(table["event_time"].to_numpy()),
             *(value_parts(spec, table[spec.name]) for spec in self.view.fields),
         ]
-        framed = [(memoryview(data), offsets) for data, offsets in map(resp.framed_rows, columns)]
-        calls = []
-        for a, b in zip(starts, starts[1:]):
-            rows = b - a
-            keys, *values = (data[offsets[a] : offsets[b]] for data, offsets in framed)
-            count = 3 + len(self._fixed_args) + rows * len(columns)
-            if keys_last:
-                head = resp.arguments([b"EVALSHA", self._cluster_sha, b"0"])
-                tail = resp.arguments([b"%d" % rows])
-                calls.append(b"".join([b"*%d\r\n" % (count + 1), head, self._fixed, *values, keys, tail]))
-            else:
-                head = resp.arguments([b"EVALSHA", self._sha, b"%d" % rows])
-                calls.append(b"".join([b"*%d\r\n" % count, head, keys, self._fixed, *values]))
-        return calls
+        if keys_last:
+            return resp.command([b"EVALSHA", self._cluster_sha, b"0", *self._fixed_args, *values, keys, b"%d" % table.num_rows])
+        return resp.command([b"EVALSHA", self._sha, b"%d" % table.num_rows, keys, *self._fixed_args, *values])

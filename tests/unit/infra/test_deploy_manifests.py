@@ -120,7 +120,9 @@ def test_flink_deployment_runs_the_job_module_with_valid_arguments() -> None:
     assert (flag, module) == ("-pym", behavior_job.__name__)
     parsed = behavior_job.parser().parse_args(args)  # exits (fails the test) on an unknown or missing argument
     assert parsed.bootstrap and parsed.jars
-    assert job["upgradeMode"] == "last-state" and "execution.checkpointing.dir" in deployment["spec"]["flinkConfiguration"]
+    configuration = deployment["spec"]["flinkConfiguration"]
+    assert job["upgradeMode"] == "savepoint" and job["parallelism"] >= 2  # a rescale: stop with a savepoint, resume
+    assert {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir", "high-availability.type"} <= set(configuration)
 
 
 def test_flink_deployment_serves_metrics_with_the_reporter_the_local_jobs_use() -> None:

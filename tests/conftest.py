@@ -26,10 +26,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    try:
+        choose_backend()
+    except (RuntimeError, ValueError) as exc:  # a forced backend that cannot run, or a misspelt one: say so, run nothing
+        pytest.exit(f"freshrec service backend: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     backend = choose_backend()
-    why = "Docker engine reachable" if backend == "docker" else "no Docker engine: the project's own local processes"
-    return f"freshrec service backend: {backend} ({why})"
+    return f"freshrec service backend: {backend.name} ({backend.why})"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
@@ -41,7 +47,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 @pytest.fixture(scope="session")
 def service_backend() -> str:
-    return choose_backend()
+    return choose_backend().name
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -160,16 +161,24 @@ class OnlineReader:
     def _replies(self, ids: list[int], keys: Sequence[bytes]) -> list:
         """Every command's reply: the HMGETs entity-major, then the GETs."""
         if self._connections is not None:
-            return command_replies(self._round_trip(self._connections, *self.frame(ids, keys)))
+            return command_replies(self._round_trip(*self.frame(ids, keys)))
         if keys and len(keys) != len(ids):
             raise ValueError("on Redis Cluster a batch read takes one extra key per entity, in the entity's slot")
         return cluster.retrying(self.client, lambda: self._cluster_replies(ids, keys))  # type: ignore[arg-type]
 
     def _cluster_replies(self, ids: list[int], keys: Sequence[bytes]) -> list:
-        answered = []
-        for node, positions, payload, counts in self.cluster_frames(ids, keys):
-            connections = self._node_connections.get(node) or self._node_connections.setdefault(node, resp.ThreadConnections(node))
-            answered.append((positions, counts, self._round_trip(connections, payload, sum(counts))))
+        """Every master asked before any is read: a batch costs the slowest master's round trip, not their sum."""
+        with ExitStack() as stack:
+            sent = []
+            for node, positions, payload, counts in self.cluster_frames(ids, keys):
+                connections = self._node_connections.get(node) or self._node_connections.setdefault(node, resp.ThreadConnections(node))
+                connection = stack.enter_context(connections.connection())
+                connection.send_packed_command(payload)
+                sent.append((positions, counts, connection))
+            answered = []
+            for positions, counts, connection in sent:
+                resp.await_reply(connection, self._spin_us)
+                answered.append((positions, counts, [connection.read_response() for _ in range(sum(counts))]))
         return self.cluster_gather(len(ids), len(keys), answered)
 
     def cluster_frames(self, ids: list[int], keys: Sequence[bytes] = (),
@@ -198,8 +207,8 @@ class OnlineReader:
                     values[p] = got[views]
         return features + values
 
-    def _round_trip(self, connections: resp.ThreadConnections, payload: list[bytes], expected: int) -> list:
-        with connections.connection() as connection:
+    def _round_trip(self, payload: list[bytes], expected: int) -> list:
+        with self._connections.connection() as connection:  # type: ignore[union-attr]  (one server's)
             connection.send_packed_command(payload)
             resp.await_reply(connection, self._spin_us)
             return [connection.read_response() for _ in range(expected)]

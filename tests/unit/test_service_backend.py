@@ -42,6 +42,7 @@ def test_auto_takes_docker_only_with_both_images() -> None:
 def test_an_engine_without_the_images_falls_back_to_local_saying_why() -> None:
     backend = select_backend("auto", lambda: _Engine({IMAGES[1]}), IMAGES)
     assert backend.name == "local" and "apache/kafka:4.4.0 is neither present nor pullable" in backend.why
+    assert "apache/kafka:4.4.0, redis:7.0.15 are neither" in select_backend("auto", lambda: _Engine(), IMAGES).why
     assert select_backend("auto", lambda: None, IMAGES) == select_backend("auto", lambda: None, [])
     assert "no Docker engine answers" in select_backend("auto", lambda: None, IMAGES).why
 

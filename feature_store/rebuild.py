@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +89,8 @@ class StoreGuard:
     offline_dir: Path
     writers: Mapping[str, OnlineWriter]
     project: str = PROJECT
+    _slot_map: dict | None = field(default=None, init=False, repr=False)
+    _markers: list[bytes] = field(default_factory=list, init=False, repr=False)
 
     def ensure(self) -> dict[str, WriteResult] | None:
         """None if the store was filled; else what the refill wrote."""
@@ -109,11 +111,16 @@ class StoreGuard:
                 self.client.delete(key)
 
     def marker_keys(self) -> list[bytes]:
-        """The marker, or one per master of a cluster (in the lowest slot it serves)."""
+        """The marker, or one per master of a cluster (in the lowest slot it serves). `ensure` runs before every
+        write batch: the cluster's are found again only when redis-py has read a new slot map (a new dict)."""
         key = marker_key(self.project)
         if not cluster.is_cluster(self.client):
             return [key]
-        return [b"%s:{%s}" % (key, cluster.tag_of_slot(slot)) for slot in cluster.first_slots(self.client)]  # type: ignore[arg-type]
+        slots = self.client.nodes_manager.slots_cache  # type: ignore[union-attr]
+        if slots is not self._slot_map:
+            self._markers = [b"%s:{%s}" % (key, cluster.tag_of_slot(slot)) for slot in cluster.first_slots(self.client)]  # type: ignore[arg-type]
+            self._slot_map = slots
+        return self._markers
 
     def _servers(self) -> set[str]:
         """The run ids of the server, or of every master: any restart changes them."""

@@ -185,7 +185,7 @@ class LocalRedisCluster:
         return any([node.stop() for node in self.nodes])
 
     def client(self) -> RedisCluster:
-        return RedisCluster(**self.settings.client_kwargs())
+        return self.settings.client()  # type: ignore[return-value]  (settings.cluster: a RedisCluster)
 
     def healthy(self) -> bool:
         """Every node sees the cluster whole (every slot served by a master that answers) and every replica is in

@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
-ruff check --quiet schemas sources streaming feature_store inference intents infra tests bench
+ruff check --quiet schemas sources streaming feature_store inference intents infra freshrec tests bench docs/examples
 exec python -m pytest "$@"

@@ -1,4 +1,5 @@
-"""Shared fixtures: real services (tests/fixtures), the datasets folder, and a report of which backend ran."""
+"""Shared fixtures: real services (freshrec's pytest plugin, `freshrec.testing`, and tests/fixtures), the datasets
+folder, and the `long` marker's switch."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from freshrec.testing import SERVICES_USED
 from infra.config import load_settings
-from tests.fixtures.services import choose_backend
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.redis", "tests.fixtures.feast", "tests.fixtures.flink", "tests.fixtures.llm",
-                  "tests.fixtures.secure"]
-
-_REPORT: list[str] = []
+pytest_plugins = ["freshrec.testing", "tests.fixtures.kafka", "tests.fixtures.redis", "tests.fixtures.feast",
+                  "tests.fixtures.flink", "tests.fixtures.llm", "tests.fixtures.secure"]  # fmt: skip
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -26,33 +25,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    try:
-        choose_backend()
-    except (RuntimeError, ValueError) as exc:  # a forced backend that cannot run, or a misspelt one: say so, run nothing
-        pytest.exit(f"freshrec service backend: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
-
-
-def pytest_report_header(config: pytest.Config) -> str:
-    backend = choose_backend()
-    return f"freshrec service backend: {backend.name} ({backend.why})"
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
-    if _REPORT:
-        terminalreporter.section("freshrec services used")
-        for line in _REPORT:
-            terminalreporter.write_line(line)
-
-
-@pytest.fixture(scope="session")
-def service_backend() -> str:
-    return choose_backend().name
-
-
 @pytest.fixture(scope="session")
 def service_report() -> list[str]:
-    return _REPORT
+    """Where fixtures beyond the plugin's (Flink, Redis Cluster, the LLM server) list what they started."""
+    return SERVICES_USED
 
 
 @pytest.fixture(scope="session")

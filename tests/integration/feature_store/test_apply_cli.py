@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feature_store.store import copy_repo
-from tests.fixtures.services import RedisEndpoint
+from freshrec.testing.services import RedisEndpoint
 
 pytestmark = pytest.mark.integration
 

@@ -20,11 +20,11 @@ import pytest
 from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from freshrec.testing.kafka import ordered_producer
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from inference.testing import tiny_model_dir
 from infra.stack.process import free_port
 from schemas.codec import AvroCodec
-from tests.fixtures.kafka import ordered_producer
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 
 pytestmark = pytest.mark.integration
 

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from feature_store.offline import parquet_log
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_INTENT
+from freshrec.testing.services import RedisEndpoint
 from infra.cli import main
 from infra.stack.llm import MODEL_VERSION
 from intents.catalog import coded_catalog
@@ -28,7 +29,6 @@ from intents.context import build_contexts, day_bounds, events_between
 from intents.judge import tag_category
 from sources.datasets import load
 from tests.fixtures.llm import LLMEndpoint
-from tests.fixtures.services import RedisEndpoint
 
 pytestmark = pytest.mark.integration
 DAY, USERS = "2017-12-01", 3

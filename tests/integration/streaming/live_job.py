@@ -13,8 +13,8 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from tests.fixtures.kafka import create_topics
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
+from freshrec.testing.kafka import create_topics
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 
 
 class LiveJob:

@@ -11,10 +11,10 @@ import redis
 
 from feature_store.online.reader import FeatureVector, OnlineReader
 from feature_store.views import USER_REALTIME
+from freshrec.testing.kafka import ordered_producer
 from schemas.columnar import encode_batch
 from schemas.registry import default_registry
 from streaming.replay import produce_all, user_keys
-from tests.fixtures.kafka import ordered_producer
 
 BEHAVIORS = ("PV", "CART", "FAV", "BUY")
 

@@ -20,6 +20,8 @@ from feature_store.offline import event_log, parquet_log
 from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
+from freshrec.testing.kafka import ordered_producer
+from freshrec.testing.services import KafkaEndpoint
 from infra.config import load_settings
 from infra.jars import fetch
 from intents.catalog import coded_catalog
@@ -31,8 +33,6 @@ from streaming.jobs.behavior_job import JobConfig, start
 from streaming.snapshot_writer import SnapshotWriter
 from streaming.state.representation import ArraySemanticIds
 from streaming.state.user_state import BehaviorState
-from tests.fixtures.kafka import ordered_producer
-from tests.fixtures.services import KafkaEndpoint
 
 pytestmark = pytest.mark.integration
 

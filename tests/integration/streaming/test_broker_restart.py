@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import redis
 
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from infra.config import KafkaSettings, load_settings
 from infra.stack.kafka import LocalKafka
 from infra.stack.process import free_port
 from sources.datasets import load
 from tests.fixtures.processes import kill9
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.live_job import LiveJob
 from tests.integration.streaming.slice_truth import all_match, produce
 

@@ -19,11 +19,11 @@ import redis
 from confluent_kafka import Producer
 
 from feature_store.offline import event_log
+from freshrec.testing.kafka import ordered_producer
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from schemas.codec import AvroCodec
 from sources.datasets import load
 from streaming.state.user_state import BehaviorState
-from tests.fixtures.kafka import ordered_producer
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming import adversarial
 from tests.integration.streaming.job_output import OnlineReference, read_letters
 from tests.integration.streaming.live_job import LiveJob

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from freshrec.testing.kafka import ordered_producer
+from freshrec.testing.services import KafkaEndpoint
 from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec, CodecError
 from sources.datasets import load
 from streaming.flink.environment import job_jar, table_environment
 from streaming.jobs import tables
-from tests.fixtures.kafka import ordered_producer
-from tests.fixtures.services import KafkaEndpoint
 
 pytestmark = pytest.mark.integration
 

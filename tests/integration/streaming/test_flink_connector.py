@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from freshrec.testing.services import KafkaEndpoint
 from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec
@@ -13,7 +14,6 @@ from sources.datasets import load
 from streaming.flink.environment import table_environment
 from streaming.jobs import tables
 from streaming.replay import replay
-from tests.fixtures.services import KafkaEndpoint
 
 pytestmark = pytest.mark.integration
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from freshrec.testing.kafka import create_topics, ordered_producer
+from freshrec.testing.services import KafkaEndpoint
 from infra.config import load_settings
 from infra.jars import fetch
 from infra.stack.process import free_port
@@ -20,8 +22,6 @@ from sources.datasets import load
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.state.user_state import BehaviorState
-from tests.fixtures.kafka import create_topics, ordered_producer
-from tests.fixtures.services import KafkaEndpoint
 from tests.integration.streaming import adversarial
 from tests.integration.streaming.job_output import OPERATOR, read_messages, scrape
 

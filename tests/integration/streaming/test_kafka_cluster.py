@@ -13,12 +13,12 @@ import pytest
 import redis
 from confluent_kafka.admin import AdminClient
 
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from infra.config import KafkaSettings, load_settings
 from infra.stack.kafka import LocalKafkaCluster
 from infra.stack.process import free_port_block
 from sources.datasets import load
 from tests.fixtures.processes import kill9
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.live_job import LiveJob
 from tests.integration.streaming.slice_truth import all_match, produce
 

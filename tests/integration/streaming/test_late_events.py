@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from freshrec.testing.kafka import ordered_producer
+from freshrec.testing.services import KafkaEndpoint
 from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec
@@ -17,8 +19,6 @@ from sources.datasets import load
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.state.user_state import BehaviorState
-from tests.fixtures.kafka import ordered_producer
-from tests.fixtures.services import KafkaEndpoint
 from tests.integration.streaming.job_output import FIELDS, latest_per_user, read_letters
 
 pytestmark = pytest.mark.integration

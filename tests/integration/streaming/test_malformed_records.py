@@ -14,14 +14,14 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from freshrec.testing.kafka import ordered_producer
+from freshrec.testing.services import KafkaEndpoint
 from infra.config import load_settings
 from infra.jars import fetch
 from schemas.codec import AvroCodec, CodecError
 from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.state.user_state import BehaviorState
-from tests.fixtures.kafka import ordered_producer
-from tests.fixtures.services import KafkaEndpoint
 from tests.integration.streaming.job_output import latest_per_user, read_letters
 
 pytestmark = pytest.mark.integration

@@ -15,9 +15,9 @@ import redis
 
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from sources.datasets import load
 from streaming.flink.checkpoints import latest_checkpoint
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.live_job import LiveJob
 from tests.integration.streaming.slice_truth import BEHAVIORS, matches, produce, truth
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer
 
+from freshrec.testing.services import KafkaEndpoint
 from schemas.codec import AvroCodec
 from sources.datasets import load
 from streaming.replay import replay
-from tests.fixtures.services import KafkaEndpoint
 
 pytestmark = pytest.mark.integration
 

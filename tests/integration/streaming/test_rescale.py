@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 import redis
 
+from freshrec.testing.kafka import ordered_producer
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from schemas.codec import AvroCodec
 from sources.datasets import load
 from streaming.flink.session import job_name, parallelism, running_job
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.flink import FlinkEndpoint
-from tests.fixtures.kafka import ordered_producer
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming import adversarial
 from tests.integration.streaming.job_output import OnlineReference, read_letters
 from tests.integration.streaming.live_job import LiveJob

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from freshrec.testing.services import KafkaEndpoint
 from infra.config import load_settings
 from infra.jars import fetch
 from sources.datasets import load
@@ -20,7 +21,6 @@ from streaming.jobs.behavior_job import JobConfig, start
 from streaming.replay import replay
 from streaming.state.user_state import BehaviorState
 from tests.fixtures.flink import FlinkEndpoint
-from tests.fixtures.services import KafkaEndpoint
 from tests.integration.streaming.job_output import FIELDS, latest_per_user
 
 pytestmark = pytest.mark.integration

@@ -19,9 +19,9 @@ import redis
 
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from sources.datasets import load
 from tests.fixtures.flink import FlinkEndpoint
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.live_job import LiveJob
 from tests.integration.streaming.slice_truth import matches, produce, truth
 

@@ -17,9 +17,9 @@ from confluent_kafka import Consumer, TopicPartition
 from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
+from freshrec.testing.kafka import create_topics, ordered_producer
+from freshrec.testing.services import KafkaEndpoint
 from streaming.snapshot_writer import SnapshotWriter
-from tests.fixtures.kafka import create_topics, ordered_producer
-from tests.fixtures.services import KafkaEndpoint
 from tests.integration.streaming.job_output import read_letters, read_messages
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from bench.soak import run_soak
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 
 pytestmark = pytest.mark.integration
 

@@ -19,11 +19,11 @@ from feature_store.online.layout import ViewLayout
 from feature_store.online.reader import OnlineReader
 from feature_store.store import PROJECT
 from feature_store.views import USER_REALTIME
+from freshrec.testing.kafka import ordered_producer
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from infra.stack.process import free_port
 from schemas.codec import AvroCodec
 from streaming.state.user_state import BehaviorState
-from tests.fixtures.kafka import ordered_producer
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.job_output import OPERATOR, scrape
 from tests.integration.streaming.live_job import LiveJob
 

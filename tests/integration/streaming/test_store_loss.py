@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from feature_store.views import USER_REALTIME
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from inference.testing import tiny_model_dir
 from infra.config import RedisSettings
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
 from sources.datasets import load
 from tests.fixtures.processes import kill9
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.inference.serving.conftest import start_api
 from tests.integration.streaming.live_job import LiveJob
 from tests.integration.streaming.slice_truth import all_match, produce

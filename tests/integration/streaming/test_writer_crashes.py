@@ -20,9 +20,9 @@ import redis
 from feature_store.offline import parquet_log
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
+from freshrec.testing.kafka import create_topics, ordered_producer
+from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from schemas.codec import AvroCodec
-from tests.fixtures.kafka import create_topics, ordered_producer
-from tests.fixtures.services import KafkaEndpoint, RedisEndpoint
 from tests.integration.streaming.dying_writer import STEPS
 from tests.integration.streaming.job_output import read_messages
 from tests.integration.streaming.test_snapshot_writer import snapshot

@@ -21,6 +21,7 @@ from redis.cluster import RedisCluster
 from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
+from freshrec.testing.services import KafkaEndpoint
 from inference.serving.config import ServingConfig
 from inference.serving.loading import open_ranker
 from inference.serving.refresher import Refresher
@@ -33,7 +34,6 @@ from streaming.flink.environment import job_jar
 from streaming.jobs.behavior_job import JobConfig, start
 from streaming.snapshot_writer import SnapshotWriter
 from tests.fixtures.secure import SecureStack
-from tests.fixtures.services import KafkaEndpoint
 from tests.integration.inference.serving.conftest import get, post, start_api
 
 pytestmark = pytest.mark.integration

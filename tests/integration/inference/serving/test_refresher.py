@@ -11,13 +11,13 @@ import redis
 
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
+from freshrec.testing.kafka import ordered_producer
+from freshrec.testing.services import KafkaEndpoint
 from inference.serving.config import ServingConfig
 from inference.serving.loading import open_ranker
 from inference.serving.refresher import Refresher
 from inference.serving.result_cache import CachedResult, ResultCache, key
 from schemas.codec import AvroCodec
-from tests.fixtures.kafka import ordered_producer
-from tests.fixtures.services import KafkaEndpoint
 from tests.integration.inference.serving.conftest import write_user
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from freshrec.testing.services import RedisEndpoint
 from infra.stack.process import free_port
-from tests.fixtures.services import RedisEndpoint
 from tests.integration.inference.serving.conftest import get, post
 
 pytestmark = pytest.mark.integration

@@ -1,11 +1,11 @@
-"""Which backend the test fixtures take (tests/fixtures/services.py): Docker only when an engine answers and has, or
+"""Which backend the test fixtures take (freshrec/testing/services.py): Docker only when an engine answers and has, or
 can pull, both images; an engine without them falls back to the local processes, saying why."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.services import select_backend
+from freshrec.testing.services import select_backend
 
 IMAGES = ["apache/kafka:4.4.0", "redis:7.0.15"]
 

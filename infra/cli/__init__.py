@@ -10,6 +10,7 @@ from infra.cli.datasets import datasets
 from infra.cli.demo import demo
 from infra.cli.features import features
 from infra.cli.flink import flink
+from infra.cli.images import images
 from infra.cli.intents import intents
 from infra.cli.items import items
 from infra.cli.jars import jars
@@ -36,6 +37,6 @@ def main(ctx: click.Context, log_level: str) -> None:
     ctx.obj = load_settings()
 
 
-for command in (up, down, status, jars, datasets, topics, replay, features, stream, flink, train, evaluate_model, serve,
-                refresh, llm, intents, items, demo):
+for command in (up, down, status, jars, images, datasets, topics, replay, features, stream, flink, train, evaluate_model,
+                serve, refresh, llm, intents, items, demo):
     main.add_command(command)

@@ -1,10 +1,11 @@
 """freshrec's own readers and writers on a Redis Cluster: the event-loop reader as the threaded one across masters,
-the result cache in its user's slot, and a master killed -9 (its replica takes over): reads recover and every write
-after the failover is there."""
+the result cache in its user's slot, a master killed -9 (its replica takes over): reads recover and every write
+after the failover is there; and slots resharded between masters under load."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from pathlib import Path
 
@@ -111,5 +112,41 @@ def test_a_master_killed_fails_over_and_loses_no_later_write(tmp_path: Path) -> 
         victim.start()  # it rejoins as a replica of the master that replaced it
         local.nodes[0].process.wait_until(local.healthy, 30, "serving every slot")
         assert [v["user_realtime"].version for v in reader.read_many(USERS)] == [second] * len(USERS)
+    finally:
+        local.stop()
+
+
+def test_reads_and_writes_go_on_while_slots_move_between_masters(tmp_path: Path) -> None:
+    """`redis-cli --cluster reshard` under load: keys of moving slots answer ASK (or a script's "non local key") until
+    their slot is handed over; every batch still lands whole and every read after it sees it."""
+    settings = RedisSettings(port=free_port_block(12), cluster=True, cluster_node_timeout_ms=CLUSTER_NODE_TIMEOUT_MS)
+    local = LocalRedisCluster(settings, tmp_path)
+    local.start()
+    try:
+        client = local.client()
+        source, target = sorted(client.get_primaries(), key=lambda node: node.port)[:2]
+        ids = {node.name: client.get_redis_connection(node).execute_command("CLUSTER MYID").decode()
+               for node in (source, target)}  # fmt: skip
+        moving = [u for u in USERS if client.nodes_manager.get_node_from_slot(key_slot(LAYOUT.key(u))).name == source.name]
+        writer, reader = OnlineWriter(client, USER_REALTIME), OnlineReader(client, [USER_REALTIME])
+        version = int(time.time() * 1000)
+        _write(client, version)
+        reshard = subprocess.Popen(["redis-cli", "--cluster", "reshard", source.name, "--cluster-from", ids[source.name],
+                                    "--cluster-to", ids[target.name], "--cluster-slots", "3000", "--cluster-yes",
+                                    "--cluster-pipeline", "5"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        rounds_during = 0
+        while reshard.poll() is None:
+            version += 1
+            assert writer.write([sample_realtime_row(u, version, version=version, seed=u) for u in USERS]).applied == len(USERS)
+            assert [v["user_realtime"].version for v in reader.read_many(USERS)] == [version] * len(USERS)
+            rounds_during += 1
+        assert reshard.returncode == 0, reshard.stderr.read()  # type: ignore[union-attr]
+        assert rounds_during >= 2, "the resharding ended before the load met it"
+        client.nodes_manager.initialize()
+        moved = [u for u in moving if client.nodes_manager.get_node_from_slot(key_slot(LAYOUT.key(u))).name == target.name]
+        assert moved, "no user's key moved with the slots"
+        version += 1
+        _write(client, version)
+        assert [v["user_realtime"].version for v in reader.read_many(USERS)] == [version] * len(USERS)
     finally:
         local.stop()

@@ -15,10 +15,7 @@ import redis
 from feature_store.online.writer import OnlineWriter
 from feature_store.testing import sample_realtime_row
 from feature_store.views import USER_REALTIME
-from inference.serving.api import create_app
-from inference.serving.config import ServingConfig
-from inference.serving.loading import open_service
-from inference.serving.server import serving_in_thread
+from freshrec.testing.api import serve_ranking_api
 from inference.testing import tiny_model_dir
 
 NUM_ITEMS = 300
@@ -30,13 +27,8 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def start_api(client: redis.Redis, model_dir: Path, **settings: object) -> Iterator[str]:
-    config = ServingConfig(model_dir=model_dir, beam=20, max_k=20, **settings)
-    service = open_service(config, client, model_dir.parent)
-    try:
-        with serving_in_thread(create_app(service, config, client)) as url:
-            yield url
-    finally:
-        service.close()
+    with serve_ranking_api(client, model_dir, beam=20, max_k=20, **settings) as api:
+        yield api.url
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ in_containers=(
   tests/integration/freshrec tests/integration/feature_store tests/integration/inference/serving
   tests/integration/streaming/test_behavior_job.py tests/integration/streaming/test_dead_letters.py
   tests/integration/streaming/test_late_events.py tests/integration/streaming/test_snapshot_writer.py
-  tests/integration/streaming/test_session_cluster.py tests/e2e/test_plugin_example.py
+  tests/integration/streaming/test_session_cluster.py tests/integration/streaming/test_session_resume.py
+  tests/integration/streaming/test_rescale.py tests/e2e/test_plugin_example.py
 )
 # shellcheck disable=SC2086  # $images: NAME=value lines, one word each
 env $images FRESHREC_TEST_SERVICES=docker python -m pytest -p no:cacheprovider "${in_containers[@]}"

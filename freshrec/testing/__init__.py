@@ -8,6 +8,8 @@ pytest loads it by itself. Nothing starts until a test asks: the services once p
 Fixtures:
 - `freshrec_kafka`, `freshrec_redis` (session): the endpoints.
 - `freshrec_topic`: a new two-partition topic.
+- `freshrec_flink` (session): a Flink session cluster (a JobManager, two TaskManagers of two slots) for jobs of your
+  own; in containers or as local processes like the other services (`freshrec.testing.flink`).
 - `freshrec_stack`: the session's services with Redis emptied and a private copy of freshrec's Feast repository applied
   on them (`FreshrecStack`: the FeatureStore, online reader/writer, settings for freshrec's own code).
 - `freshrec_job`: runs the behaviour job bounded over produced click events until every one is applied.
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from freshrec.testing.api import RankingClient, serve_ranking_api
+from freshrec.testing.flink import FlinkEndpoint, choose_flink_backend, flink_service, session_settings
 from freshrec.testing.kafka import create_topics, unique_topic
 from freshrec.testing.services import (
     Backend,
@@ -34,7 +37,8 @@ from freshrec.testing.services import (
 )
 from freshrec.testing.stack import BehaviorJob, FreshrecStack, JobRun
 
-__all__ = ["BehaviorJob", "FreshrecStack", "JobRun", "KafkaEndpoint", "RankingClient", "RedisEndpoint", "SERVICES_USED"]
+__all__ = ["BehaviorJob", "FlinkEndpoint", "FreshrecStack", "JobRun", "KafkaEndpoint", "RankingClient", "RedisEndpoint",
+           "SERVICES_USED"]  # fmt: skip
 
 SERVICES_USED: list[str] = []
 """One line per service this session started, printed at the end of the run."""
@@ -75,6 +79,17 @@ def freshrec_kafka(freshrec_backend: Backend, tmp_path_factory: pytest.TempPathF
 def freshrec_redis(freshrec_backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisEndpoint]:
     with redis_service(freshrec_backend.name, tmp_path_factory.mktemp("redis")) as endpoint:
         SERVICES_USED.append(f"redis: {endpoint.version} at {endpoint.host}:{endpoint.port} [{endpoint.backend}]")
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def freshrec_flink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlinkEndpoint]:
+    """Jobs submitted here may write under the session's temporary folders (`tmp_path`): the cluster reaches them."""
+    backend = choose_flink_backend()
+    shared = [tmp_path_factory.getbasetemp()]
+    with flink_service(backend.name, session_settings(), tmp_path_factory.mktemp("flink"), shared) as endpoint:
+        line = f"flink: {endpoint.version} session cluster at {endpoint.jobmanager} [{endpoint.backend}]"
+        SERVICES_USED.append(line if backend.name == choose_backend().name else f"{line} ({backend.why})")
         yield endpoint
 
 

@@ -1,4 +1,4 @@
-"""`freshrec images`: the Kafka and Redis test images, built here without a registry."""
+"""`freshrec images`: the Kafka, Redis and Flink test images, built here without a registry."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ def images() -> None:
 @images.command("build")
 @click.pass_obj
 def build_command(settings: Settings) -> None:
-    """Build what is missing (the Debian base, Kafka, Redis) and print the variables that point the test fixtures at
-    the images, one `NAME=value` line each (`export $(freshrec images build)`)."""
+    """Build what is missing (the Debian base, Kafka, Redis, Flink) and print the variables that point the test
+    fixtures at the images, one `NAME=value` line each (`export $(freshrec images build)`)."""
     try:
         built = build_images(settings.cache_dir, log=lambda line: click.echo(line, err=True))
     except ImageError as exc:

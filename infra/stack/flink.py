@@ -79,16 +79,32 @@ class LocalFlinkCluster:
         logs.mkdir(parents=True, exist_ok=True)
         shipped = flink_home() / "conf"
         config = yaml.safe_load((shipped / "config.yaml").read_text())
-        s = self.settings
-        config["jobmanager"] = {**config.get("jobmanager", {}), "bind-host": s.host,
-                                "rpc": {"address": s.host, "port": s.rpc_port},
-                                "memory": {"process": {"size": s.jobmanager_memory}}}  # fmt: skip
-        config["taskmanager"] = {**config.get("taskmanager", {}), "bind-host": s.host, "host": s.host,
-                                 "numberOfTaskSlots": s.slots, "memory": {"process": {"size": s.taskmanager_memory}}}  # fmt: skip
-        config["rest"] = {"address": s.host, "bind-address": s.host, "port": s.rest_port}
-        if s.metrics_ports:
-            config.update(prometheus_reporter(s.metrics_ports))
+        for key, value in cluster_options(self.settings).items():
+            *path, leaf = key.split(".")
+            node = config
+            for name in path:
+                node = node.setdefault(name, {})
+            node[leaf] = value
         (conf / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         for name in ("log4j-console.properties", "logback-console.xml"):
             (conf / name).write_text((shipped / name).read_text())
         return {**os.environ, "FLINK_HOME": str(flink_home()), "FLINK_CONF_DIR": str(conf), "FLINK_LOG_DIR": str(logs)}
+
+
+def cluster_options(s: FlinkSettings) -> dict[str, str]:
+    """The cluster's configuration beyond the distribution's defaults, whoever runs it (these processes, or the
+    test fixtures' containers): every address and bind address on `s.host`, the ports, slots and memory."""
+    options = {
+        "jobmanager.bind-host": s.host,
+        "jobmanager.rpc.address": s.host,
+        "jobmanager.rpc.port": str(s.rpc_port),
+        "jobmanager.memory.process.size": s.jobmanager_memory,
+        "taskmanager.bind-host": s.host,
+        "taskmanager.host": s.host,
+        "taskmanager.numberOfTaskSlots": str(s.slots),
+        "taskmanager.memory.process.size": s.taskmanager_memory,
+        "rest.address": s.host,
+        "rest.bind-address": s.host,
+        "rest.port": str(s.rest_port),
+    }
+    return options | (prometheus_reporter(s.metrics_ports) if s.metrics_ports else {})

@@ -1,12 +1,17 @@
 """The test services answer on 127.0.0.1 and on no other address of this machine, whichever backend started them:
-containers publish their ports on loopback only, local processes bind it."""
+containers publish their ports on loopback only (Flink's run on the host's network and bind it), local processes bind
+it."""
 
 from __future__ import annotations
 
+import re
 import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from freshrec.testing.flink import FlinkEndpoint
 from freshrec.testing.services import LOOPBACK, KafkaEndpoint, RedisEndpoint
 
 pytestmark = pytest.mark.integration
@@ -39,3 +44,42 @@ def test_services_answer_on_loopback_only(kafka: KafkaEndpoint, redis_server: Re
     for name, port in ports.items():
         assert _answers(LOOPBACK, port), f"{name} does not answer on {LOOPBACK}:{port}"
         assert not _answers(address, port), f"{name} answers on {address}:{port}, beyond this machine"
+
+
+def _descendants(pids: tuple[int, ...]) -> set[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # a process that ended meanwhile
+            continue
+    found, frontier = set(pids), set(pids)
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _listening(pids: set[int]) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket the processes listen on (`ss`, which names each socket's owners)."""
+    lines = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout.splitlines()
+    sockets = set()
+    for line in lines:
+        owners = {int(pid) for pid in re.findall(r"pid=(\d+)", line)}
+        if owners & pids:
+            address, _, port = line.split()[3].rpartition(":")
+            sockets.add((address.strip("[]").removeprefix("::ffff:"), int(port)))
+    return sockets
+
+
+def test_flink_listens_on_loopback_only_but_for_its_metrics(flink_cluster: FlinkEndpoint) -> None:
+    """Every port the JobManager and the TaskManagers open (REST, RPC, blob server, data exchange) is bound to
+    127.0.0.1, whichever backend runs them; only the Prometheus reporter's, which Flink gives no bind address, are
+    not (one per JVM, among the configured ones)."""
+    settings = flink_cluster.settings
+    sockets = _listening(_descendants(flink_cluster.pids))
+    assert (LOOPBACK, settings.rest_port) in sockets and (LOOPBACK, settings.rpc_port) in sockets
+    elsewhere = {port for address, port in sockets if address != LOOPBACK}
+    metrics = {int(port) for port in str(settings.metrics_ports).split(",")}
+    assert elsewhere <= metrics and len(elsewhere) == 1 + settings.taskmanagers, sorted(sockets)
+    assert len(sockets) > len(elsewhere) + 2, sorted(sockets)  # the blob server and the TaskManagers' own ports too

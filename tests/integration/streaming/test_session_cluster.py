@@ -53,5 +53,5 @@ def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: Fl
         np.testing.assert_allclose(got[user]["s"]["interest"], want["interest"], rtol=1e-5, atol=1e-6)
 
     served = b"".join(urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
-                      for port in str(flink_cluster.cluster.settings.metrics_ports).split(","))  # fmt: skip
+                      for port in str(flink_cluster.settings.metrics_ports).split(","))  # fmt: skip
     assert b"\nflink_jobmanager_numRegisteredTaskManagers{" in served and b"\nflink_taskmanager_Status_JVM_" in served

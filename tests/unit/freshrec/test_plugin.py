@@ -12,8 +12,8 @@ from pathlib import Path
 import freshrec.testing
 
 ROOT = Path(__file__).parents[3]
-FIXTURES = ("freshrec_kafka", "freshrec_redis", "freshrec_topic", "freshrec_stack", "freshrec_job", "freshrec_model_dir",
-            "freshrec_api")  # fmt: skip
+FIXTURES = ("freshrec_kafka", "freshrec_redis", "freshrec_flink", "freshrec_topic", "freshrec_stack", "freshrec_job",
+            "freshrec_model_dir", "freshrec_api")  # fmt: skip
 
 
 def test_the_entry_point_names_the_plugin_module() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from freshrec.testing.flink import select_flink_backend
 from freshrec.testing.services import select_backend
 
 IMAGES = ["apache/kafka:4.4.0", "redis:7.0.15"]
@@ -54,3 +55,13 @@ def test_forced_choices() -> None:
         select_backend("docker", lambda: None, IMAGES)
     with pytest.raises(ValueError, match="docker, local or auto"):
         select_backend("podman", lambda: None, IMAGES)
+
+
+def test_flink_follows_the_services_into_containers_when_its_image_is_there() -> None:
+    docker, local = select_backend("docker", lambda: _Engine(), IMAGES), select_backend("local", lambda: None, IMAGES)
+    image = "flink:2.3.0-java17"
+    assert select_flink_backend(local, "local", image, lambda _: True) is local
+    assert select_flink_backend(docker, "docker", image, lambda _: False).name == "docker"  # forced: the pull decides
+    assert select_flink_backend(docker, "auto", image, lambda _: True).name == "docker"
+    fallback = select_flink_backend(docker, "auto", image, lambda _: False)
+    assert fallback.name == "local" and image in fallback.why and "local processes" in fallback.why

@@ -39,7 +39,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from feature_store.online.reader import OnlineReader
 from feature_store.views import USER_REALTIME
 from inference.testing import tiny_model_dir
-from infra.config import KafkaSettings, RedisSettings, load_settings
+from infra.config import KafkaSettings, RedisSettings, load_settings, settings_environment
 from infra.stack.kafka import LocalKafka
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
@@ -130,9 +130,10 @@ def run_soak(bootstrap: str, redis_host: str, redis_port: int, workdir: Path, mi
     for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics.names()]).values():
         future.result(30)
     host, port = bootstrap.rsplit(":", 1)
-    env = {**os.environ, "FRESHREC_KAFKA__HOST": host, "FRESHREC_KAFKA__PORT": port, "FRESHREC_REDIS__HOST": redis_host,
-           "FRESHREC_REDIS__PORT": str(redis_port), "FRESHREC_FEATURE_REPO": str(workdir / "repo"),
-           **{f"FRESHREC_TOPICS__{k.upper()}": v for k, v in topics.model_dump().items() if isinstance(v, str)}}  # fmt: skip
+    names = {k: v for k, v in topics.model_dump().items() if isinstance(v, str)}
+    env = {**os.environ, **settings_environment(kafka={"host": host, "port": port}, topics=names,
+                                                redis={"host": redis_host, "port": redis_port},
+                                                feature_repo=workdir / "repo")}  # fmt: skip
     freshrec = str(Path(sys.executable).parent / "freshrec")
     api_port = free_port()
     model = tiny_model_dir(workdir / "models" / "tiny", ITEMS)

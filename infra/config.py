@@ -7,6 +7,7 @@ named by `FRESHREC_CONFIG`, else `./freshrec.yaml` when present.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -315,3 +316,25 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
+
+
+def settings_environment(**values: Any) -> dict[str, str]:
+    """The `FRESHREC_*` variables that give a `freshrec` process these settings: a section as a mapping
+    (`kafka={"host": h, "port": p}`), a value as `str` spells it. A name that is no setting raises, so a caller cannot
+    set a variable the process would silently ignore."""
+    prefix, delimiter = Settings.model_config["env_prefix"], Settings.model_config["env_nested_delimiter"]
+    env: dict[str, str] = {}
+
+    def add(model: type[BaseModel], path: list[str], value: Any) -> None:
+        if path[-1] not in model.model_fields:
+            raise KeyError(f"{'.'.join(path)} is not a freshrec setting")
+        kind = model.model_fields[path[-1]].annotation
+        if isinstance(value, Mapping) and isinstance(kind, type) and issubclass(kind, BaseModel):
+            for name, item in value.items():
+                add(kind, [*path, name], item)
+        else:
+            env[prefix + delimiter.join(name.upper() for name in path)] = str(value)
+
+    for name, value in values.items():
+        add(Settings, [name], value)
+    return env

@@ -21,7 +21,7 @@ from feature_store.store import apply, copy_repo, open_store
 from feature_store.views import ITEM, USER_INTENT, USER_REALTIME, ViewSpec
 from freshrec.testing.kafka import create_topics, ordered_producer, unique_topic
 from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
-from infra.config import KafkaSettings, RedisSettings, Settings
+from infra.config import KafkaSettings, RedisSettings, Settings, settings_environment
 from schemas.codec import AvroCodec
 
 if TYPE_CHECKING:
@@ -76,11 +76,9 @@ class FreshrecStack:
         """The same as `FRESHREC_*` variables, for the `freshrec` command; `topics` override topic names
         (`clicks=...`)."""
         s = self.settings
-        env = {"FRESHREC_KAFKA__HOST": s.kafka.host, "FRESHREC_KAFKA__PORT": str(s.kafka.port),
-               "FRESHREC_REDIS__HOST": s.redis.host, "FRESHREC_REDIS__PORT": str(s.redis.port),
-               "FRESHREC_FEATURE_REPO": str(s.feature_repo), "FRESHREC_STATE_DIR": str(s.state_dir),
-               "FRESHREC_MODELS_DIR": str(s.models_dir)}  # fmt: skip
-        return env | {f"FRESHREC_TOPICS__{name.upper()}": topic for name, topic in topics.items()}
+        return settings_environment(kafka={"host": s.kafka.host, "port": s.kafka.port},
+                                    redis={"host": s.redis.host, "port": s.redis.port}, feature_repo=s.feature_repo,
+                                    state_dir=s.state_dir, models_dir=s.models_dir, topics=topics)  # fmt: skip
 
     def produce_clicks(self, topic: str, events: Iterable[Mapping[str, Any]]) -> int:
         """Click events (`click_event` fields) to `topic`, Avro as the job reads them, keyed by user, in order;

@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from freshrec.testing.kafka import ordered_producer
 from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from inference.testing import tiny_model_dir
+from infra.config import settings_environment
 from infra.stack.process import free_port
 from schemas.codec import AvroCodec
 
@@ -60,9 +61,9 @@ def test_sigterm_commits_closes_and_exits(command: str, kafka: KafkaEndpoint, re
     for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics.values()]).values():
         future.result(30)
     host, port = kafka.bootstrap_servers.rsplit(":", 1)
-    env = {**os.environ, "FRESHREC_KAFKA__HOST": host, "FRESHREC_KAFKA__PORT": port, "FRESHREC_REDIS__HOST": redis_server.host,
-           "FRESHREC_REDIS__PORT": str(redis_server.port), "FRESHREC_FEATURE_REPO": str(tmp_path / "repo"),
-           **{f"FRESHREC_TOPICS__{k.upper()}": v for k, v in topics.items()}}  # fmt: skip
+    env = {**os.environ, **settings_environment(kafka={"host": host, "port": port}, topics=topics,
+                                                redis={"host": redis_server.host, "port": redis_server.port},
+                                                feature_repo=tmp_path / "repo")}  # fmt: skip
     group, watched, records = {
         "stream write": (f"w-{name}", topics["snapshots"], [(b"%d" % u, _snapshot(u)) for u in range(1, 501)]),
         "refresh": (f"r-{name}", topics["feature_updates"], [(b"%d" % u, _update(u)) for u in range(1, 501)]),
@@ -125,7 +126,7 @@ def test_sigterm_stops_serve(workers: int, redis_server: RedisEndpoint, tmp_path
     """`serve`, one process or a supervisor with worker processes: SIGTERM to the command's process ends all of them
     (each worker's service closed by the app's shutdown) with exit status 0 within 5 s."""
     port = free_port()
-    env = {**os.environ, "FRESHREC_REDIS__HOST": redis_server.host, "FRESHREC_REDIS__PORT": str(redis_server.port)}
+    env = {**os.environ, **settings_environment(redis={"host": redis_server.host, "port": redis_server.port})}
     model = tiny_model_dir(tmp_path / "models" / "tiny", 300)
     log = tmp_path / "serve.log"
     with open(log, "w") as out:

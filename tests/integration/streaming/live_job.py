@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from freshrec.testing.kafka import create_topics
 from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
+from infra.config import settings_environment
 
 
 class LiveJob:
@@ -26,11 +27,10 @@ class LiveJob:
         self.topics = {"clicks": name, "dlq": f"{name}-dlq", "snap": f"{name}-snap", "upd": f"{name}-upd"}
         create_topics(self.bootstrap, list(self.topics.values()), partitions)
         host, port = self.bootstrap.rsplit(":", 1)
-        self.env = {**os.environ, "FRESHREC_KAFKA__HOST": host, "FRESHREC_KAFKA__PORT": port,
-                    "FRESHREC_REDIS__HOST": redis.host, "FRESHREC_REDIS__PORT": str(redis.port),
-                    "FRESHREC_TOPICS__CLICKS": name, "FRESHREC_TOPICS__DEAD_LETTER": self.topics["dlq"],
-                    "FRESHREC_TOPICS__FEATURE_UPDATES": self.topics["upd"],
-                    "FRESHREC_FEATURE_REPO": str(workdir / "repo"), **(env or {})}  # fmt: skip
+        topics = {"clicks": name, "dead_letter": self.topics["dlq"], "feature_updates": self.topics["upd"]}
+        self.env = {**os.environ, **settings_environment(kafka={"host": host, "port": port},
+                                                         redis={"host": redis.host, "port": redis.port},
+                                                         topics=topics, feature_repo=workdir / "repo"), **(env or {})}  # fmt: skip
         self.group, self.checkpoints = f"job-{name}", workdir / "checkpoints"
         self.command = [str(Path(sys.executable).parent / "freshrec"), "stream", "run", "--group", self.group,
                         "--snapshot-topic", self.topics["snap"], "--checkpoint-dir", str(self.checkpoints),

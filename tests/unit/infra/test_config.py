@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import load_settings
+from infra.config import load_settings, settings_environment
 
 
 def test_defaults() -> None:
@@ -30,3 +30,17 @@ def test_unknown_keys_are_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("FRESHREC_CONFIG", str(config))
     with pytest.raises(ValueError, match="kafak"):
         load_settings()
+
+
+def test_settings_environment_is_read_back_as_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = settings_environment(kafka={"host": "10.0.0.5", "port": 19093}, redis={"cluster": True},
+                               topics={"clicks": "c-1"}, feature_repo=tmp_path / "repo", stream={"catch_up_ms": 5})  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert (settings.kafka.host, settings.kafka.port, settings.redis.cluster) == ("10.0.0.5", 19093, True)
+    assert (settings.topics.clicks, settings.feature_repo, settings.stream.catch_up_ms) == ("c-1", tmp_path / "repo", 5)
+    with pytest.raises(KeyError, match="kafka.hots"):
+        settings_environment(kafka={"hots": "x"})
+    with pytest.raises(KeyError, match="feature_rpo"):
+        settings_environment(feature_rpo="x")

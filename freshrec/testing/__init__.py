@@ -9,7 +9,8 @@ Fixtures:
 - `freshrec_kafka`, `freshrec_redis` (session): the endpoints.
 - `freshrec_topic`: a new two-partition topic.
 - `freshrec_flink` (session): a Flink session cluster (a JobManager, two TaskManagers of two slots) for jobs of your
-  own; in containers or as local processes like the other services (`freshrec.testing.flink`).
+  own; in containers or as local processes like the other services (`freshrec.testing.flink`); its shape is the
+  `freshrec_flink_settings` fixture's.
 - `freshrec_stack`: the session's services with Redis emptied and a private copy of freshrec's Feast repository applied
   on them (`FreshrecStack`: the FeatureStore, online reader/writer, settings for freshrec's own code).
 - `freshrec_job`: runs the behaviour job bounded over produced click events until every one is applied.
@@ -36,6 +37,7 @@ from freshrec.testing.services import (
     redis_service,
 )
 from freshrec.testing.stack import BehaviorJob, FreshrecStack, JobRun
+from infra.config import FlinkSettings
 
 __all__ = ["BehaviorJob", "FlinkEndpoint", "FreshrecStack", "JobRun", "KafkaEndpoint", "RankingClient", "RedisEndpoint",
            "SERVICES_USED"]  # fmt: skip
@@ -83,11 +85,18 @@ def freshrec_redis(freshrec_backend: Backend, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture(scope="session")
-def freshrec_flink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlinkEndpoint]:
+def freshrec_flink_settings() -> FlinkSettings:
+    """The session cluster's settings: free ports, two TaskManagers, no metrics reporter. Override it for another
+    shape (`session_settings(metrics=True)`: Prometheus metrics, which listen on every address)."""
+    return session_settings()
+
+
+@pytest.fixture(scope="session")
+def freshrec_flink(freshrec_flink_settings: FlinkSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlinkEndpoint]:
     """Jobs submitted here may write under the session's temporary folders (`tmp_path`): the cluster reaches them."""
     backend = choose_flink_backend()
-    shared = [tmp_path_factory.getbasetemp()]
-    with flink_service(backend.name, session_settings(), tmp_path_factory.mktemp("flink"), shared) as endpoint:
+    shared, workdir = [tmp_path_factory.getbasetemp()], tmp_path_factory.mktemp("flink")
+    with flink_service(backend.name, freshrec_flink_settings, workdir, shared) as endpoint:
         line = f"flink: {endpoint.version} session cluster at {endpoint.jobmanager} [{endpoint.backend}]"
         SERVICES_USED.append(line if backend.name == choose_backend().name else f"{line} ({backend.why})")
         yield endpoint

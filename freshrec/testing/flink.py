@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from freshrec.testing.services import Backend, choose_backend, image_available
+from freshrec.testing.services import Backend, choose_backend, configure_testcontainers, image_available
 from infra.config import FlinkSettings
 from infra.images.build import FLINK_VERSION
 from infra.stack.flink import LocalFlinkCluster, cluster_options
@@ -68,10 +68,11 @@ def select_flink_backend(services: Backend, mode: str, image: str, available: Ca
     return Backend("local", f"{image} is neither present nor pullable: PyFlink's distribution as local processes")
 
 
-def session_settings(taskmanagers: int = 2) -> FlinkSettings:
-    """A cluster on free ports: `taskmanagers` of two slots each, each JVM's metrics served for Prometheus."""
-    metrics = ",".join(str(free_port()) for _ in range(taskmanagers + 1))
-    return FlinkSettings(rest_port=free_port(), rpc_port=free_port(), taskmanagers=taskmanagers, metrics_ports=metrics)
+def session_settings(taskmanagers: int = 2, metrics: bool = False) -> FlinkSettings:
+    """A cluster on free ports: `taskmanagers` of two slots each; with `metrics`, each JVM's metrics served for
+    Prometheus (on every address: the reporter has no bind address)."""
+    ports = ",".join(str(free_port()) for _ in range(taskmanagers + 1)) if metrics else None
+    return FlinkSettings(rest_port=free_port(), rpc_port=free_port(), taskmanagers=taskmanagers, metrics_ports=ports)
 
 
 def overview(jobmanager: str) -> dict[str, Any] | None:
@@ -90,14 +91,17 @@ def flink_service(
     """The cluster of `settings` until the block ends; `shared`: the host folders its jobs write to (the containers
     mount them; local processes reach them anyway)."""
     if backend == "docker":
+        configure_testcontainers()
         yield from _in_containers(settings, shared)
         return
     cluster = LocalFlinkCluster(settings, workdir)
     cluster.start(READY_S)
     try:
         version = (overview(settings.jobmanager) or {}).get("flink-version", "?")
-        pids = tuple(p.pid() or 0 for p in (cluster.jobmanager, *cluster.taskmanagers))
-        yield FlinkEndpoint(settings.jobmanager, "local", f"Apache Flink {version}", settings, pids)
+        pids = tuple(p.pid() for p in (cluster.jobmanager, *cluster.taskmanagers))
+        if None in pids:
+            raise StackError(f"a process of the Flink cluster under {workdir} is not running")
+        yield FlinkEndpoint(settings.jobmanager, "local", f"Apache Flink {version}", settings, pids)  # type: ignore[arg-type]
     finally:
         cluster.stop()
 
@@ -114,9 +118,18 @@ def _in_containers(settings: FlinkSettings, shared: Sequence[Path]) -> Iterator[
                 logs = b"".join(containers[0].get_logs()).decode(errors="replace")[-3000:]
                 raise StackError(f"{flink_image()} cluster not serving its slots after {READY_S:.0f}s:\n{logs}")
             time.sleep(0.5)
-        pids = tuple(int(c.get_wrapped_container().attrs["State"]["Pid"]) for c in containers)
+        pids = tuple(_pid(c.get_wrapped_container()) for c in containers)
         yield FlinkEndpoint(settings.jobmanager, "docker", f"Apache Flink {answer['flink-version']} ({flink_image()})",
                             settings, pids)  # fmt: skip
+
+
+def _pid(container: Any) -> int:
+    """The container's first process as this machine numbers it (its attributes as of now, not of its creation)."""
+    container.reload()
+    pid = int(container.attrs["State"]["Pid"])
+    if pid <= 0:
+        raise StackError(f"container {container.name} is not running: {container.attrs['State']}")
+    return pid
 
 
 def _container(role: str, properties: str, shared: Sequence[Path]) -> Any:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from freshrec.testing.flink import FlinkEndpoint
+from freshrec.testing.flink import FlinkEndpoint, choose_flink_backend, flink_service, session_settings
 from freshrec.testing.services import LOOPBACK, KafkaEndpoint, RedisEndpoint
 
 pytestmark = pytest.mark.integration
@@ -47,6 +47,7 @@ def test_services_answer_on_loopback_only(kafka: KafkaEndpoint, redis_server: Re
 
 
 def _descendants(pids: tuple[int, ...]) -> set[int]:
+    assert pids and all(pid > 0 for pid in pids), pids  # 0 would stand for every process
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:  # "pid (comm) state ppid ...": comm may hold spaces and parentheses
@@ -75,11 +76,20 @@ def _listening(pids: set[int]) -> set[tuple[str, int]]:
 def test_flink_listens_on_loopback_only_but_for_its_metrics(flink_cluster: FlinkEndpoint) -> None:
     """Every port the JobManager and the TaskManagers open (REST, RPC, blob server, data exchange) is bound to
     127.0.0.1, whichever backend runs them; only the Prometheus reporter's, which Flink gives no bind address, are
-    not (one per JVM, among the configured ones)."""
+    not (one per JVM, among the configured ones; this suite turns the reporter on, the plugin's default is off)."""
     settings = flink_cluster.settings
     sockets = _listening(_descendants(flink_cluster.pids))
     assert (LOOPBACK, settings.rest_port) in sockets and (LOOPBACK, settings.rpc_port) in sockets
     elsewhere = {port for address, port in sockets if address != LOOPBACK}
-    metrics = {int(port) for port in str(settings.metrics_ports).split(",")}
-    assert elsewhere <= metrics and len(elsewhere) == 1 + settings.taskmanagers, sorted(sockets)
+    metrics = {int(port) for port in (settings.metrics_ports or "").split(",") if port}
+    assert elsewhere <= metrics and len(elsewhere) == (1 + settings.taskmanagers if metrics else 0), sorted(sockets)
     assert len(sockets) > len(elsewhere) + 2, sorted(sockets)  # the blob server and the TaskManagers' own ports too
+
+
+def test_the_plugins_flink_cluster_listens_on_loopback_only(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The plugin's default shape (no metrics reporter): not one port beyond 127.0.0.1."""
+    backend, settings = choose_flink_backend().name, session_settings(taskmanagers=1)
+    workdir = tmp_path_factory.mktemp("flink-default")
+    with flink_service(backend, settings, workdir, [tmp_path_factory.getbasetemp()]) as cluster:
+        sockets = _listening(_descendants(cluster.pids))
+    assert (LOOPBACK, settings.rest_port) in sockets and {address for address, _ in sockets} == {LOOPBACK}, sorted(sockets)

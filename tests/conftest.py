@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def service_report() -> list[str]:
-    """Where fixtures beyond the plugin's (Flink, Redis Cluster, the LLM server) list what they started."""
+    """Where fixtures beyond the plugin's (Redis Cluster, the LLM server) list what they started."""
     return SERVICES_USED
 
 

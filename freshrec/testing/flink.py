@@ -15,10 +15,8 @@ address: its ports, when configured, listen on every address (both backends).
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ from typing import Any
 from freshrec.testing.services import Backend, choose_backend, configure_testcontainers, image_available
 from infra.config import FlinkSettings
 from infra.images.build import FLINK_VERSION
-from infra.stack.flink import LocalFlinkCluster, cluster_options
+from infra.stack.flink import LocalFlinkCluster, cluster_options, overview, serving
 from infra.stack.process import StackError, free_port
 
 READY_S = 120.0
@@ -75,15 +73,6 @@ def session_settings(taskmanagers: int = 2, metrics: bool = False) -> FlinkSetti
     return FlinkSettings(rest_port=free_port(), rpc_port=free_port(), taskmanagers=taskmanagers, metrics_ports=ports)
 
 
-def overview(jobmanager: str) -> dict[str, Any] | None:
-    """The cluster's /overview (version, TaskManagers, slots, jobs), None when it does not answer."""
-    try:
-        with urllib.request.urlopen(f"http://{jobmanager}/overview", timeout=2) as response:
-            return json.loads(response.read())
-    except (OSError, ValueError):
-        return None
-
-
 @contextmanager
 def flink_service(
     backend: str, settings: FlinkSettings, workdir: Path, shared: Sequence[Path]
@@ -112,8 +101,8 @@ def _in_containers(settings: FlinkSettings, shared: Sequence[Path]) -> Iterator[
     with ExitStack() as stack:
         roles = ["jobmanager", *["taskmanager"] * settings.taskmanagers]
         containers = [stack.enter_context(_container(role, properties, shared)) for role in roles]
-        deadline, slots = time.monotonic() + READY_S, settings.slots * settings.taskmanagers
-        while (answer := overview(settings.jobmanager)) is None or answer.get("slots-total", 0) < slots:
+        deadline = time.monotonic() + READY_S
+        while (answer := serving(settings)) is None:
             if time.monotonic() > deadline:
                 logs = b"".join(containers[0].get_logs()).decode(errors="replace")[-3000:]
                 raise StackError(f"{flink_image()} cluster not serving its slots after {READY_S:.0f}s:\n{logs}")

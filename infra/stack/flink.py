@@ -62,16 +62,10 @@ class LocalFlinkCluster:
         return self.jobmanager.stop() or any(stopped)
 
     def healthy(self) -> bool:
-        overview = self.overview()
-        return overview is not None and overview.get("slots-total", 0) >= self.settings.slots * self.settings.taskmanagers
+        return serving(self.settings) is not None
 
     def overview(self) -> dict[str, Any] | None:
-        """The cluster's /overview (version, TaskManagers, slots, jobs), None when it does not answer."""
-        try:
-            with urllib.request.urlopen(f"http://{self.settings.jobmanager}/overview", timeout=2) as response:
-                return json.loads(response.read())
-        except (OSError, ValueError):
-            return None
+        return overview(self.settings.jobmanager)
 
     def _environment(self) -> dict[str, str]:
         conf, logs = self.home / "conf", self.home / "log"
@@ -89,6 +83,21 @@ class LocalFlinkCluster:
         for name in ("log4j-console.properties", "logback-console.xml"):
             (conf / name).write_text((shipped / name).read_text())
         return {**os.environ, "FLINK_HOME": str(flink_home()), "FLINK_CONF_DIR": str(conf), "FLINK_LOG_DIR": str(logs)}
+
+
+def overview(jobmanager: str) -> dict[str, Any] | None:
+    """The cluster's /overview (version, TaskManagers, slots, jobs), None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://{jobmanager}/overview", timeout=2) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
+def serving(s: FlinkSettings) -> dict[str, Any] | None:
+    """The overview of the cluster of `s` once every TaskManager's slots are registered, else None."""
+    answer = overview(s.jobmanager)
+    return answer if answer is not None and answer.get("slots-total", 0) >= s.slots * s.taskmanagers else None
 
 
 def cluster_options(s: FlinkSettings) -> dict[str, str]:

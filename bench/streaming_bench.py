@@ -9,9 +9,10 @@ number of events whose effect is visible in Redis (for the job: the sum of all-t
 writer has stored), and the rate is measured from the first write to the last event visible (startup excluded),
 capped at `--cap` seconds for the slow baselines. Freshness: the job alone, fed at a fixed rate by a paced producer
 whose events carry the send time as event time; per event, the time from its event time until the first stored
-snapshot that contains it (event time -> visible in Redis), p50/p99 over `--seconds` after a 5 s warm-up. With the
-event log on (as `freshrec stream run` runs), the job also writes the applied clicks' part files and a thread
-compacts them into parquet as often as the snapshot writer does (parts close every 10 s, `LOG_ROLL_MS`).
+snapshot that contains it (event time -> visible in Redis), p50/p99 over `--seconds` after a 5 s warm-up. The
+writer runs as `freshrec stream run` runs it: it also appends its snapshots to the offline log and compacts the event
+log. With the event log on (as `stream run`), the job also writes the applied clicks' part files (parts close every
+10 s here, `LOG_ROLL_MS`, so commits and compaction fall inside the measured window).
 With `--parallelism`: the job alone (no writer; its snapshots stay in Kafka) at each parallelism, its progress read
 from its own applied-clicks counter on its Prometheus reporter, the first row the ratios' base.
 """
@@ -86,16 +87,20 @@ class Visibility:
         self.latencies: list[int] | None = None
 
     def __call__(self, table: pa.Table, written_ms: int, _seconds: float) -> None:
-        totals = sum(table[f"count_{b}"].to_numpy() for b in ("pv", "cart", "fav", "buy"))
-        times = table["event_times"].to_pylist() if self.latencies is not None else None
-        for i, (user, total, newest) in enumerate(zip(table["user_id"].to_pylist(), totals.tolist(),
-                                                      table["event_time"].to_pylist())):  # fmt: skip
+        """Called in the writer's thread: per row in Python, per event in numpy, so that the measurement takes
+        little of the writer's time (it shares the GIL)."""
+        users = table["user_id"].to_pylist()
+        totals = sum(table[f"count_{b}"].to_numpy() for b in ("pv", "cart", "fav", "buy")).tolist()
+        seen = np.array([self.newest.get(user, 0) for user in users], dtype=np.int64)
+        if self.latencies is not None:
+            times = table["event_times"].combine_chunks()
+            flat = times.flatten().to_numpy()
+            fresh = flat > np.repeat(seen, np.diff(times.offsets.to_numpy()))
+            self.latencies.extend((written_ms - flat[fresh]).tolist())
+        for user, total, newest, before in zip(users, totals, table["event_time"].to_pylist(), seen.tolist()):
             self.applied += total - self.totals.get(user, 0)
             self.totals[user] = total
-            seen = self.newest.get(user, 0)
-            if times is not None and self.latencies is not None:
-                self.latencies.extend(written_ms - t for t in times[i] if t > seen)
-            self.newest[user] = max(seen, newest)
+            self.newest[user] = max(before, newest)
         if self.progress:
             self.progress(self.applied)
 
@@ -150,8 +155,9 @@ class Bench:
 
     def job(self, clicks: str, visibility: Visibility, stop: threading.Event,
             stream: StreamSettings | None = None, log: bool = True) -> Callable[[], None]:  # fmt: skip
-        """Start the behavior job + writer (+ the event log's compaction, with `log`) on `clicks`; returns a function
-        that stops them."""
+        """Start the behavior job (with the event log, with `log`) and the snapshot writer on `clicks`, as `freshrec
+        stream run` does: the writer appends its snapshots to the offline log and compacts the event log; returns a
+        function that stops them."""
         snapshots, offline = f"{clicks}-snap", self.tmp / f"offline-{clicks}"
         for future in self.admin.create_topics([NewTopic(snapshots, 2, 1), NewTopic(f"{clicks}-upd", 2, 1)]).values():
             future.result(30)
@@ -159,11 +165,9 @@ class Bench:
                            checkpoint_interval=self.checkpoint_interval, checkpoint_dir=self.tmp / f"chk-{clicks}",
                            event_log_dir=offline / event_log.STREAMED if log else None)  # fmt: skip
         job = start(config, self.jars)
-        writer = SnapshotWriter(self.bootstrap, OnlineWriter(self.client, USER_REALTIME), None, snapshots,
+        writer = SnapshotWriter(self.bootstrap, OnlineWriter(self.client, USER_REALTIME), offline, snapshots,
                                 f"{clicks}-upd", group=f"writer-{clicks}", on_written=visibility)  # fmt: skip
         threads = [in_thread(lambda: writer.run(should_stop=stop.is_set))]
-        if log:
-            threads.append(in_thread(lambda: event_log.compact_until(offline, stop)))
 
         def stop_all() -> None:
             stop.set()

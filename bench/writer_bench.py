@@ -8,7 +8,9 @@ writer's steps: parse (Arrow JSON, newest per user, `sid_codes` from a semantic-
 store (the versioned Lua batch write on a local Redis), encode the feature-updates, append the offline snapshots
 (parquet, zstd). The offline append is timed twice in the same run: with dictionary pages on every column (the
 baseline: parquet's default, what the writer used before) and as `parquet_log.write` writes it (dictionary pages on
-scalar columns only). Best of `--rounds` per step.
+scalar columns only). Best of `--rounds` per step. Then all the batches through all the steps twice per round,
+each batch's steps in turn (the writer's arrangement before) and pipelined as the writer now runs them (batch N+1
+parsed and N appended to parquet while Redis applies N): the ratio of the two, same run, same tables.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import redis
 
 from feature_store.offline import parquet_log
 from feature_store.online.validation import validate
-from feature_store.online.writer import OnlineWriter
+from feature_store.online.writer import OnlineWriter, PendingWrite
 from feature_store.testing import sample_realtime_row
 from feature_store.views import USER_REALTIME
 from infra.config import RedisSettings
@@ -62,7 +65,9 @@ def main() -> None:
         server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
         server.start()
         try:
-            steps = measure(values, args.batch, args.rounds, semantic_ids, redis.Redis(port=server.settings.port), Path(tmp))
+            client = redis.Redis(port=server.settings.port)
+            steps = measure(values, args.batch, args.rounds, semantic_ids, client, Path(tmp))
+            arrangements = measure_arrangements(values, args.batch, args.rounds, semantic_ids, client, Path(tmp))
         finally:
             server.stop()
     per = {name: seconds / args.users * 1e6 for name, seconds in steps.items()}
@@ -74,6 +79,11 @@ def main() -> None:
     before, after = common + per["offline, dictionary on every column"], common + per["offline, as parquet_log writes"]
     print(f"\nwriter steps, baseline offline append: {before:.1f} us ({1e6 / before:,.0f} snapshots/s)")
     print(f"writer steps, parquet_log's append: {after:.1f} us ({1e6 / after:,.0f} snapshots/s): {before / after:.2f}x")
+    print("\n| batches (parse, validate, store, feature-updates, offline append) | us per snapshot | snapshots/s | vs in turn |")
+    print("|---|---:|---:|---:|")
+    for name, seconds in arrangements.items():
+        us = seconds / args.users * 1e6
+        print(f"| {name} | {us:.1f} | {1e6 / us:,.0f} | {arrangements['in turn'] / seconds:.2f}x |")
 
 
 def measure(values: list[bytes], batch: int, rounds: int, semantic_ids: ArraySemanticIds, client: redis.Redis,
@@ -105,6 +115,48 @@ def measure(values: list[bytes], batch: int, rounds: int, semantic_ids: ArraySem
             for name, a, b in zip(names, marks, marks[1:]):
                 spent[name] = spent.get(name, 0.0) + b - a
         best = {k: min(v, best.get(k, v)) for k, v in spent.items()}
+    return best
+
+
+def measure_arrangements(values: list[bytes], batch: int, rounds: int, semantic_ids: ArraySemanticIds,
+                         client: redis.Redis, tmp: Path) -> dict[str, float]:  # fmt: skip
+    """All the batches through every step, best round's seconds: each batch's steps in turn (the writer before), and
+    pipelined as `SnapshotWriter` runs them (batch N+1 parsed and N appended while Redis applies N)."""
+    writer, updates = OnlineWriter(client, USER_REALTIME), default_registry().latest("feature_update")
+    chunks = [values[start : start + batch] for start in range(0, len(values), batch)]
+
+    def acknowledge(table: pa.Table) -> None:
+        encode_batch(updates, table.select(["user_id", "version", "event_time"])).rows()
+        decimal_ascii(table["user_id"].to_numpy()).rows()
+
+    def in_turn(directory: Path) -> None:
+        for chunk in chunks:
+            table = snapshots_table(chunk, semantic_ids)
+            validate(USER_REALTIME, table)
+            writer.write_table(table)
+            acknowledge(table)
+            parquet_log.append_snapshots(directory, USER_REALTIME, table)
+
+    def pipelined(directory: Path) -> None:
+        pending: tuple[PendingWrite, pa.Table] | None = None
+        for chunk in [*chunks, None]:
+            table = snapshots_table(chunk, semantic_ids) if chunk is not None else None
+            if table is not None:
+                validate(USER_REALTIME, table)
+            if pending is not None:
+                pending[0].result()
+                acknowledge(pending[1])
+            if table is not None:
+                pending = writer.send_table(table), table
+                parquet_log.append_snapshots(directory, USER_REALTIME, table)
+
+    best: dict[str, float] = {}
+    for round_ in range(rounds):
+        for name, run in (("in turn", in_turn), ("pipelined", pipelined)):
+            client.flushdb()
+            started = time.perf_counter()
+            run(tmp / f"{name}-{round_}")
+            best[name] = min(time.perf_counter() - started, best.get(name, float("inf")))
     return best
 
 

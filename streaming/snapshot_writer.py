@@ -1,9 +1,13 @@
 """Writes the behavior job's snapshots to the feature store, in batches: Redis (Feast layout), parquet, feature-updates.
 
-Each batch takes four steps: Redis written, feature-updates (and dead letters) acknowledged, parquet appended, Kafka
-offsets committed. A crash between any two replays the batch, and each step is idempotent: the versioned writer
-makes the Redis rewrite a no-op, a feature-update says "version v is stored" (saying it twice changes nothing), and
-the parquet step skips the records whose snapshots a part already holds (offsets kept in the parts' footers).
+Each batch takes four steps: (1) stored in Redis, (2) feature-updates (and dead letters) acknowledged, (3) appended
+to parquet, (4) its own Kafka offsets committed, after the other three. A crash between any two replays the batch,
+and each step is idempotent: the versioned writer makes the Redis rewrite a no-op, a feature-update says "version v
+is stored" (saying it twice changes nothing), and the parquet step skips the records whose snapshots a part already
+holds (offsets kept in the parts' footers). Batches are pipelined one deep, so that the Redis server and this process
+work at once rather than in turn: batch N is sent to Redis and, while the server applies it, appended to parquet and
+followed by the consumption and parsing of N+1; then N's reply is read, its updates acknowledged and its offsets
+committed, and N+1 is sent.
 Outages are waited out, never crash the writer: the batch in hand is retried against Redis with backoff, and the
 producer never expires a message. A store found empty (its marker gone) is refilled from the offline log first.
 A snapshot that does not parse or validate would fail its batch on every retry; when a batch fails so, it is parsed
@@ -26,11 +30,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as pa_json
 import redis
-from confluent_kafka import Consumer, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
 from feature_store.offline import event_log, parquet_log
 from feature_store.online.validation import FeatureValidationError, online_schema, validate
-from feature_store.online.writer import OnlineWriter, WriteResult
+from feature_store.online.writer import OnlineWriter, PendingWrite, WriteResult
 from feature_store.rebuild import StoreGuard
 from feature_store.views import SID_LEVELS, USER_REALTIME
 from schemas.arrow import arrow_schema
@@ -67,6 +71,19 @@ class WriterStats:
     dead_letters: int = 0
     store_retries: int = 0
     rebuilds: int = 0
+
+
+@dataclass
+class _Batch:
+    table: pa.Table
+    good: list[Message]
+    """the messages the table was made from (the dead-lettered ones left out)"""
+    messages: list[Message]
+    last: dict[int, int]
+    """per partition, the batch's last offset"""
+    letters: int
+    started: float
+    sent: PendingWrite | None = None
 
 
 class SnapshotWriter:
@@ -125,15 +142,23 @@ class SnapshotWriter:
             compacting = threading.Thread(target=event_log.compact_until, args=(self.offline_dir, stop_compacting),
                                           name="event-log-compaction", daemon=True)  # fmt: skip
             compacting.start()
+        pending: _Batch | None = None
         try:
             while not should_stop():
-                messages = [m for m in self.consumer.consume(self.batch_size, timeout=POLL_S) if m.error() is None]
-                if not messages:
+                # with a batch at Redis, take what has arrived and go on: its reply waits for no poll
+                messages = self.consumer.consume(self.batch_size, timeout=POLL_S)
+                batch = self._prepare(messages) if messages else None
+                if pending is not None:
+                    self._finish(pending, stats)
+                    pending = None
+                if batch is None:
                     if idle_stop_s is not None and time.monotonic() - idle_since > idle_stop_s:
                         break
                     continue
                 idle_since = time.monotonic()
-                self._write(messages, stats)
+                pending = self._start(batch, stats)
+            if pending is not None:
+                self._finish(pending, stats)
         except WriterStopped as stopped:
             log.warning("stopped with a batch in hand (%s): it replays on the next start", stopped)
         finally:
@@ -143,21 +168,41 @@ class SnapshotWriter:
                 compacting.join()
         return stats
 
-    def _write(self, messages: list[Message], stats: WriterStats) -> None:
+    def _prepare(self, messages: list[Message]) -> _Batch | None:
+        """The polled messages as a batch: parsed, validated, bad ones set aside; None when there is nothing to do."""
         started = time.perf_counter()
+        messages = [m for m in messages if m.error() is None]
+        if not messages:
+            return None
+        last: dict[int, int] = {}
+        for message in messages:
+            last[message.partition()] = max(last.get(message.partition(), -1), message.offset())
         messages = [m for m in messages if m.value() is not None]
         table, good, letters = self._parse(messages)
-        result = self._store(table, stats)
-        self._send_updates(table)
-        self._append_offline(table, good, messages)
-        self._commit()
-        if table.num_rows:
-            stats.snapshots += table.num_rows
+        return _Batch(table, good, messages, last, letters, started)
+
+    def _start(self, batch: _Batch, stats: WriterStats) -> _Batch:
+        """Steps 1 and 3 at once: the batch sent to Redis (not waited for), then appended to parquet."""
+        try:
+            self._refill_if_empty(stats)
+            batch.sent = self.writer.send_table(batch.table)
+        except STORE_DOWN as exc:
+            log.warning("feature store unavailable (%s); the batch is retried", exc)
+        self._append_offline(batch)
+        return batch
+
+    def _finish(self, batch: _Batch, stats: WriterStats) -> None:
+        """Step 1's reply (the batch retried until stored), then steps 2 and 4."""
+        result = self._store(batch, stats)
+        self._send_updates(batch.table)
+        self._commit(batch.last)
+        if batch.table.num_rows:
+            stats.snapshots += batch.table.num_rows
             stats.applied += result.applied
             if self.on_written:
-                self.on_written(table, int(time.time() * 1000), time.perf_counter() - started)
+                self.on_written(batch.table, int(time.time() * 1000), time.perf_counter() - batch.started)
         stats.batches += 1
-        stats.dead_letters += letters
+        stats.dead_letters += batch.letters
 
     def _parse(self, messages: list[Message]) -> tuple[pa.Table, list[Message], int]:
         """The batch as one online table, the messages it was made from, and how many bad ones were dead-lettered."""
@@ -168,17 +213,17 @@ class SnapshotWriter:
         except (pa.ArrowException, FeatureValidationError):
             return self._set_aside_bad(messages)
 
-    def _store(self, table: pa.Table, stats: WriterStats) -> WriteResult:
-        """Step 1: the batch in Redis, waiting out an outage (the same batch is retried, backing off)."""
+    def _store(self, batch: _Batch, stats: WriterStats) -> WriteResult:
+        """Step 1: the sent batch's reply; if it was not sent or its reply did not come, the batch again, waiting out
+        the outage (backing off)."""
         backoff = 0.1
         while True:
             try:
-                if self.guard is not None and (refilled := self.guard.ensure()) is not None:
-                    stats.rebuilds += 1
-                    rows = sum(r.applied for r in refilled.values())
-                    log.warning("the feature store had no fill marker (a first start, or a store that lost its data): "
-                                "refilled from the offline log, %d rows written", rows)
-                return self.writer.write_table(table)
+                if batch.sent is not None:
+                    sent, batch.sent = batch.sent, None
+                    return sent.result()
+                self._refill_if_empty(stats)
+                return self.writer.write_table(batch.table)
             except STORE_DOWN as exc:
                 if self._should_stop():
                     raise WriterStopped(f"feature store unavailable: {exc}") from exc
@@ -186,6 +231,13 @@ class SnapshotWriter:
                 log.warning("feature store unavailable (%s); retrying in %.1f s", exc, backoff)
                 time.sleep(backoff)
                 backoff = min(2 * backoff, MAX_BACKOFF_S)
+
+    def _refill_if_empty(self, stats: WriterStats) -> None:
+        if self.guard is not None and (refilled := self.guard.ensure()) is not None:
+            stats.rebuilds += 1
+            rows = sum(r.applied for r in refilled.values())
+            log.warning("the feature store had no fill marker (a first start, or a store that lost its data): "
+                        "refilled from the offline log, %d rows written", rows)
 
     def _send_updates(self, table: pa.Table) -> None:
         """Step 2: one feature-update per stored row, acknowledged together with the batch's dead letters."""
@@ -201,31 +253,28 @@ class SnapshotWriter:
             raise RuntimeError(f"{len(failures)} feature-updates or dead letters failed ({failures[0]}); offsets not "
                                "committed, the batch will replay")  # fmt: skip
 
-    def _append_offline(self, table: pa.Table, good: list[Message], messages: list[Message]) -> None:
+    def _append_offline(self, batch: _Batch) -> None:
         """Step 3: the batch's snapshots appended to the offline log, but none a part already holds (a replay)."""
-        if self.offline_dir is None or not messages:
+        if self.offline_dir is None or not batch.messages:
             return
-        directory = self.offline_dir / USER_REALTIME.name
         if self._appended is None:
-            self._appended = parquet_log.appended_offsets(directory, self.snapshot_topic)
-        appended = self._appended
-        fresh = [m for m in good if m.offset() > appended.get(m.partition(), -1)]
-        if len(fresh) < len(good):
+            self._appended = parquet_log.appended_offsets(self.offline_dir / USER_REALTIME.name, self.snapshot_topic)
+        appended, table = self._appended, batch.table
+        fresh = [m for m in batch.good if m.offset() > appended.get(m.partition(), -1)]
+        if len(fresh) < len(batch.good):
             table = snapshots_table([m.value() for m in fresh], self.semantic_ids)
-        last: dict[int, int] = {}
-        for message in messages:
-            last[message.partition()] = max(last.get(message.partition(), -1), message.offset())
-        if any(offset > appended.get(partition, -1) for partition, offset in last.items()):
-            parquet_log.append_snapshots(self.offline_dir, USER_REALTIME, table, (self.snapshot_topic, last))
-            appended.update(last)
+        if any(offset > appended.get(partition, -1) for partition, offset in batch.last.items()):
+            parquet_log.append_snapshots(self.offline_dir, USER_REALTIME, table, (self.snapshot_topic, batch.last))
+            appended.update(batch.last)
 
-    def _commit(self) -> None:
-        """Step 4. A failed commit (broker down) is left to the next batch's, which covers it; a crash before then
-        replays the batch, which every step above absorbs."""
+    def _commit(self, last: dict[int, int]) -> None:
+        """Step 4: the batch's own offsets (the consumer has read past them). A failed commit (broker down) is left
+        to a later batch's, which covers it; a crash before then replays the batch, which every step above absorbs."""
+        offsets = [TopicPartition(self.snapshot_topic, partition, offset + 1) for partition, offset in last.items()]
         try:
-            self.consumer.commit(asynchronous=False)
+            self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
-            log.warning("offsets not committed (%s): the next batch's commit covers them", exc)
+            log.warning("offsets not committed (%s): a later batch's commit covers them", exc)
 
     def _forget_appended(self) -> None:
         """Partitions moved (a rebalance): another writer may have appended since; read the footers again."""

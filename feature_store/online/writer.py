@@ -17,6 +17,8 @@ from functools import partial
 from typing import Any
 
 import pyarrow as pa
+import redis
+from redis.connection import Connection
 
 from feature_store.online import cluster, resp
 from feature_store.online.layout import ViewLayout
@@ -66,6 +68,29 @@ class WriteResult:
     """Rows skipped because the stored version was newer."""
 
 
+class PendingWrite:
+    """A batch sent to Redis whose reply is not read yet: the server applies it while the caller goes on (parses
+    the next batch). `result()` reads the reply and gives the connection back; a connection error surfaces there."""
+
+    def __init__(self, rows: int, client: redis.Redis | None = None, connection: Connection | None = None,
+                 done: WriteResult | None = None) -> None:  # fmt: skip
+        self.rows, self._client, self._connection, self._done = rows, client, connection, done
+
+    def result(self) -> WriteResult:
+        if self._done is None:
+            assert self._client is not None and self._connection is not None
+            pool, connection, self._connection = self._client.connection_pool, self._connection, None
+            try:
+                applied = int(connection.read_response())
+            except BaseException:
+                connection.disconnect()  # the reply may be half read
+                raise
+            finally:
+                pool.release(connection)
+            self._done = WriteResult(applied, self.rows - applied)
+        return self._done
+
+
 class OnlineWriter:
     """Writes snapshot rows of one view, one atomic script call per batch.
 
@@ -91,6 +116,23 @@ class OnlineWriter:
 
     def write_table(self, table: pa.Table) -> WriteResult:
         return self.write_tables([table])
+
+    def send_table(self, table: pa.Table) -> PendingWrite:
+        """Send one batch and return without waiting for Redis to apply it (on a cluster: written before it returns)."""
+        if cluster.is_cluster(self.client) or table.num_rows == 0:
+            return PendingWrite(table.num_rows, done=self.write_table(table))
+        validate(self.view, table)
+        self.client.script_load(self._script)
+        packed = self._pack(table)
+        pool = self.client.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command([packed])
+        except BaseException:
+            connection.disconnect()
+            pool.release(connection)
+            raise
+        return PendingWrite(table.num_rows, self.client, connection)  # type: ignore[arg-type]
 
     def write_tables(self, tables: Iterable[pa.Table]) -> WriteResult:
         """Write several batches, each atomic, pipelined: batch k+1 is encoded while Redis applies batch k."""

@@ -29,7 +29,8 @@ public final class BehaviorPipeline {
                 .uid("route-clicks")
                 .name("decode, key and event-time checks");
         SingleOutputStreamOperator<KafkaRecord> snapshots = clicks.keyBy(new ByUser())
-                .process(new UserSnapshots(o.clicksTopic, o.outOfOrdernessMs, o.flushMs, o.catchUpMs, o.stateTtlS))
+                .process(new UserSnapshots(o.clicksTopic, o.outOfOrdernessMs, o.flushMs, o.catchUpMs, o.stateTtlS,
+                        o.bounded))
                 .uid("user-state")
                 .name("lateness, user state, coalesced snapshots");
         snapshots.sinkTo(KafkaRecords.sink(o.bootstrap, o.kafka, o.snapshotTopic, o.deadLetterMaxBytes))

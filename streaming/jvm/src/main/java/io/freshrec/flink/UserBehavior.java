@@ -18,9 +18,9 @@ import java.util.List;
  * could still be applied (within boundMs of the newest): an older duplicate is late, so it is never applied twice,
  * also when a restarted job or a re-replay reads a record again.
  *
- * <p>Flink keeps it as keyed state, a POJO of primitive arrays (public fields, no-argument constructor): an event
- * mutates it in place on the heap backend, and the copy-on-write copy after a checkpoint and the checkpoint itself
- * are array copies, not a walk over boxed objects. Event ids are remembered as 64-bit hashes (a false duplicate
+ * <p>Flink keeps it as keyed state, primitive arrays and scalars: an event mutates it in place on the heap backend,
+ * and the copy-on-write copy after a checkpoint and the checkpoint itself are bulk array copies
+ * ({@link UserBehaviorSerializer}), not a walk over boxed objects. Event ids are remembered as 64-bit hashes (a false duplicate
  * needs two of one user's ~100 remembered ids to collide: about 1 in 10^15 per user).
  */
 public class UserBehavior {

@@ -6,7 +6,6 @@ import java.time.Instant;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.TimerService;
@@ -33,6 +32,8 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>A bounded input ends before its last processing-time timers fire (Flink drops them when a task finishes), but
  * its final watermark fires every event-time timer: the {@link #END_OF_INPUT} timer flushes what is pending then.
+ * Only a bounded job sets it: an unbounded one gets no final watermark (a stop keeps the pending flush timers in its
+ * savepoint), and a timer per user that never fires would be written out by every checkpoint.
  */
 public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord> {
     /** Every click applied to its user's state (not late, not a duplicate): the rows of the event log. */
@@ -43,6 +44,7 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
     private final long flushMs;
     private final long catchUpMs;
     private final long stateTtlMs;
+    private final boolean bounded;
     private transient ValueState<UserBehavior> state;
     private transient JobMetrics metrics;
     private transient Counter applied;
@@ -51,17 +53,19 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
     private transient Counter expired;
     private transient JobMetrics.LagGauge lag;
 
-    public UserSnapshots(String clicksTopic, long boundMs, long flushMs, long catchUpMs, long stateTtlS) {
+    public UserSnapshots(String clicksTopic, long boundMs, long flushMs, long catchUpMs, long stateTtlS,
+            boolean bounded) {
         this.clicksTopic = clicksTopic;
         this.boundMs = boundMs;
         this.flushMs = flushMs;
         this.catchUpMs = Math.max(flushMs, catchUpMs);
         this.stateTtlMs = stateTtlS * 1000;
+        this.bounded = bounded;
     }
 
     @Override
     public void open(OpenContext context) {
-        state = getRuntimeContext().getState(new ValueStateDescriptor<>("user", TypeInformation.of(UserBehavior.class)));
+        state = getRuntimeContext().getState(new ValueStateDescriptor<>("user", UserBehaviorSerializer.INSTANCE));
         metrics = new JobMetrics(getRuntimeContext().getMetricGroup());
         applied = metrics.counter("clicksApplied");
         duplicates = metrics.counter("clicksDuplicate");
@@ -98,7 +102,9 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
             user.dirty = true;
             long delay = now - click.eventTime > catchUpMs ? catchUpMs : flushMs;
             ctx.timerService().registerProcessingTimeTimer(now + delay);
-            ctx.timerService().registerEventTimeTimer(END_OF_INPUT);
+            if (bounded) {
+                ctx.timerService().registerEventTimeTimer(END_OF_INPUT);
+            }
         }
         state.update(user);
     }

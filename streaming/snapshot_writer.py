@@ -78,7 +78,6 @@ class _Batch:
     table: pa.Table
     good: list[Message]
     """the messages the table was made from (the dead-lettered ones left out)"""
-    messages: list[Message]
     last: dict[int, int]
     """per partition, the batch's last offset"""
     letters: int
@@ -145,7 +144,7 @@ class SnapshotWriter:
         pending: _Batch | None = None
         try:
             while not should_stop():
-                # with a batch at Redis, take what has arrived and go on: its reply waits for no poll
+                # while Redis applies the pending batch: its reply is read after this poll and parse
                 messages = self.consumer.consume(self.batch_size, timeout=POLL_S)
                 batch = self._prepare(messages) if messages else None
                 if pending is not None:
@@ -177,9 +176,8 @@ class SnapshotWriter:
         last: dict[int, int] = {}
         for message in messages:
             last[message.partition()] = max(last.get(message.partition(), -1), message.offset())
-        messages = [m for m in messages if m.value() is not None]
-        table, good, letters = self._parse(messages)
-        return _Batch(table, good, messages, last, letters, started)
+        table, good, letters = self._parse([m for m in messages if m.value() is not None])
+        return _Batch(table, good, last, letters, started)
 
     def _start(self, batch: _Batch, stats: WriterStats) -> _Batch:
         """Steps 1 and 3 at once: the batch sent to Redis (not waited for), then appended to parquet."""
@@ -255,7 +253,7 @@ class SnapshotWriter:
 
     def _append_offline(self, batch: _Batch) -> None:
         """Step 3: the batch's snapshots appended to the offline log, but none a part already holds (a replay)."""
-        if self.offline_dir is None or not batch.messages:
+        if self.offline_dir is None or not batch.good:
             return
         if self._appended is None:
             self._appended = parquet_log.appended_offsets(self.offline_dir / USER_REALTIME.name, self.snapshot_topic)

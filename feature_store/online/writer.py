@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any
 
 import pyarrow as pa
-import redis
 from redis.connection import Connection
 
 from feature_store.online import cluster, resp
@@ -70,23 +69,17 @@ class WriteResult:
 
 class PendingWrite:
     """A batch sent to Redis whose reply is not read yet: the server applies it while the caller goes on (parses
-    the next batch). `result()` reads the reply and gives the connection back; a connection error surfaces there."""
+    the next batch). `result()` reads the reply; the connection goes back to the pool then (dropped if it failed)."""
 
-    def __init__(self, rows: int, client: redis.Redis | None = None, connection: Connection | None = None,
+    def __init__(self, rows: int, connection: Connection | None = None, release: ExitStack | None = None,
                  done: WriteResult | None = None) -> None:  # fmt: skip
-        self.rows, self._client, self._connection, self._done = rows, client, connection, done
+        self.rows, self._connection, self._release, self._done = rows, connection, release, done
 
     def result(self) -> WriteResult:
         if self._done is None:
-            assert self._client is not None and self._connection is not None
-            pool, connection, self._connection = self._client.connection_pool, self._connection, None
-            try:
-                applied = int(connection.read_response())
-            except BaseException:
-                connection.disconnect()  # the reply may be half read
-                raise
-            finally:
-                pool.release(connection)
+            assert self._connection is not None and self._release is not None
+            with self._release:
+                applied = int(self._connection.read_response())
             self._done = WriteResult(applied, self.rows - applied)
         return self._done
 
@@ -124,15 +117,10 @@ class OnlineWriter:
         validate(self.view, table)
         self.client.script_load(self._script)
         packed = self._pack(table)
-        pool = self.client.connection_pool
-        connection = pool.get_connection()
-        try:
+        with ExitStack() as stack:  # a failed send drops the connection; else it is held until the reply is read
+            connection = stack.enter_context(resp.connection(self.client))
             connection.send_packed_command([packed])
-        except BaseException:
-            connection.disconnect()
-            pool.release(connection)
-            raise
-        return PendingWrite(table.num_rows, self.client, connection)  # type: ignore[arg-type]
+            return PendingWrite(table.num_rows, connection, stack.pop_all())
 
     def write_tables(self, tables: Iterable[pa.Table]) -> WriteResult:
         """Write several batches, each atomic, pipelined: batch k+1 is encoded while Redis applies batch k."""

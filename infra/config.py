@@ -172,6 +172,11 @@ class RedisSettings(BaseModel):
     maxmemory: str = Field("0", description="the local server's memory cap (`4gb`; 0: none). Full, it refuses writes "
                                             "(noeviction: a write never silently drops another user's features); the "
                                             "writer waits, counting retries, until keys expire or the cap is raised")  # fmt: skip
+    aof_rewrite_min_size: str = Field("1gb", description=(
+        "the local server rewrites its append-only file once it has grown past this (and doubled since the last "
+        "rewrite). Each rewrite forks the server and writes the whole dataset; every snapshot rewrites a user's "
+        "whole row, so with Redis's default (64mb) a stream of 10k clicks/s forked it every few seconds, each fork "
+        "competing with the job for the same cores"))  # fmt: skip
 
     cluster: bool = Field(False, description="the server is a node of a Redis Cluster: the other nodes and the "
                           "slots they serve are found from it, and every client routes by slot")  # fmt: skip

@@ -69,7 +69,7 @@ class LocalRedis:
         process's arguments."""
         s = self.settings
         lines = [f"bind {s.host}", f"dir {self.home}", 'save ""', "appendonly yes", "appendfsync everysec",
-                 f"maxmemory {s.maxmemory}", "maxmemory-policy noeviction", "daemonize no", "protected-mode yes",
+                 f"auto-aof-rewrite-min-size {s.aof_rewrite_min_size}", f"maxmemory {s.maxmemory}", "maxmemory-policy noeviction", "daemonize no", "protected-mode yes",
                  f"unixsocket {self.socket_path}", "unixsocketperm 700"]  # fmt: skip
         if s.tls:  # TLS only: no plaintext listener
             if self.certificates is None:

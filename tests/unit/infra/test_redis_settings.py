@@ -55,3 +55,20 @@ def test_a_cluster_node_gives_a_cluster_client_and_the_local_clusters_shape(tmp_
         LocalRedisCluster(RedisSettings(cluster=True, password="pw"), tmp_path)
     with pytest.raises(ValidationError):
         RedisSettings(cluster=True, cluster_masters=2)
+
+
+def test_the_local_server_runs_with_the_configured_rewrite_threshold(tmp_path: Path) -> None:
+    """The append-only file's rewrite threshold reaches the server (its default, 64mb, forked it every few seconds
+    under a stream of whole-row writes: docs/benchmarks.md)."""
+    from infra.stack.process import free_port
+    from infra.stack.redis import LocalRedis
+
+    server = LocalRedis(RedisSettings(port=free_port(), aof_rewrite_min_size="256mb"), tmp_path)
+    server.start()
+    try:
+        client = server.client()
+        assert client.config_get("auto-aof-rewrite-min-size") == {"auto-aof-rewrite-min-size": str(256 * 2**20)}
+        assert client.config_get("appendonly") == {"appendonly": "yes"}
+        assert RedisSettings().aof_rewrite_min_size == "1gb"
+    finally:
+        server.stop()

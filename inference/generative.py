@@ -8,12 +8,13 @@ head. log π(y|x) = Σ_l log p(c_l | c_<l, x). No user token (TIGER reports the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from inference.latent_reasoning import LatentReasoning, ReasoningConfig
 from inference.layers import Block, Dropout, init_embeddings, key_mask
 
 
@@ -32,6 +33,13 @@ class GRConfig:
     """... plus the last m items, every item as its semantic-id codes only (no item-id table)."""
     hybrid_decay: float = 0.9
     """weight of an older item in its slot: decay ** (its distance from the recent window)."""
+    reasoning: ReasoningConfig = field(default_factory=ReasoningConfig)
+    """latent reasoning over the encoder output (PLR, or ReaRec), appended to the memory the decoder and the
+    refined scorer attend to."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.reasoning, dict):  # read back from a model directory's settings
+            self.reasoning = ReasoningConfig(**self.reasoning)
 
     @property
     def hybrid(self) -> bool:
@@ -62,6 +70,7 @@ class GenerativeRetrieval(nn.Module):
             Block(d, config.heads, config.ffn, config.dropout, cross=True) for _ in range(config.decoder_layers)
         )
         self.encoder_norm, self.decoder_norm = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.reasoning = LatentReasoning(d, config.reasoning) if config.reasoning.enabled else None
         self.head = nn.Linear(d, sum(vocab_sizes))
         init_embeddings(self)
 
@@ -72,7 +81,12 @@ class GenerativeRetrieval(nn.Module):
 
     def encode(self, history: Tensor) -> tuple[Tensor, Tensor]:
         """(B, L) left-padded item ids -> memory (B, T, D) and its attention mask (B, 1, 1, T); T = L, or K + m for
-        the hybrid input."""
+        the hybrid input, plus the reasoning tokens."""
+        memory, mask, _ = self.encode_with_loss(history)
+        return memory, mask
+
+    def encode_with_loss(self, history: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """`encode`, and the reasoning's training-only loss terms (a scalar, 0 without reasoning or in eval mode)."""
         if self.config.hybrid:
             x, padding = self.hybrid_tokens(history)
         else:
@@ -81,9 +95,22 @@ class GenerativeRetrieval(nn.Module):
             x = self.item_tokens(history) + self.positions(torch.arange(history.shape[1], device=history.device) + start)
             padding = history == 0
         x, mask = self.drop(x), key_mask(padding)
+        keys = []
         for block in self.encoder:
-            x = block(x, mask)
-        return self.encoder_norm(x), mask
+            x, kv = block.forward_keys(x, mask)
+            keys.append(kv)
+        memory, aux = self.encoder_norm(x), x.new_zeros(())
+        if self.reasoning is not None:  # the newest item's state (the last token, raw or hybrid) starts the reasoning
+            tokens, _, aux = self.reasoning(self.encoder, self.encoder_norm, keys, mask, memory[:, -1])
+            memory, mask = torch.cat([memory, tokens], dim=1), self._reasoning_mask(mask)
+        return memory, mask, aux
+
+    def _reasoning_mask(self, mask: Tensor) -> Tensor:
+        """The memory's mask with the reasoning tokens (always present) appended."""
+        if self.reasoning is None:
+            return mask
+        tokens = torch.ones_like(mask[..., :1]).expand(*mask.shape[:-1], self.config.reasoning.tokens)
+        return torch.cat([mask, tokens], dim=-1)
 
     def hybrid_tokens(self, history: Tensor) -> tuple[Tensor, Tensor]:
         """The hybrid compressed input (RecGPT-V2's idea, for this model): every item is its semantic-id codes only
@@ -112,9 +139,8 @@ class GenerativeRetrieval(nn.Module):
 
     def memory_mask(self, history: Tensor) -> Tensor:
         """The attention mask of `encode(history)`'s memory, from the history alone (decoder steps, scorer)."""
-        if self.config.hybrid:
-            return key_mask(self._hybrid_layout(history)[2])
-        return key_mask(history == 0)
+        padding = self._hybrid_layout(history)[2] if self.config.hybrid else history == 0
+        return self._reasoning_mask(key_mask(padding))
 
     def encode_memory(self, history: Tensor) -> Tensor:
         """`StepModel` contract: the encoder memory only (every runtime derives the mask from the history)."""
@@ -185,6 +211,6 @@ class GenerativeRetrieval(nn.Module):
 
     def ntp_loss(self, history: Tensor, targets: Tensor) -> Tensor:
         """Next-token prediction: mean over levels of the CE of the target item's codes."""
-        memory, mask = self.encode(history)
-        return -self.sequence_log_prob(memory, mask, targets[:, None]).mean() / len(self.vocab_sizes)
+        memory, mask, aux = self.encode_with_loss(history)
+        return -self.sequence_log_prob(memory, mask, targets[:, None]).mean() / len(self.vocab_sizes) + aux
 

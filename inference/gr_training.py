@@ -140,11 +140,11 @@ def train_preference(model: GenerativeRetrieval, trie: SemanticIdTrie, pairs: Pa
     def loss_of(indices: np.ndarray) -> Tensor:
         index = torch.from_numpy(indices)
         examples = torch.from_numpy(chosen[indices])
-        memory, mask = model.encode(trim_left(pairs.histories[examples]).to(device))
+        memory, mask, aux = model.encode_with_loss(trim_left(pairs.histories[examples]).to(device))
         logp = model.sequence_log_prob(memory, mask, candidates[index].to(device))
         ntp = -logp[:, 0].mean() / len(model.vocab_sizes)
         dpo = listwise_dpo_loss(logp.float(), ref_logp[index].to(device), tiers[index].to(device), config.beta)
-        return ntp + config.alpha * dpo
+        return ntp + config.alpha * dpo + aux
 
     return fit(model, loss_of, pairs.lengths[chosen], validate, train, "GR + listwise DPO", device)
 

@@ -48,9 +48,13 @@ class Attention(nn.Module):
 
     def forward(self, x: Tensor, memory: Tensor, mask: Tensor | None) -> Tensor:
         """x: (B, Lq, D) attends over memory: (B, Lk, D); mask broadcastable to (B, 1, Lq, Lk)."""
+        return self.attend(x, self.key_value(memory), mask)
+
+    def attend(self, x: Tensor, kv: Tensor, mask: Tensor | None) -> Tensor:
+        """x: (B, Lq, D) attends over keys and values already projected, kv: (B, Lk, 2D) (`key_value`'s layout)."""
         head_dim = x.shape[-1] // self.heads  # shapes from unflatten/flatten only: exported graphs stay dynamic
         q = self.query(x).unflatten(-1, (self.heads, head_dim)).transpose(1, 2)
-        k, v = self.key_value(memory).unflatten(-1, (2, self.heads, head_dim)).permute(2, 0, 3, 1, 4)
+        k, v = kv.unflatten(-1, (2, self.heads, head_dim)).permute(2, 0, 3, 1, 4)
         drop = self.dropout if self.training else 0.0
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
         return self.out(y.transpose(1, 2).flatten(2))
@@ -59,14 +63,10 @@ class Attention(nn.Module):
         """Causal self-attention of one new position x (B, 1, D) over the keys and values cached for the earlier
         positions, past (B, l, 2D), and its own: -> (B, 1, D) and the cache grown to (B, l + 1, 2D). The cache keeps
         the projection's own layout, so growing it appends contiguous rows."""
-        head_dim = x.shape[-1] // self.heads
-        q = self.query(x).unflatten(-1, (self.heads, head_dim)).transpose(1, 2)
         kv = self.key_value(x)
         if past is not None:
             kv = torch.cat([past, kv], dim=1)
-        k, v = kv.unflatten(-1, (2, self.heads, head_dim)).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(q, k, v)
-        return self.out(y.transpose(1, 2).flatten(2)), kv
+        return self.attend(x, kv, None), kv
 
 
 class Block(nn.Module):
@@ -90,6 +90,21 @@ class Block(nn.Module):
         h = self.norm_self(x)
         x = x + self.drop(self.self_attention(h, h, mask))
         return self._cross_and_ffn(x, memory, memory_mask)
+
+    def forward_keys(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        """`forward` without cross-attention, also returning its self-attention's keys and values (B, L, 2D): what
+        later positions attending over these (`extend`) reuse instead of recomputing."""
+        h = self.norm_self(x)
+        kv = self.self_attention.key_value(h)
+        return self._cross_and_ffn(x + self.drop(self.self_attention.attend(h, kv, mask)), None, None), kv
+
+    def extend(self, x: Tensor, past: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """New positions x (B, n, D) attending over the keys and values of earlier ones, past (B, S, 2D), and their
+        own, mask (B | 1, 1, n, S + n): -> the block's output for them and their keys and values (B, n, 2D)."""
+        h = self.norm_self(x)
+        kv = self.self_attention.key_value(h)
+        y = self.self_attention.attend(h, torch.cat([past, kv], dim=1), mask)
+        return self._cross_and_ffn(x + self.drop(y), None, None), kv
 
     def step(self, x: Tensor, past: Tensor | None, memory: Tensor, memory_mask: Tensor) -> tuple[Tensor, Tensor]:
         """`forward` for one new decoder position (B, 1, D), its causal self-attention served from the cache of the

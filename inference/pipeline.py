@@ -122,6 +122,16 @@ PRESETS = {
 
 TOKENIZERS = ("rqkmeans", "rqvae")
 STORE = "store"
+REASONING_ENCODERS = {"gr": ("gr",), "sasrec": ("sasrec",), "both": ("gr", "sasrec")}
+
+
+def with_reasoning(config: PipelineConfig, encoders: str, **changes: Any) -> PipelineConfig:
+    """`config` with its reasoning settings (`latent_reasoning.ReasoningConfig` fields) changed in the GR encoder,
+    CE-SASRec, or both; ValueError on an invalid combination."""
+    for name in REASONING_ENCODERS[encoders]:
+        model = getattr(config, name)
+        config = replace(config, **{name: replace(model, reasoning=replace(model.reasoning, **changes))})
+    return config
 
 
 def load_training_data(dataset: str, before: str | None, datasets_dir: Path, archives_dir: Path | None,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from inference.latent_reasoning import MODES as REASONING_MODES
 from inference.runtimes import RUNTIMES
 from infra.config import Settings
 
@@ -33,17 +34,28 @@ from infra.config import Settings
               help="Semantic ids from residual k-means or TIGER's RQ-VAE (default: the preset's; full: rqvae).")
 @click.option("--item-text/--no-item-text", default=True, show_default=True,
               help="Describe items by their text through the offline MiniLM where the dataset has text (movielens).")
+@click.option("--reasoning", type=click.Choice(REASONING_MODES), default=None,
+              help="Latent reasoning in the user encoder: plr (parallel latent reasoning streams), erl / prl "
+                   "(ReaRec's single trajectory, ensemble / progressive), none (default: the preset's).")  # fmt: skip
+@click.option("--reasoning-in", type=click.Choice(["gr", "sasrec", "both"]), default="gr", show_default=True,
+              help="Which encoder reasons: the generative retriever's, CE-SASRec's, or both.")
+@click.option("--reasoning-streams", type=click.IntRange(1), default=None, help="PLR's parallel streams M.")
+@click.option("--reasoning-depth", type=click.IntRange(1), default=None, help="Reasoning steps per stream.")
+@click.option("--reasoning-regulariser", type=click.FloatRange(0), default=None,
+              help="Weight of the streams' diversity regulariser (mean pairwise cosine; 0: off).")
 @click.option("--models-dir", type=click.Path(path_type=Path), default=None, help="Default: models_dir setting.")
 @click.pass_obj
 def train(settings: Settings, preset: str, dataset: str, source: str, before: str | None, device: str, seed: int,
-          tokenizer: str | None, item_text: bool, models_dir: Path | None) -> None:  # fmt: skip
+          tokenizer: str | None, item_text: bool, reasoning: str | None, reasoning_in: str,
+          reasoning_streams: int | None, reasoning_depth: int | None, reasoning_regulariser: float | None,
+          models_dir: Path | None) -> None:  # fmt: skip
     """Train most-popular, CE-SASRec, semantic ids, GR (NTP, + listwise DPO) and the refined scorer; evaluate all
     (leave-one-out, full ranking) and write a versioned model directory."""
     import dataclasses
 
     import torch
 
-    from inference.pipeline import PRESETS, STORE, run
+    from inference.pipeline import PRESETS, STORE, run, with_reasoning
     from inference.report import results_table
     from inference.sequences import SequenceDataError
     from inference.text_embeddings import TextEncoderMissing
@@ -53,6 +65,12 @@ def train(settings: Settings, preset: str, dataset: str, source: str, before: st
         before = datetime.now(UTC).date().isoformat()
     config = dataclasses.replace(PRESETS[preset], dataset=STORE if source == "store" else dataset, seed=seed, before=before, item_text=item_text,
                                  tokenizer=tokenizer or PRESETS[preset].tokenizer)  # fmt: skip
+    changes = {"mode": reasoning, "streams": reasoning_streams, "depth": reasoning_depth,
+               "regulariser": reasoning_regulariser}  # fmt: skip
+    try:
+        config = with_reasoning(config, reasoning_in, **{k: v for k, v in changes.items() if v is not None})
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--reasoning") from exc
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     chosen = torch.device(device)

@@ -63,3 +63,23 @@ def test_saved_directory_scores_the_same_again(trained: Path, datasets_dir: Path
     saved = metrics[f"{metrics['refined_base']} + RSP"]["test"]
     assert again["GR + RSP"]["recall@10"] == pytest.approx(saved["recall@10"], abs=1e-9)
     assert set(json.loads((trained / "config.json").read_text())) >= {"pipeline", "dataset_fingerprint", "vocab_sizes"}
+
+
+def test_parallel_latent_reasoning_trains_and_its_directory_scores_the_same_again(datasets_dir: Path,
+                                                                                   tmp_path: Path) -> None:  # fmt: skip
+    """PLR in both encoders (GR and CE-SASRec) through every stage: both still learn, and the saved directory
+    (its reasoning settings read back from config.json) re-scores the test split to the same numbers."""
+    result = CliRunner().invoke(main, ["train", "--preset", "smoke", "--device", "cpu", "--models-dir", str(tmp_path),
+                                       "--reasoning", "plr", "--reasoning-in", "both", "--reasoning-streams", "2"],
+                                env={"FRESHREC_DATASETS_DIR": str(datasets_dir)})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (directory,) = tmp_path.iterdir()
+    metrics = json.loads((directory / "metrics.json").read_text())
+    settings = json.loads((directory / "config.json").read_text())["pipeline"]
+    assert settings["gr"]["reasoning"]["mode"] == settings["sasrec"]["reasoning"]["mode"] == "plr"
+    popular = metrics["most-popular"]["test"]["recall@10"]
+    for name in ("CE-SASRec", "GR (NTP)"):
+        assert metrics[name]["test"]["recall@10"] > 1.2 * popular, (name, metrics[name])
+    again = evaluate_saved(directory, datasets_dir)
+    saved = metrics[f"{metrics['refined_base']} + RSP"]["test"]
+    assert again["GR + RSP"]["recall@10"] == pytest.approx(saved["recall@10"], abs=1e-9)

@@ -11,17 +11,19 @@ import pytest
 import torch
 
 from inference.generative import GenerativeRetrieval, GRConfig
-from inference.layers import key_mask
+from inference.latent_reasoning import ReasoningConfig
 from inference.onnx_export import export
 
 
-@pytest.fixture(scope="module")
-def model() -> GenerativeRetrieval:
+@pytest.fixture(scope="module", params=["none", "plr"])
+def model(request: pytest.FixtureRequest) -> GenerativeRetrieval:
+    """The raw-input model, and the same with parallel latent reasoning (its stream tokens join the memory)."""
     torch.manual_seed(0)
     codes = torch.randint(0, 8, (101, 4))
     codes[:, 3] %= 4
     codes[0] = 0
-    return GenerativeRetrieval(codes, [8, 8, 8, 4], GRConfig(dim=32, heads=2, ffn=64, max_length=10)).eval()
+    reasoning = ReasoningConfig(request.param, streams=2, depth=2)
+    return GenerativeRetrieval(codes, [8, 8, 8, 4], GRConfig(dim=32, heads=2, ffn=64, max_length=10, reasoning=reasoning)).eval()
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def level_slice(model: GenerativeRetrieval, logits: torch.Tensor, level: int) ->
 def test_cached_steps_equal_the_teacher_forced_decoder(model: GenerativeRetrieval, history: torch.Tensor) -> None:
     memory = model.encode(history)[0]
     prefix = torch.randint(0, 4, (5, 3, 3))
-    want = model.decode(memory, key_mask(history == 0), prefix)
+    want = model.decode(memory, model.memory_mask(history), prefix)
     for position, got in enumerate(steps(model, memory, history, prefix)):
         torch.testing.assert_close(got, level_slice(model, want[:, position], position), atol=1e-5, rtol=1e-5)
 

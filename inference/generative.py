@@ -101,8 +101,8 @@ class GenerativeRetrieval(nn.Module):
             keys.append(kv)
         memory, aux = self.encoder_norm(x), x.new_zeros(())
         if self.reasoning is not None:  # the newest item's state (the last token, raw or hybrid) starts the reasoning
-            tokens, _, aux = self.reasoning(self.encoder, self.encoder_norm, keys, mask, memory[:, -1])
-            memory, mask = torch.cat([memory, tokens], dim=1), self._reasoning_mask(mask)
+            tokens, _, aux = self.reasoning(self.encoder, self.encoder_norm, keys, mask, memory[:, -1:])
+            memory, mask = torch.cat([memory, tokens[:, 0]], dim=1), self._reasoning_mask(mask)
         return memory, mask, aux
 
     def _reasoning_mask(self, mask: Tensor) -> Tensor:

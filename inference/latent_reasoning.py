@@ -82,56 +82,62 @@ class LatentReasoning(nn.Module):
                      if config.parallel else None)  # fmt: skip
 
     def forward(self, blocks: Sequence[Block], norm: nn.Module, keys: Sequence[Tensor], mask: Tensor, h0: Tensor,
-                ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
-        """`blocks` and `norm`: the encoder's; `keys`: each block's keys and values over the history (B, T, 2D) and
-        `mask` its key mask (B, 1, 1, T); `h0`: the encoder's (normed) state at the newest item (B, D).
-        -> the tokens to append (B, tokens, D), the user state u (B, D), and the training-only loss terms
-        (a scalar; 0 in eval mode)."""
+                rows: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+        """Reasoning from P positions at once (the GR: the newest item; CE-SASRec in training: every position).
+        `blocks` and `norm`: the encoder's; `keys`: each block's keys and values over the history (B, T, 2D);
+        `mask`: which history keys each position may attend to (B, 1, P | 1, T); `h0`: the encoder's (normed) states
+        at those positions (B, P, D); `rows`: the positions (B, P) the training terms count (default: all).
+        -> the tokens to append (B, P, tokens, D), the user states u (B, P, D), and the training-only loss terms (a
+        scalar; 0 in eval mode)."""
         states = self._streams(blocks, norm, keys, mask, h0, 0.0)
         tokens, user = self._combine(h0, states)
         aux = h0.new_zeros(())
+        counted = (lambda x: x.flatten(0, 1)) if rows is None else (lambda x: x[rows])
         if self.training and self.config.regulariser > 0:
-            aux = aux + self.config.regulariser * self._similarity(h0, states)
+            aux = aux + self.config.regulariser * self._similarity(counted(h0), [counted(x) for x in states])
         if self.training and self.config.contrastive > 0:
             _, noised = self._combine(h0, self._streams(blocks, norm, keys, mask, h0, self.config.noise))
-            aux = aux + self.config.contrastive * info_nce(user, noised, self.config.temperature)
+            aux = aux + self.config.contrastive * info_nce(counted(user), counted(noised), self.config.temperature)
         return tokens, user, aux
 
     def _streams(self, blocks: Sequence[Block], norm: nn.Module, keys: Sequence[Tensor], mask: Tensor, h0: Tensor,
                  noise: float) -> list[Tensor]:  # fmt: skip
-        """Every stream's state after each step: depth x (B, M, D)."""
-        b, m = h0.shape[0], self.width
-        state = h0[:, None].expand(b, m, h0.shape[-1])
-        history = mask.expand(b, 1, m, mask.shape[-1])
+        """Every stream's state after each step: depth x (B, P, M, D). The P x M streams run as P x M queries per
+        step, each seeing the history its position may see and its own earlier steps only."""
+        (b, p, d), m = h0.shape, self.width
+        n = p * m  # queries per step, position-major
+        state = h0[:, :, None].expand(b, p, m, d).reshape(b, n, d)
+        history = mask.expand(b, 1, p, mask.shape[-1]).repeat_interleave(m, dim=2)
         past, states = list(keys), []
         for step in range(self.config.depth):
             x = self.input_norm(state) + self.steps[step]
             if step == 0 and self.triggers is not None:
-                x = x + self.triggers
+                x = x + self.triggers.repeat(p, 1)
             if noise:
                 x = x + noise * torch.randn_like(x)
-            # a stream sees the history and its own steps: the stream keys are laid out step by step, M at a time
-            own = (torch.arange(m * (step + 1), device=h0.device) % m)[None] == torch.arange(m, device=h0.device)[:, None]
-            step_mask = torch.cat([history, own.expand(b, 1, m, m * (step + 1))], dim=-1)
+            # the stream keys are laid out step by step, n at a time: a query's own are every n-th from its index
+            own = (torch.arange(n * (step + 1), device=h0.device) % n)[None] == torch.arange(n, device=h0.device)[:, None]
+            step_mask = torch.cat([history, own.expand(b, 1, n, n * (step + 1))], dim=-1)
             for i, block in enumerate(blocks):
                 x, kv = block.extend(x, past[i], step_mask)
                 past[i] = torch.cat([past[i], kv], dim=1)
             state = norm(x)
-            states.append(state)
+            states.append(state.view(b, p, m, d))
         return states
 
     def _combine(self, h0: Tensor, states: list[Tensor]) -> tuple[Tensor, Tensor]:
         if self.gate is not None:  # PLR: the gate mixes h0 with each stream's mean state
-            pooled = torch.stack(states).mean(0)  # (B, M, D)
+            pooled = torch.stack(states).mean(0)  # (B, P, M, D)
             weights = torch.softmax(self.gate(h0), dim=-1)
-            user = weights[:, :1] * h0 + (weights[:, 1:, None] * pooled).sum(1)
-            return torch.cat([user[:, None], pooled], dim=1), user
-        trajectory = torch.cat(states, dim=1)  # (B, K, D): one stream
-        user = torch.cat([h0[:, None], trajectory], 1).mean(1) if self.config.mode == "erl" else trajectory[:, -1]
-        return torch.cat([user[:, None], trajectory], dim=1), user
+            user = weights[..., :1] * h0 + (weights[..., 1:, None] * pooled).sum(-2)
+            return torch.cat([user[..., None, :], pooled], dim=-2), user
+        trajectory = torch.cat(states, dim=-2)  # (B, P, K, D): one stream
+        user = torch.cat([h0[..., None, :], trajectory], -2).mean(-2) if self.config.mode == "erl" else trajectory[..., -1, :]
+        return torch.cat([user[..., None, :], trajectory], dim=-2), user
 
     def _similarity(self, h0: Tensor, states: list[Tensor]) -> Tensor:
-        """Mean pairwise cosine between the streams' means (PLR) or between h0..hK (ERL); PRL: none."""
+        """Mean pairwise cosine between the streams' means (PLR) or between h0..hK (ERL); PRL: none. h0 (R, D),
+        states depth x (R, M, D)."""
         if self.gate is not None:
             group = torch.stack(states).mean(0)
         elif self.config.mode == "erl":

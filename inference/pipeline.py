@@ -11,6 +11,7 @@ import copy
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from inference import artifacts
-from inference.evaluation import evaluate, top_k_unseen
+from inference.evaluation import Recommender, evaluate, top_k_unseen
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import (
     FrozenBeams,
@@ -50,7 +51,7 @@ from inference.sequences import (
 from inference.store_sequences import load_store
 from inference.text_embeddings import MODEL as TEXT_MODEL
 from inference.text_embeddings import item_text_vectors
-from inference.training import TrainConfig, fit
+from inference.training import Curve, TrainConfig, fit
 from inference.trie import SemanticIdTrie
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,26 @@ def load_training_data(dataset: str, before: str | None, datasets_dir: Path, arc
     return load_sequences(dataset, datasets_dir, archives_dir, before)
 
 
+def train_sasrec(config: SASRecConfig, train: TrainConfig, sequences: list[np.ndarray], num_items: int,
+                 validate: Callable[[Recommender], dict[str, float]], device: torch.device,
+                 ) -> tuple[SASRec, Recommender, Curve]:  # fmt: skip
+    """CE-SASRec on the training sequences, the checkpoint chosen by `validate(recommender)`; -> the model, its
+    recommender (top-10 unseen) and its learning curve."""
+    sasrec = SASRec(num_items, config).to(device)
+    seqs = torch.from_numpy(pad_left(sequences, config.max_length + 1))
+    lengths = np.minimum([len(s) for s in sequences], config.max_length + 1)
+
+    def loss_of(indices: np.ndarray) -> torch.Tensor:
+        batch = trim_left(seqs[torch.from_numpy(indices)]).to(device)
+        return sasrec.loss(batch[:, :-1], batch[:, 1:])
+
+    def recommend(history: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
+        return top_k_unseen(sasrec.scores(trim_left(history).to(device)).float().cpu(), seen, 10)
+
+    curve = fit(sasrec, loss_of, lengths, lambda: validate(recommend), train, "CE-SASRec", device)
+    return sasrec, recommend, curve
+
+
 def semantic_ids(config: PipelineConfig, embeddings: np.ndarray) -> tuple[SemanticIds, dict[str, float]]:
     """The items' semantic ids from the configured tokenizer, with its training facts (none for k-means)."""
     if config.tokenizer == "rqvae":
@@ -190,21 +211,11 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
 
     # CE-SASRec: the baseline, and its item table feeds the semantic ids
     tick = time.perf_counter()
-    sasrec = SASRec(n, config.sasrec).to(device)
-    seqs = torch.from_numpy(pad_left(split.train, config.sasrec.max_length + 1))
-    lengths = np.minimum([len(s) for s in split.train], config.sasrec.max_length + 1)
-
-    def sasrec_loss(indices: np.ndarray) -> torch.Tensor:
-        batch = trim_left(seqs[torch.from_numpy(indices)]).to(device)
-        return sasrec.loss(batch[:, :-1], batch[:, 1:])
-
-    def sasrec_recommend(history: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
-        return top_k_unseen(sasrec.scores(trim_left(history).to(device)).float().cpu(), seen, 10)
-
-    max_len = config.sasrec.max_length
-    curves["sasrec"] = fit(sasrec, sasrec_loss, lengths, lambda: evaluate(sasrec_recommend, valid_h, valid_t, n, max_len),
-                           config.sasrec_train, "CE-SASRec", device).to_dict()  # fmt: skip
-    test("CE-SASRec", sasrec_recommend, max_len)
+    sasrec, sasrec_recommend, curve = train_sasrec(config.sasrec, config.sasrec_train, split.train, n,
+                                                   lambda r: evaluate(r, valid_h, valid_t, n, config.sasrec.max_length),
+                                                   device)  # fmt: skip
+    curves["sasrec"] = curve.to_dict()
+    test("CE-SASRec", sasrec_recommend, config.sasrec.max_length)
     timings["sasrec_s"] = time.perf_counter() - tick
 
     # semantic ids

@@ -44,10 +44,9 @@ class SASRec(nn.Module):
         self.reasoning = LatentReasoning(config.dim, config.reasoning) if config.reasoning.enabled else None
         init_embeddings(self)
 
-    def states(self, history: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(B, L) left-padded item ids -> hidden states (B, L, D) (position t summarises items up to t), the state
-        that scores the item after all of `history` (B, D) (the last position's, or the reasoning's user state over
-        all of it), and the reasoning's training-only loss terms (a scalar)."""
+    def _encode(self, history: Tensor) -> tuple[Tensor, list[Tensor], Tensor]:
+        """(B, L) left-padded item ids -> hidden states (B, L, D) (position t summarises items up to t), each
+        block's keys and values (B, L, 2D), and the attention mask (B, 1, L, L)."""
         length = history.shape[1]
         x = self.items(history) + self.positions.weight[-length:]
         x = self.drop(x)
@@ -56,31 +55,36 @@ class SASRec(nn.Module):
         for block in self.blocks:
             x, kv = block.forward_keys(x, mask)
             keys.append(kv)
-        hidden = self.norm(x)
+        return self.norm(x), keys, mask
+
+    def user_state(self, history: Tensor) -> Tensor:
+        """(B, D): the state that scores the item after all of `history`: the last position's, or with reasoning
+        the user state reasoned from it over the whole history."""
+        hidden, keys, _ = self._encode(history)
         if self.reasoning is None:
-            return hidden, hidden[:, -1], hidden.new_zeros(())
-        _, user, aux = self.reasoning(self.blocks, self.norm, keys, key_mask(history == 0), hidden[:, -1])
-        return hidden, user, aux
+            return hidden[:, -1]
+        return self.reasoning(self.blocks, self.norm, keys, key_mask(history == 0), hidden[:, -1:])[1][:, 0]
 
     def logits(self, hidden: Tensor) -> Tensor:
         return hidden @ self.items.weight.T
 
     def loss(self, history: Tensor, targets: Tensor) -> Tensor:
-        """Next-item CE at every non-padded position: targets[:, t] follows history[:, :t+1]; with reasoning, also
-        the CE of the reasoning's user state for the last target, and the reasoning's own terms.
+        """Next-item CE at every non-padded position: targets[:, t] follows history[:, :t+1]. With reasoning, every
+        position reasons (over the history it may see) and its user state is what the CE scores, plus the
+        reasoning's training terms: each position is a training example, as each prefix is in ReaRec.
 
         Only positions with a target are projected onto the item table: with Beauty's mean length of 9 in a window
         of 50, that is ~8x less work than projecting every position."""
         keep = targets != 0
-        hidden, user, aux = self.states(history)
-        loss = nn.functional.cross_entropy(self.logits(hidden[keep]), targets[keep])
+        hidden, keys, mask = self._encode(history)
+        aux = hidden.new_zeros(())
         if self.reasoning is not None:
-            loss = loss + nn.functional.cross_entropy(self.logits(user), targets[:, -1]) + aux
-        return loss
+            _, hidden, aux = self.reasoning(self.blocks, self.norm, keys, mask, hidden, rows=keep)
+        return nn.functional.cross_entropy(self.logits(hidden[keep]), targets[keep]) + aux
 
     @torch.no_grad()
     def scores(self, history: Tensor) -> Tensor:
         """(B, num_items + 1) scores of every item after `history`; padding id 0 scores -inf."""
-        scores = self.logits(self.states(history)[1])
+        scores = self.logits(self.user_state(history))
         scores[:, 0] = -torch.inf
         return scores

@@ -155,9 +155,29 @@ def test_sasrec_reasons_from_its_last_position(history: torch.Tensor) -> None:
     assert reasoning.reasoning is not None and reasoning.reasoning.triggers is not None
     assert reasoning.reasoning.triggers.grad is not None
     reasoning.eval(), plain.eval()
-    hidden, user, aux = reasoning.states(history)
-    assert aux == 0 and user.shape == (len(history), 16)
-    torch.testing.assert_close(hidden, plain.states(history)[0])  # the backbone itself is unchanged
-    assert not torch.allclose(user, hidden[:, -1])
+    user = reasoning.user_state(history)
+    assert user.shape == (len(history), 16)
+    assert not torch.allclose(user, plain.user_state(history))  # the same backbone, reasoned further
     scores = reasoning.scores(history)
     assert scores.shape == (len(history), 101) and torch.isinf(scores[:, 0]).all()
+
+
+@torch.no_grad()
+def test_every_position_reasons_over_only_the_history_it_may_see(history: torch.Tensor) -> None:
+    """CE-SASRec trains reasoning at every position at once: position t's user state does not move when the items
+    after t change, and the last position's is the one that scores."""
+    torch.manual_seed(0)
+    model = SASRec(100, SASRecConfig(dim=16, max_length=12, reasoning=ReasoningConfig("plr", depth=2))).eval()
+    assert model.reasoning is not None
+
+    def users(h: torch.Tensor) -> torch.Tensor:
+        hidden, keys, mask = model._encode(h)
+        return model.reasoning(model.blocks, model.norm, keys, mask, hidden)[1]
+
+    before = users(history)
+    changed = history.clone()
+    changed[:, 6:] = torch.randint(1, 101, changed[:, 6:].shape)
+    after = users(changed)
+    torch.testing.assert_close(after[:, :6], before[:, :6])
+    assert not torch.allclose(after[:, 6:], before[:, 6:])
+    torch.testing.assert_close(before[:, -1], model.user_state(history), atol=1e-5, rtol=1e-5)

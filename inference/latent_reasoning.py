@@ -119,8 +119,7 @@ class LatentReasoning(nn.Module):
             own = (torch.arange(n * (step + 1), device=h0.device) % n)[None] == torch.arange(n, device=h0.device)[:, None]
             step_mask = torch.cat([history, own.expand(b, 1, n, n * (step + 1))], dim=-1)
             for i, block in enumerate(blocks):
-                x, kv = block.extend(x, past[i], step_mask)
-                past[i] = torch.cat([past[i], kv], dim=1)
+                x, past[i] = block.extend(x, past[i], step_mask)
             state = norm(x)
             states.append(state.view(b, p, m, d))
         return states

@@ -59,14 +59,15 @@ class Attention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
         return self.out(y.transpose(1, 2).flatten(2))
 
-    def attend_cached(self, x: Tensor, past: Tensor | None) -> tuple[Tensor, Tensor]:
-        """Causal self-attention of one new position x (B, 1, D) over the keys and values cached for the earlier
-        positions, past (B, l, 2D), and its own: -> (B, 1, D) and the cache grown to (B, l + 1, 2D). The cache keeps
-        the projection's own layout, so growing it appends contiguous rows."""
+    def attend_cached(self, x: Tensor, past: Tensor | None, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Self-attention of new positions x (B, n, D) over the keys and values cached for earlier positions, past
+        (B, l, 2D), and their own (default mask: none, as for one causal decoder position): -> (B, n, D) and the
+        cache grown to (B, l + n, 2D). The cache keeps the projection's own layout, so growing it appends
+        contiguous rows."""
         kv = self.key_value(x)
         if past is not None:
             kv = torch.cat([past, kv], dim=1)
-        return self.attend(x, kv, None), kv
+        return self.attend(x, kv, mask), kv
 
 
 class Block(nn.Module):
@@ -94,16 +95,13 @@ class Block(nn.Module):
     def forward_keys(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
         """`forward` without cross-attention, also returning its self-attention's keys and values (B, L, 2D): what
         later positions attending over these (`extend`) reuse instead of recomputing."""
-        h = self.norm_self(x)
-        kv = self.self_attention.key_value(h)
-        return self._cross_and_ffn(x + self.drop(self.self_attention.attend(h, kv, mask)), None, None), kv
+        return self.extend(x, None, mask)
 
-    def extend(self, x: Tensor, past: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    def extend(self, x: Tensor, past: Tensor | None, mask: Tensor | None) -> tuple[Tensor, Tensor]:
         """New positions x (B, n, D) attending over the keys and values of earlier ones, past (B, S, 2D), and their
-        own, mask (B | 1, 1, n, S + n): -> the block's output for them and their keys and values (B, n, 2D)."""
-        h = self.norm_self(x)
-        kv = self.self_attention.key_value(h)
-        y = self.self_attention.attend(h, torch.cat([past, kv], dim=1), mask)
+        own, mask (B | 1, 1, n, S + n): -> the block's output for them (no cross-attention) and the keys and values
+        grown to (B, S + n, 2D)."""
+        y, kv = self.self_attention.attend_cached(self.norm_self(x), past, mask)
         return self._cross_and_ffn(x + self.drop(y), None, None), kv
 
     def step(self, x: Tensor, past: Tensor | None, memory: Tensor, memory_mask: Tensor) -> tuple[Tensor, Tensor]:

@@ -9,9 +9,9 @@ number of events whose effect is visible in Redis (for the job: the sum of all-t
 writer has stored), and the rate is measured from the first write to the last event visible (startup excluded),
 capped at `--cap` seconds for the slow baselines. Freshness: the job alone, fed at a fixed rate by a paced producer
 whose events carry the send time as event time; per event, the time from its event time until the first stored
-snapshot that contains it (event time -> visible in Redis), p50/p99 over `--seconds` after a 5 s warm-up. The
-writer runs as `freshrec stream run` runs it: it also appends its snapshots to the offline log and compacts the event
-log. With the event log on (as `stream run`), the job also writes the applied clicks' part files (parts close every
+snapshot that contains it (event time -> visible in Redis), p50/p99 over `--seconds` after a warm-up at the same
+rate (`WARMUP_S`, its p99 reported too). The writer runs as `freshrec stream run` runs it: it also appends its
+snapshots to the offline log and compacts the event log. With the event log on (as `stream run`), the job also writes the applied clicks' part files (parts close every
 10 s here, `LOG_ROLL_MS`, so commits and compaction fall inside the measured window).
 With `--parallelism`: the job alone (no writer; its snapshots stay in Kafka) at each parallelism, its progress read
 from its own applied-clicks counter on its Prometheus reporter, the first row the ratios' base.
@@ -226,25 +226,32 @@ class Bench:
         client.cancel()
         return progress
 
-    def freshness(self, rates: list[int], seconds: float) -> dict[int, tuple[float, float, int]]:
+    def freshness(self, rates: list[int], seconds: float) -> dict[int, tuple[float, float, int, float]]:
+        """Per rate: (p50, p99, events sent) over the measured window, and the p99 of its warm-up before it."""
         self.client.flushdb()
         topic, stop, visibility = self.topic(preload=False), threading.Event(), Visibility()
         stop_all = self.job(topic, visibility, stop)
         out = {}
         try:
-            paced(self.bootstrap, topic, 2_000, 15.0, offset=0)  # job start-up and warm-up, not measured
+            paced(self.bootstrap, topic, 2_000, 15.0, offset=0)  # job start-up, not measured
             for i, rate in enumerate(rates):
-                paced(self.bootstrap, topic, rate, 5.0, offset=(i + 1) * 10**7)
                 visibility.latencies = []
+                paced(self.bootstrap, topic, rate, WARMUP_S, offset=(i + 1) * 10**7)
+                warm_up, visibility.latencies = np.array(visibility.latencies), []
                 sent = paced(self.bootstrap, topic, rate, seconds, offset=(i + 1) * 10**7 + 10**6)
                 time.sleep(2.0)  # the last events' snapshots
                 latencies, visibility.latencies = np.array(visibility.latencies), None
                 p50, p99 = np.percentile(latencies, [50, 99])
-                out[rate] = (float(p50), float(p99), sent)
+                out[rate] = (float(p50), float(p99), sent, float(np.percentile(warm_up, 99)))
         finally:
             stop_all()
         return out
 
+
+WARMUP_S = 10.0
+"""Each rate runs this long before its measured window: when the rate rises, the JIT compilers of the broker and of the
+job's JVM take up to a core for some seconds, longest on a cold machine (docs/benchmarks.md). The steady state is the
+target; the warm-up's own p99 is reported beside it, not hidden."""
 
 LOG_ROLL_MS = 10_000
 """Event-log parts close every 10 s here (60 s by default) so that commits and compaction fall inside a throughput
@@ -308,10 +315,11 @@ def run(bench: Bench, args: argparse.Namespace) -> None:
     print(f"Kafka {bench.kafka.version()}, Redis {bench.redis_server.version()}, job checkpoints every "
           f"{bench.checkpoint_interval}\n")  # fmt: skip
     if args.rates != "none":  # first: on a quiet broker
-        print("| rate (events/s) | events | freshness p50 (ms) | p99 (ms) |")
-        print("|---:|---:|---:|---:|")
-        for rate, (p50, p99, sent) in bench.freshness([int(r) for r in args.rates.split(",")], args.seconds).items():
-            print(f"| {rate:,} | {sent:,} | {p50:.0f} | {p99:.0f} |")
+        print(f"| rate (events/s) | events | freshness p50 (ms) | p99 (ms) | p99 of the {WARMUP_S:.0f} s warm-up (ms) |")
+        print("|---:|---:|---:|---:|---:|")
+        rates = [int(r) for r in args.rates.split(",")]
+        for rate, (p50, p99, sent, warm_p99) in bench.freshness(rates, args.seconds).items():
+            print(f"| {rate:,} | {sent:,} | {p50:.0f} | {p99:.0f} | {warm_p99:.0f} |")
         print()
     if not args.skip_throughput:
         throughput(bench, args)

@@ -150,7 +150,8 @@ class GenerativeRetrieval(nn.Module):
         """`StepModel` contract: the decoder at BOS for each memory row -> logits of the level-0 codes
         (N, vocab[0]) and the self-attention cache (decoder layers, N, 1, 2 * dim)."""
         bos = torch.zeros_like(history[:, :1]) + sum(self.vocab_sizes)  # shape from a tensor: stays dynamic in ONNX
-        return self._step(memory, history, bos, torch.zeros((), dtype=torch.long, device=history.device), None)
+        position = torch.zeros((), dtype=torch.long, device=history.device)
+        return self._step(memory, history, bos, position, None, self.head_rows(position))
 
     def next_step(self, memory: Tensor, history: Tensor, codes: Tensor, level: Tensor | int, cache: Tensor,
                   parents: Tensor) -> tuple[Tensor, Tensor]:  # fmt: skip
@@ -158,21 +159,30 @@ class GenerativeRetrieval(nn.Module):
         -> logits of the next level's codes (N * W, vocab[level + 1]) and the cache, reordered and one position
         longer."""
         level = torch.as_tensor(level, device=codes.device)
+        return self.step_at(memory, history, codes, level, cache, parents, self.head_rows(level + 1))
+
+    def step_at(self, memory: Tensor, history: Tensor, codes: Tensor, level: Tensor, cache: Tensor, parents: Tensor,
+                rows: Tensor) -> tuple[Tensor, Tensor]:  # fmt: skip
+        """`next_step` with its level already a tensor on the model's device and the head's `rows` given: no value
+        crosses to the host inside, so a CUDA graph can capture it (`cuda_runtime.CudaRuntime`)."""
         tokens = codes.reshape(-1, 1) + self.offsets[level]
-        return self._step(memory, history, tokens, level + 1, cache.index_select(1, parents))
+        return self._step(memory, history, tokens, level + 1, cache.index_select(1, parents), rows)
+
+    def head_rows(self, position: Tensor) -> Tensor:
+        """The head's rows of the level that decoder `position` predicts (its size is read on the host)."""
+        return torch.arange(self.level_sizes[position], device=position.device) + self.offsets[position]
 
     def _step(self, memory: Tensor, history: Tensor, tokens: Tensor, position: Tensor, cache: Tensor | None,
-              ) -> tuple[Tensor, Tensor]:  # fmt: skip
+              rows: Tensor) -> tuple[Tensor, Tensor]:  # fmt: skip
         """One decoder position for (N * W, 1) tokens, the same function as `decode` at that position, except that
-        the head computes only the rows of the level this position predicts (a third of the head, or 4 of its
-        772 rows at the collision level)."""
+        the head computes only its `rows`, those of the level this position predicts (a third of the head, or 4 of
+        its 772 rows at the collision level)."""
         x = self.drop(self.code_embeddings(tokens) + self.levels(position))
         memory_mask = self.memory_mask(history)
         present = []
         for i, block in enumerate(self.decoder):
             x, kv = block.step(x, None if cache is None else cache[i], memory, memory_mask)
             present.append(kv)
-        rows = torch.arange(self.level_sizes[position], device=tokens.device) + self.offsets[position]
         logits = F.linear(self.decoder_norm(x[:, -1]), self.head.weight.index_select(0, rows), self.head.bias.index_select(0, rows))
         return logits, torch.stack(present)
 

@@ -5,11 +5,15 @@
 - `onnx-int8`: the same graphs with int8 weights and dynamically quantized activations (onnxruntime's
   `quantize_dynamic`): ~1.4x faster on this CPU (VNNI); scores move by the quantization error, so its parity test
   bounds the top-K overlap instead of requiring equality, and docs/serving.md reports its Recall@10.
+- `cuda`: the PyTorch model on a CUDA device, each decoder step's shape captured once as a CUDA graph and replayed.
+- `tensorrt`, `tensorrt-fp16`: the `onnx` graphs on onnxruntime's TensorRT execution provider, engines cached in the
+  model directory (built per input shape on first sight, loaded from disk after).
 
-Each returns torch tensors, so the beam search, the refined scorer and the filters are the same code for all of them;
-the parity tests hold every runtime to the reference's top-K and scores. `RUNTIMES` is the registry, name → maker:
-the serving settings and the CLI take their choices from it, so this module imports torch and onnxruntime only when
-a runtime is made.
+Each returns torch tensors on the host where the search reads them (logits, encoder memory), so the beam search, the
+refined scorer and the filters are the same code for all of them; the parity tests hold every runtime to the
+reference's top-K and scores. `RUNTIMES` is the registry, name → maker: the serving settings and the CLI take their
+choices from it, so this module imports torch and onnxruntime only when a runtime is made. The GPU runtimes raise
+`RuntimeUnavailable`, saying what is missing, where their hardware or libraries are not there.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,11 +34,17 @@ if TYPE_CHECKING:
     from inference.beam_search import StepModel
 
 
-class OnnxRuntime:
-    """The three ONNX graphs on onnxruntime (CPU). Inputs and outputs cross as zero-copy numpy views."""
+class RuntimeUnavailable(RuntimeError):
+    """A runtime's hardware or libraries are not on this machine."""
 
-    def __init__(self, directory: Path, threads: int = 1) -> None:
-        """`threads`: intra-op threads per call; serving runs one batch at a time, so this is the cores it may use."""
+
+class OnnxRuntime:
+    """The three ONNX graphs on onnxruntime. Inputs and outputs cross as zero-copy numpy views."""
+
+    def __init__(self, directory: Path, threads: int = 1, providers: Sequence[str | tuple[str, dict]] = ("CPUExecutionProvider",),
+                 ) -> None:  # fmt: skip
+        """`threads`: intra-op threads per call; serving runs one batch at a time, so this is the cores it may use.
+        `providers`: onnxruntime's execution providers, in order of preference."""
         import onnxruntime as ort
 
         from inference.onnx_export import GRAPHS
@@ -44,7 +54,7 @@ class OnnxRuntime:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.encoder, self.first, self.next = (
-            ort.InferenceSession(str(directory / name), options, providers=["CPUExecutionProvider"]) for name in GRAPHS
+            ort.InferenceSession(str(directory / name), options, providers=list(providers)) for name in GRAPHS
         )
 
     def encode_memory(self, history: Tensor) -> Tensor:
@@ -79,8 +89,39 @@ def _onnx_int8(loaded: LoadedModel, threads: int) -> StepModel:
     return OnnxRuntime(quantized, threads)
 
 
-RUNTIMES: dict[str, Callable[[LoadedModel, int], StepModel]] = {"torch": _reference, "onnx": _onnx,
-                                                                 "onnx-int8": _onnx_int8}  # fmt: skip
+def _cuda(loaded: LoadedModel, threads: int) -> StepModel:
+    import torch
+
+    from inference.cuda_runtime import CudaRuntime
+
+    if not torch.cuda.is_available():
+        raise RuntimeUnavailable("runtime 'cuda' needs a CUDA device visible to PyTorch (torch.cuda.is_available() "
+                                 f"is False; torch {torch.__version__}, built for CUDA {torch.version.cuda})")  # fmt: skip
+    return CudaRuntime(loaded.model, torch.device("cuda"))
+
+
+def _tensorrt(fp16: bool) -> Callable[[LoadedModel, int], StepModel]:
+    def make(loaded: LoadedModel, threads: int) -> StepModel:
+        import onnxruntime as ort
+
+        if "TensorrtExecutionProvider" not in ort.get_available_providers():
+            raise RuntimeUnavailable(
+                f"runtime 'tensorrt' needs onnxruntime's TensorrtExecutionProvider (onnxruntime-gpu and the TensorRT "
+                f"libraries); this onnxruntime {ort.__version__} has {', '.join(ort.get_available_providers())}")
+        engines = loaded.directory / ("tensorrt-fp16" if fp16 else "tensorrt")
+        engines.mkdir(exist_ok=True)
+        options = {"trt_engine_cache_enable": True, "trt_engine_cache_path": str(engines), "trt_fp16_enable": fp16}
+        # what TensorRT cannot run falls back to CUDA, then the CPU, node by node
+        providers = [("TensorrtExecutionProvider", options), "CUDAExecutionProvider", "CPUExecutionProvider"]
+        return OnnxRuntime(_exported(loaded), threads, providers)
+
+    return make
+
+
+RUNTIMES: dict[str, Callable[[LoadedModel, int], StepModel]] = {
+    "torch": _reference, "onnx": _onnx, "onnx-int8": _onnx_int8, "cuda": _cuda,
+    "tensorrt": _tensorrt(fp16=False), "tensorrt-fp16": _tensorrt(fp16=True),
+}  # fmt: skip
 
 
 def make_runtime(name: str, loaded: LoadedModel, threads: int = 1) -> StepModel:

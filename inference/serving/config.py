@@ -18,7 +18,9 @@ class ServingConfig(BaseModel):
                                    "models_dir, followed: a newer one is swapped in without dropping a request")  # fmt: skip
     model_poll_s: float = Field(30.0, ge=0, description="how often a server following the newest model looks for a "
                                 "newer one; 0: never")  # fmt: skip
-    runtime: Runtime = Field("onnx-int8", description="torch (reference), onnx (onnxruntime, exact) or onnx-int8 (quantized, the CPU default)")
+    runtime: Runtime = Field("onnx-int8", description="torch (reference), onnx (onnxruntime, exact), onnx-int8 "
+                             "(quantized, the CPU default); on a GPU: cuda (PyTorch, CUDA graphs), tensorrt or "
+                             "tensorrt-fp16 (onnxruntime's TensorRT provider)")  # fmt: skip
     beam: int = Field(20, ge=1, le=500, description="λ: beam width = candidates the refined scorer re-ranks (20 gives "
                       "the Beauty model's beam-50 test metrics at less cost; docs/serving.md)")
     max_k: int = Field(20, ge=1, description="largest k a request may ask for (at most the beam)")

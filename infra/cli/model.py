@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from inference.latent_reasoning import MODES as REASONING_MODES
-from inference.runtimes import RUNTIMES
+from inference.runtimes import RUNTIMES, RuntimeUnavailable
 from infra.config import Settings
 
 
@@ -90,7 +90,7 @@ def train(settings: Settings, preset: str, dataset: str, source: str, before: st
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--beam", type=int, default=None, help="Beam width (default: the scorer's λ).")
 @click.option("--runtime", type=click.Choice(list(RUNTIMES)), default="torch", show_default=True,
-              help="Runtime of the beam search: torch (reference) or an exported one, to check its quality.")  # fmt: skip
+              help="Runtime of the beam search: torch (reference), an exported one or a GPU one, to check its quality.")  # fmt: skip
 @click.pass_obj
 def evaluate_model(settings: Settings, model_dir: Path, beam: int | None, runtime: str) -> None:
     """Score a saved model directory on its dataset's test split again (checks the data fingerprint)."""
@@ -99,7 +99,7 @@ def evaluate_model(settings: Settings, model_dir: Path, beam: int | None, runtim
     try:
         metrics = evaluate_saved(model_dir, settings.datasets_dir, beam, runtime, settings.archives_dir,
                                  settings.offline_dir)  # fmt: skip
-    except ValueError as exc:
+    except (ValueError, RuntimeUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
     for name, values in metrics.items():
         click.echo(f"{name}: " + "  ".join(f"{k} {v:.4f}" for k, v in values.items()))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from inference.runtimes import RUNTIMES
+from inference.runtimes import RUNTIMES, RuntimeUnavailable
 from infra.cli.stopping import stop_requested
 from infra.config import Settings
 
@@ -82,7 +82,7 @@ def serve(settings: Settings, model: Path | None, runtime: str | None, host: str
     client = settings.redis.client()
     try:
         service = open_service(config, client, settings.models_dir)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, RuntimeUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"serving {service.ranker.model_id} ({config.runtime}) on http://{host or config.host}:{port or config.port}")
     with stop_requested():
@@ -119,7 +119,7 @@ def refresh(settings: Settings, model: Path | None, runtime: str | None, group: 
         start_http_server(metrics_port, registry=metrics.registry)
     try:
         ranker = open_ranker(config, settings.models_dir, metrics)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, RuntimeUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
     refresher = Refresher(settings.kafka.client_config(), settings.topics.feature_updates,
                           feature_reader(client, config, [USER_REALTIME]), ranker, ResultCache(client, config.cache_ttl_s), group,

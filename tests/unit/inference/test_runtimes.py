@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from inference import artifacts
+from inference.beam_search import StepModel
+from inference.cuda_runtime import CudaRuntime
 from inference.evaluation import seen_mask
 from inference.onnx_export import EXPORT_VERSION, STAMP
 from inference.retriever import Retriever
-from inference.runtimes import make_runtime
+from inference.runtimes import RuntimeUnavailable, make_runtime
 from inference.testing import tiny_model_dir
 
 NUM_ITEMS = 300
@@ -23,14 +25,15 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> artifacts.LoadedModel:
     return artifacts.load(tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny", NUM_ITEMS))
 
 
-def candidates(loaded: artifacts.LoadedModel, name: str) -> tuple[torch.Tensor, ...]:
-    """(seen, reference items, reference scores, runtime items, runtime scores) for nine histories."""
+def candidates(loaded: artifacts.LoadedModel, name: str, step_model: StepModel | None = None) -> tuple[torch.Tensor, ...]:
+    """(seen, reference items, reference scores, runtime items, runtime scores) for nine histories; `step_model`:
+    the runtime already made."""
     generator = torch.Generator().manual_seed(1)
     history = torch.randint(1, NUM_ITEMS + 1, (9, 12), generator=generator)
     history[:3, :8] = 0  # short histories
     seen = seen_mask([h[h > 0].numpy() for h in history], NUM_ITEMS)
     reference = Retriever(loaded.model, loaded.trie, 20, loaded.scorer, loaded.gamma)
-    runtime = Retriever(loaded.model, loaded.trie, 20, loaded.scorer, loaded.gamma, make_runtime(name, loaded))
+    runtime = Retriever(loaded.model, loaded.trie, 20, loaded.scorer, loaded.gamma, step_model or make_runtime(name, loaded))
     return seen, *reference.candidates(history, seen), *runtime.candidates(history, seen)
 
 
@@ -60,3 +63,55 @@ def test_an_out_of_date_export_is_rebuilt(tmp_path_factory: pytest.TempPathFacto
     assert json.loads(stamp.read_text())["version"] == EXPORT_VERSION
     history = torch.randint(1, NUM_ITEMS + 1, (2, 12))
     runtime.candidates(history, seen_mask([h.numpy() for h in history], NUM_ITEMS))
+
+
+def test_cuda_runtime_steps_match_the_reference_off_the_gpu(loaded: artifacts.LoadedModel) -> None:
+    """The `cuda` runtime's own code (its model copy, the memory kept on the device, the level-specialised steps) on
+    the CPU device, where no graph is captured: the same search as the reference."""
+    generator = torch.Generator().manual_seed(2)
+    history = torch.randint(1, NUM_ITEMS + 1, (5, 12), generator=generator)
+    seen = seen_mask([h.numpy() for h in history], NUM_ITEMS)
+    reference = Retriever(loaded.model, loaded.trie, 20, loaded.scorer, loaded.gamma)
+    runtime = CudaRuntime(loaded.model, torch.device("cpu"))
+    ported = Retriever(loaded.model, loaded.trie, 20, loaded.scorer, loaded.gamma, runtime)
+    (want_items, want_scores), (got_items, got_scores) = reference.candidates(history, seen), ported.candidates(history, seen)
+    assert torch.equal(got_items, want_items)
+    torch.testing.assert_close(got_scores, want_scores)
+    assert runtime.captured == 0 and runtime.model is not loaded.model
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible to PyTorch on this machine")
+def test_cuda_runtime_matches_the_reference(loaded: artifacts.LoadedModel) -> None:
+    """On a GPU: every later decoder step replayed from a CUDA graph, twice (capture, then replay), same top-K."""
+    runtime = make_runtime("cuda", loaded)
+    for _ in range(2):
+        seen, want_items, want_scores, got_items, got_scores = candidates(loaded, "cuda", runtime)
+        assert torch.equal(got_items[:, :10], want_items[:, :10])
+        torch.testing.assert_close(got_scores, want_scores, atol=1e-3, rtol=1e-3)
+    assert runtime.captured == loaded.trie.levels - 1, "a decoder step fell back to eager: see the warning"
+
+
+def tensorrt_missing() -> str | None:
+    import onnxruntime as ort
+
+    providers = ort.get_available_providers()
+    return None if "TensorrtExecutionProvider" in providers else f"onnxruntime here has only {', '.join(providers)}"
+
+
+@pytest.mark.skipif(tensorrt_missing() is not None, reason=f"no TensorRT execution provider: {tensorrt_missing()}")
+@pytest.mark.parametrize("name", ["tensorrt", "tensorrt-fp16"])
+def test_tensorrt_runtime_matches_the_reference(loaded: artifacts.LoadedModel, name: str) -> None:
+    seen, want_items, want_scores, got_items, got_scores = candidates(loaded, name)
+    kept = [len(set(w[:10].tolist()) & set(g[:20].tolist())) / 10 for w, g in zip(want_items, got_items)]
+    assert sum(kept) / len(kept) >= (0.9 if name == "tensorrt" else 0.7), kept  # TF32 / FP16 arithmetic
+    assert not seen.gather(1, got_items).any()
+    assert any((loaded.directory / name).iterdir()), "no engine cached on disk"
+
+
+@pytest.mark.parametrize("name", ["cuda", "tensorrt"])
+def test_a_gpu_runtime_without_its_gpu_says_what_is_missing(loaded: artifacts.LoadedModel, name: str) -> None:
+    missing = {"cuda": None if torch.cuda.is_available() else "CUDA device", "tensorrt": tensorrt_missing()}[name]
+    if missing is None:
+        pytest.skip(f"{name} runs on this machine (its parity test covers it)")
+    with pytest.raises(RuntimeUnavailable, match=name):
+        make_runtime(name, loaded)

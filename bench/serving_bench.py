@@ -14,6 +14,9 @@ loop, keep-alive) in this one. Phases:
   4. with `--intent`: every user also gets intent tags (3 categories of the model's catalogue), and the cached phase
      runs again with the intent channel off and on (`serving.intent_items` 0 / its default), ABBA, each in a fresh
      API process: the channel's cost per request.
+With `--against DIR` (another model directory trained on the same data, e.g. with latent reasoning): only the
+compute path, micro-batched, of both models, ABBA, each phase in a fresh API process; the first two phases on one
+half of the users, the last two on the other, so both models answer the same users and every answer is computed.
 The refresher's click -> fresh result latency is measured by `bench.freshness_bench`.
 """
 
@@ -120,6 +123,7 @@ def main() -> None:
     parser.add_argument("--cached-rate", type=float, default=5_000, help="offered load of the paced cached phase")
     parser.add_argument("--api-workers", type=int, default=None, help="API processes (default: serving.workers)")
     parser.add_argument("--intent", action="store_true", help="also: the cached path with the intent channel off / on")
+    parser.add_argument("--against", type=Path, default=None, help="only: the compute path of --model vs this model")
     args = parser.parse_args()
     settings = load_settings()
     model = args.model or newest_model(settings.models_dir)
@@ -132,6 +136,9 @@ def main() -> None:
     print(f"model {model.name}; {len(histories)} users; beam {settings.serving.beam}; k {args.k}; "
           f"API workers {args.api_workers or settings.serving.workers}; {os.cpu_count()} cores", flush=True)  # fmt: skip
 
+    if args.against is not None:
+        compare(model, args.against, histories, args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
         server.start()
@@ -174,6 +181,32 @@ def main() -> None:
     for items, result in channel:
         name = f"cached, intent tags, channel {'off' if items == 0 else f'on ({items} of k)'}"
         print(row(name, result, off[0] if items else None))
+
+
+def compare(model: Path, against: Path, histories: list[np.ndarray], args: argparse.Namespace) -> None:
+    """The compute path of two models, ABBA: (model, half 1), (against, half 1), (against, half 2), (model, half 2)."""
+    half = len(histories) // 2
+    workers = {"workers": args.api_workers} if args.api_workers else {}
+    results: dict[Path, list[LoadResult]] = {model: [], against: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
+        server.start()
+        try:
+            write_users(server.client(), histories)
+            for directory, users in ((model, range(half)), (against, range(half)), (against, range(half, 2 * half)),
+                                     (model, range(half, 2 * half))):  # fmt: skip
+                with api(directory, server.settings.port, **workers) as port:
+                    results[directory].append(run_load("127.0.0.1", port, "/recommend", bodies(iter(users), args.k),
+                                                       args.compute_concurrency, args.seconds))  # fmt: skip
+        finally:
+            server.stop()
+    print(f"against {against.name}\n")
+    print("| model, compute path (ABBA) | req/s | p50 ms | p99 ms | vs --model | answers |")
+    print("|---|---:|---:|---:|---:|---|")
+    for directory in (model, against):
+        for phase, result in zip(("first", "second"), results[directory]):
+            baseline = results[model][0 if phase == "first" else 1]
+            print(row(f"{directory.name} ({phase} {'A' if directory == model else 'B'})", result, baseline))
 
 
 if __name__ == "__main__":

@@ -73,6 +73,19 @@ def write_intents(client: redis.Redis, users: int, categories: np.ndarray, rng: 
 
 
 @contextmanager
+def users_in_redis(histories: list[np.ndarray]) -> Iterator[LocalRedis]:
+    """A private Redis holding `user_realtime` rows for `histories` (user i: histories[i])."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
+        server.start()
+        try:
+            write_users(server.client(), histories)
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
 def api(model: Path, redis_port: int, **serving: object) -> Iterator[int]:
     port = free_port()
     env = {**os.environ, "FRESHREC_REDIS__PORT": str(redis_port), "FRESHREC_SERVING__MODEL_DIR": str(model),
@@ -139,37 +152,31 @@ def main() -> None:
     if args.against is not None:
         compare(model, args.against, histories, args)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
-        server.start()
-        try:
-            write_users(server.client(), histories)
-            workers = {"workers": args.api_workers} if args.api_workers else {}
-            with api(model, server.settings.port, **workers) as port:
-                batched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half)), args.k),
-                                   args.compute_concurrency, args.seconds)  # fmt: skip
-                warmed = int(sum(batched.paths.values()))
-                time.sleep(1)  # the last write-backs
-                cached, paced = (
-                    run_load("127.0.0.1", port, "/recommend",
-                             bodies((int(u) for u in itertools.cycle(rng.integers(0, warmed, 1_000_000))), args.k),
-                             concurrency, args.seconds, rate)
-                    for concurrency, rate in ((args.cached_concurrency, None), (2 * args.cached_concurrency, args.cached_rate))
-                )  # fmt: skip
-            with api(model, server.settings.port, max_batch=1, **workers) as port:
-                unbatched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half, len(histories))), args.k),
-                                     args.compute_concurrency, args.seconds)  # fmt: skip
-            channel = []
-            if args.intent:
-                categories = ItemVocabulary.load(model).categories
-                write_intents(server.client(), warmed, np.unique(categories[categories >= 0]), rng)
-                for items in (0, settings.serving.intent_items, settings.serving.intent_items, 0):
-                    with api(model, server.settings.port, intent_items=items, **workers) as port:
-                        users = (int(u) for u in itertools.cycle(rng.integers(0, warmed, 1_000_000)))
-                        channel.append((items, run_load("127.0.0.1", port, "/recommend", bodies(users, args.k),
-                                                        args.cached_concurrency, args.seconds)))  # fmt: skip
-        finally:
-            server.stop()
+    workers = {"workers": args.api_workers} if args.api_workers else {}
+    with users_in_redis(histories) as server:
+        with api(model, server.settings.port, **workers) as port:
+            batched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half)), args.k),
+                               args.compute_concurrency, args.seconds)  # fmt: skip
+            warmed = int(sum(batched.paths.values()))
+            time.sleep(1)  # the last write-backs
+            cached, paced = (
+                run_load("127.0.0.1", port, "/recommend",
+                         bodies((int(u) for u in itertools.cycle(rng.integers(0, warmed, 1_000_000))), args.k),
+                         concurrency, args.seconds, rate)
+                for concurrency, rate in ((args.cached_concurrency, None), (2 * args.cached_concurrency, args.cached_rate))
+            )  # fmt: skip
+        with api(model, server.settings.port, max_batch=1, **workers) as port:
+            unbatched = run_load("127.0.0.1", port, "/recommend", bodies(iter(range(half, len(histories))), args.k),
+                                 args.compute_concurrency, args.seconds)  # fmt: skip
+        channel = []
+        if args.intent:
+            categories = ItemVocabulary.load(model).categories
+            write_intents(server.client(), warmed, np.unique(categories[categories >= 0]), rng)
+            for items in (0, settings.serving.intent_items, settings.serving.intent_items, 0):
+                with api(model, server.settings.port, intent_items=items, **workers) as port:
+                    users = (int(u) for u in itertools.cycle(rng.integers(0, warmed, 1_000_000)))
+                    channel.append((items, run_load("127.0.0.1", port, "/recommend", bodies(users, args.k),
+                                                    args.cached_concurrency, args.seconds)))  # fmt: skip
     print("| path | req/s | p50 ms | p99 ms | vs unbatched | answers |")
     print("|---|---:|---:|---:|---:|---|")
     print(row(f"cached (concurrency {args.cached_concurrency})", cached))
@@ -188,18 +195,12 @@ def compare(model: Path, against: Path, histories: list[np.ndarray], args: argpa
     half = len(histories) // 2
     workers = {"workers": args.api_workers} if args.api_workers else {}
     results: dict[Path, list[LoadResult]] = {model: [], against: []}
-    with tempfile.TemporaryDirectory() as tmp:
-        server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
-        server.start()
-        try:
-            write_users(server.client(), histories)
-            for directory, users in ((model, range(half)), (against, range(half)), (against, range(half, 2 * half)),
-                                     (model, range(half, 2 * half))):  # fmt: skip
-                with api(directory, server.settings.port, **workers) as port:
-                    results[directory].append(run_load("127.0.0.1", port, "/recommend", bodies(iter(users), args.k),
-                                                       args.compute_concurrency, args.seconds))  # fmt: skip
-        finally:
-            server.stop()
+    with users_in_redis(histories) as server:
+        for directory, users in ((model, range(half)), (against, range(half)), (against, range(half, 2 * half)),
+                                 (model, range(half, 2 * half))):  # fmt: skip
+            with api(directory, server.settings.port, **workers) as port:
+                results[directory].append(run_load("127.0.0.1", port, "/recommend", bodies(iter(users), args.k),
+                                                   args.compute_concurrency, args.seconds))  # fmt: skip
     print(f"against {against.name}\n")
     print("| model, compute path (ABBA) | req/s | p50 ms | p99 ms | vs --model | answers |")
     print("|---|---:|---:|---:|---:|---|")

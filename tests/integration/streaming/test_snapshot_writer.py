@@ -1,12 +1,15 @@
 """The snapshot writer on real Kafka and Redis: a snapshot that is not JSON and one that breaks the view's rules, among
 10,000, go whole to the writer's dead-letter topic with their reasons; every other snapshot is written, its
-feature-update sent, and the writer's offsets pass them all (no crash loop on a poison pill)."""
+feature-update sent, and the writer's offsets pass them all (no crash loop on a poison pill). A full store is
+waited out, and a store emptied mid-stream is refilled with every user stored before."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from feature_store.online.reader import OnlineReader
 from feature_store.online.writer import OnlineWriter
+from feature_store.rebuild import StoreGuard
 from feature_store.views import USER_REALTIME
 from freshrec.testing.kafka import create_topics, ordered_producer
 from freshrec.testing.services import KafkaEndpoint
@@ -95,3 +99,44 @@ def test_a_full_store_is_waited_out(kafka: KafkaEndpoint, redis_client: redis.Re
     assert stats.store_retries > 0 and stats.dead_letters == 0 and stats.snapshots == 2_000
     reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
     assert all(v["user_realtime"].version == 1_700_000_000_000 + v.entity_id for v in reader.read_many(list(range(1, 2_001))))
+
+
+def test_a_store_emptied_mid_stream_is_refilled_with_every_user_stored_before(
+    kafka: KafkaEndpoint, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """Redis emptied (FLUSHALL: the marker gone with the data) while the writer runs: before its next write it refills
+    the store from the offline log, so the users of every batch stored before are back, the newest one's too."""
+    name = f"lost-{uuid.uuid4().hex[:8]}"
+    create_topics(kafka.bootstrap_servers, [name, f"{name}-upd", f"{name}-dlq"])
+    producer = ordered_producer(kafka.bootstrap_servers)
+
+    def produce(users: range) -> None:
+        for user in users:
+            producer.produce(name, json.dumps(snapshot(user, 1_700_000_000_000 + user)).encode(), b"%d" % user)
+        assert producer.flush(30) == 0
+
+    online = OnlineWriter(redis_client, USER_REALTIME)
+    guard = StoreGuard(redis_client, tmp_path, {USER_REALTIME.name: online})
+    writer = SnapshotWriter(kafka.bootstrap_servers, online, tmp_path, name, f"{name}-upd", group=f"w-{name}",
+                            dead_letter_topic=f"{name}-dlq", guard=guard)  # fmt: skip
+    reader = OnlineReader(redis_client, [USER_REALTIME], max_age={"user_realtime": timedelta(days=10**5)})
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: writer.run(should_stop=stop.is_set))
+    produce(range(1, 501))
+    thread.start()
+    try:
+        wait_until(lambda: reader.read_many([500])[0]["user_realtime"].status == "present")
+        redis_client.flushall()
+        produce(range(501, 511))
+        wait_until(lambda: reader.read_many([510])[0]["user_realtime"].status == "present")
+    finally:
+        stop.set()
+        thread.join(30)
+    assert all(v["user_realtime"].version == 1_700_000_000_000 + v.entity_id for v in reader.read_many(list(range(1, 511))))
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)

@@ -135,9 +135,9 @@ def in_thread(target: Callable[[], object]) -> threading.Thread:
 
 
 class Bench:
-    def __init__(self, tmp: Path, kafka: LocalKafka, redis_server: LocalRedis, events: int, checkpoint_interval: str) -> None:
+    def __init__(self, tmp: Path, kafka: LocalKafka, redis_server: LocalRedis, events: int, checkpoint_interval_ms: int) -> None:
         self.tmp, self.kafka, self.redis_server, self.events = tmp, kafka, redis_server, events
-        self.checkpoint_interval = checkpoint_interval
+        self.checkpoint_interval_ms = checkpoint_interval_ms
         self.bootstrap = kafka.bootstrap_servers
         self.client = redis.Redis(port=redis_server.settings.port)
         self.jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
@@ -161,8 +161,9 @@ class Bench:
         snapshots, offline = f"{clicks}-snap", self.tmp / f"offline-{clicks}"
         for future in self.admin.create_topics([NewTopic(snapshots, 2, 1), NewTopic(f"{clicks}-upd", 2, 1)]).values():
             future.result(30)
-        config = JobConfig(self.bootstrap, clicks, f"{clicks}-dlq", snapshots, f"job-{clicks}", stream=stream or StreamSettings(),
-                           checkpoint_interval=self.checkpoint_interval, checkpoint_dir=self.tmp / f"chk-{clicks}",
+        stream = (stream or StreamSettings()).model_copy(update={"checkpoint_interval_ms": self.checkpoint_interval_ms})
+        config = JobConfig(self.bootstrap, clicks, f"{clicks}-dlq", snapshots, f"job-{clicks}", stream=stream,
+                           checkpoint_dir=self.tmp / f"chk-{clicks}",
                            event_log_dir=offline / event_log.STREAMED if log else None)  # fmt: skip
         job = start(config, self.jars)
         writer = SnapshotWriter(self.bootstrap, OnlineWriter(self.client, USER_REALTIME), offline, snapshots,
@@ -195,7 +196,8 @@ class Bench:
         for future in self.admin.create_topics([NewTopic(f"{clicks}-snap", 2, 1)]).values():
             future.result(30)
         config = JobConfig(self.bootstrap, clicks, f"{clicks}-dlq", f"{clicks}-snap", f"job-{clicks}",
-                           checkpoint_interval=self.checkpoint_interval, checkpoint_dir=self.tmp / f"chk-{clicks}",
+                           stream=StreamSettings(checkpoint_interval_ms=self.checkpoint_interval_ms),
+                           checkpoint_dir=self.tmp / f"chk-{clicks}",
                            parallelism=parallelism, metrics_port=port)  # fmt: skip
         job = start(config, self.jars)
         deadline = time.perf_counter() + 300
@@ -288,7 +290,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--cap", type=float, default=30.0, help="seconds a baseline is followed at most")
     parser.add_argument("--baselines", default="naive,feast,plain", help="comma list, or none")
-    parser.add_argument("--checkpoint-interval", default=JobConfig.checkpoint_interval)
+    parser.add_argument("--checkpoint-interval-ms", type=int, default=StreamSettings().checkpoint_interval_ms)
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--state-ttl-s", default=str(StreamSettings().state_ttl_s),
                         help="comma list: one behavior-job row per state TTL (0: none), the first the ratios' base")
@@ -305,7 +307,7 @@ def main() -> None:
         kafka.start()
         redis_server.start()
         try:
-            run(Bench(tmp, kafka, redis_server, args.events, args.checkpoint_interval), args)
+            run(Bench(tmp, kafka, redis_server, args.events, args.checkpoint_interval_ms), args)
         finally:
             kafka.stop()
             redis_server.stop()
@@ -313,7 +315,7 @@ def main() -> None:
 
 def run(bench: Bench, args: argparse.Namespace) -> None:
     print(f"Kafka {bench.kafka.version()}, Redis {bench.redis_server.version()}, job checkpoints every "
-          f"{bench.checkpoint_interval}\n")  # fmt: skip
+          f"{bench.checkpoint_interval_ms:,} ms\n")  # fmt: skip
     if args.rates != "none":  # first: on a quiet broker
         print(f"| rate (events/s) | events | freshness p50 (ms) | p99 (ms) | p99 of the {WARMUP_S:.0f} s warm-up (ms) |")
         print("|---:|---:|---:|---:|---:|")

@@ -28,6 +28,11 @@ class StreamSettings(BaseModel):
         "the coalescing interval of a click already more than this behind the job's clock (a backlog, an overload): a "
         "job that falls behind writes fewer, fuller snapshots and catches up; live clicks coalesce over the job's "
         "flush interval (100 ms). A replay of a recorded history is all 'behind': set it to 0 to serve it as live"))  # fmt: skip
+    checkpoint_interval_ms: int = Field(10_000, ge=100, description=(
+        "how often the job checkpoints: its state and Kafka offsets, and the event-log parts it closed since. On the "
+        "heap state backend a checkpoint copies every user's state: its CPU grows with the users held and shrinks "
+        "with this interval (docs/benchmarks.md). A crash replays at most this much of the stream (deduplicated), "
+        "and a bounded run ends at the checkpoint after its last event"))  # fmt: skip
     event_log_roll_ms: int = Field(60_000, ge=100, description=(
         "the job closes an event-log part file after this long; it becomes visible at the next checkpoint after "
         "that, so the offline event log lags the stream by about this much and holds one part per event date per "

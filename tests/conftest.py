@@ -11,6 +11,11 @@ import pytest
 from freshrec.testing import SERVICES_USED
 from infra.config import load_settings
 
+# Jobs in this suite checkpoint every 2 s, not the default 10: a bounded run ends at its next checkpoint and the crash
+# tests wait for one, so the default would add seconds to each. Jobs started here take it from the settings (in
+# process: `load_settings().stream`; `freshrec stream run`: this environment).
+os.environ.setdefault("FRESHREC_STREAM__CHECKPOINT_INTERVAL_MS", "2000")
+
 pytest_plugins = ["freshrec.testing", "tests.fixtures.kafka", "tests.fixtures.redis", "tests.fixtures.feast",
                   "tests.fixtures.flink", "tests.fixtures.llm", "tests.fixtures.secure"]  # fmt: skip
 

@@ -29,6 +29,8 @@ JOB_OPTIONS = ("bootstrap", "clicks_topic", "group", "dead_letter_topic", "snaps
                "bounded", "dead_letter_max_bytes", "event_log_dir")  # fmt: skip
 STREAM_OPTIONS = ("out_of_orderness_ms", "max_ahead_ms", "state_ttl_s", "event_log_roll_ms", "catch_up_ms")
 JVM_OPTIONS = JOB_OPTIONS + STREAM_OPTIONS
+MODULE_STREAM_OPTIONS = (*STREAM_OPTIONS, "checkpoint_interval_ms")
+"""The stream settings the job module takes as arguments: the JVM's, and the interval the Flink environment takes."""
 KAFKA_PREFIX = "kafka."
 """An option `kafka.NAME` is the Kafka client property NAME of the job's source and sinks (`JobOptions.kafka`)."""
 
@@ -45,7 +47,6 @@ class JobConfig:
     dead_letter_max_bytes: int = DEFAULT_TOPICS.dead_letter_max_bytes
     """The largest record the job's sinks send (`max.request.size`): a dead letter carries the largest click the clicks
     topic takes, whole, plus its reason (TopicSettings.dead_letter_max_bytes)."""
-    checkpoint_interval: str = "2 s"
     flush_ms: int = 100
     """A user's snapshot goes out at most this long after the first click it holds (processing time), coalescing
     the user's clicks in between; 0: one snapshot per click."""
@@ -106,19 +107,26 @@ class RunningJob:
         self.client.cancel().result()
 
 
-def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
-    """Submit the job (snapshots; dead letters: bad, late and future records); returns the running job."""
+def environment_options(config: JobConfig) -> dict[str, str]:
+    """The Flink configuration the job is submitted with (its own options, `jvm_options`, go to the dataflow)."""
+    interval = f"{config.stream.checkpoint_interval_ms} ms"
     if config.checkpoint_dir is None:
-        options = {"execution.checkpointing.interval": config.checkpoint_interval}
+        options = {"execution.checkpointing.interval": interval}
     else:
-        options = checkpoint_options(config.checkpoint_dir, config.checkpoint_interval)
-        if "execution.state-recovery.path" in options:
-            log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
+        options = checkpoint_options(config.checkpoint_dir, interval)
     options["pipeline.object-reuse"] = "true"  # no operator keeps a record it was handed: skip the copy per hop
     options["execution.buffer-timeout.interval"] = f"{config.buffer_timeout_ms} ms"
     options["pipeline.max-parallelism"] = str(config.max_parallelism)
     if config.metrics_port is not None:
         options |= prometheus_reporter(str(config.metrics_port))
+    return options
+
+
+def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
+    """Submit the job (snapshots; dead letters: bad, late and future records); returns the running job."""
+    options = environment_options(config)
+    if "execution.state-recovery.path" in options:
+        log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
     env = stream_environment(jars, parallelism=config.parallelism, extra=options, jobmanager=config.jobmanager)
     jvm = get_gateway().jvm
     job_options = jvm.java.util.HashMap()
@@ -134,9 +142,9 @@ def parser() -> argparse.ArgumentParser:
                                 "this runs in (the Kubernetes operator's application mode: PythonDriver -pym).")  # fmt: skip
     p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
     p.add_argument("--jars", type=Path, required=True, help="folder holding the connector jars and freshrec-flink.jar")
-    for name in ("clicks_topic", "dead_letter_topic", "snapshot_topic", "group", "checkpoint_interval"):
+    for name in ("clicks_topic", "dead_letter_topic", "snapshot_topic", "group"):
         p.add_argument(f"--{name.replace('_', '-')}", default=getattr(defaults, name))
-    for name in STREAM_OPTIONS:
+    for name in MODULE_STREAM_OPTIONS:
         p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults.stream, name))
     p.add_argument("--event-log-dir", type=Path, default=None,
                    help="folder of the event log's streamed parts (the offline store's events-streamed); default: none")
@@ -159,7 +167,7 @@ def read_properties(path: Path) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> None:
     args = vars(parser().parse_args(argv))
     jars = sorted(args.pop("jars").glob("*.jar"))
-    stream = StreamSettings(**{name: args.pop(name) for name in STREAM_OPTIONS})
+    stream = StreamSettings(**{name: args.pop(name) for name in MODULE_STREAM_OPTIONS})
     properties = args.pop("kafka_properties")
     start(JobConfig(**args, stream=stream, kafka_properties=read_properties(properties) if properties else {}), jars)
 

@@ -67,7 +67,7 @@ def test_replay_to_online_features(kafka: KafkaEndpoint, topic: str, redis_clien
         future.result(30)
 
     config = JobConfig(kafka.bootstrap_servers, topic, names["dlq"], names["snapshots"], f"job-{topic}", bounded=True,
-                       event_log_dir=tmp_path / event_log.STREAMED)  # fmt: skip
+                       event_log_dir=tmp_path / event_log.STREAMED, stream=load_settings().stream)  # fmt: skip
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     start(config, jars).wait(300_000)
     max_item = max(e["item_id"] for e in events)

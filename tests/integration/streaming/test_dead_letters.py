@@ -61,7 +61,8 @@ def test_only_bad_records_are_dead_lettered_and_every_user_is_exact(kafka: Kafka
     assert producer.flush(30) == 0
 
     config = JobConfig(kafka.bootstrap_servers, name, settings.dead_letter, settings.snapshots, f"job-{name}",
-                       dead_letter_max_bytes=settings.dead_letter_max_bytes, bounded=True)  # fmt: skip
+                       dead_letter_max_bytes=settings.dead_letter_max_bytes, bounded=True,
+                       stream=load_settings().stream)  # fmt: skip
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     start(config, jars).wait(300_000)
 

@@ -46,7 +46,7 @@ def test_the_jobs_counters_equal_the_reference_over_a_hostile_stream(kafka: Kafk
     port = free_port()
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     job = start(JobConfig(kafka.bootstrap_servers, name, f"{name}-dlq", f"{name}-snap", f"job-{name}",
-                          metrics_port=port), jars)  # fmt: skip
+                          metrics_port=port, stream=load_settings().stream), jars)  # fmt: skip
     try:
         want = {(f"{OPERATOR}error_type_deadLetters", (("error_type", kind),)): float(n) for kind, n in letters.items()}
         want |= {(f"{OPERATOR}clicksApplied", ()): float(outcome.applied),

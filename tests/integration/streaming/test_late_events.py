@@ -54,7 +54,8 @@ def test_late_events_are_routed_and_reordered_ones_applied(kafka: KafkaEndpoint,
         producer.produce(name, codec.encode(event), str(event["user_id"]).encode())
     assert producer.flush(30) == 0
 
-    config = JobConfig(kafka.bootstrap_servers, name, topics["dlq"], topics["snapshots"], f"job-{name}", bounded=True)
+    config = JobConfig(kafka.bootstrap_servers, name, topics["dlq"], topics["snapshots"], f"job-{name}", bounded=True,
+                       stream=load_settings().stream)
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     start(config, jars).wait(300_000)
 

@@ -97,7 +97,8 @@ def test_every_generated_record_is_applied_or_dead_lettered(kafka: KafkaEndpoint
     for key, payload in records:
         producer.produce(name, payload, key)
     assert producer.flush(30) == 0
-    config = JobConfig(kafka.bootstrap_servers, name, topics["dlq"], topics["snapshots"], f"job-{name}", bounded=True)
+    config = JobConfig(kafka.bootstrap_servers, name, topics["dlq"], topics["snapshots"], f"job-{name}", bounded=True,
+                       stream=load_settings().stream)
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     start(config, jars).wait(300_000)  # raises if the job failed
 

@@ -35,7 +35,7 @@ def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: Fl
     for future in admin.create_topics([NewTopic(n, 2, 1) for n in names.values()]).values():
         future.result(30)
     config = JobConfig(kafka.bootstrap_servers, topic, names["dlq"], names["snapshots"], f"job-{topic}", bounded=True,
-                       jobmanager=flink_cluster.jobmanager)  # fmt: skip
+                       jobmanager=flink_cluster.jobmanager, stream=load_settings().stream)  # fmt: skip
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     job = start(config, jars)
     job_id = job.job_id

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
+from pathlib import Path
 
 from streaming.config import StreamSettings
 from streaming.flink.environment import JOB_JAR
-from streaming.jobs.behavior_job import JVM_OPTIONS, JobConfig
+from streaming.jobs.behavior_job import JVM_OPTIONS, JobConfig, environment_options, parser
 
 
 def _java_names() -> set[str]:
@@ -30,3 +31,14 @@ def test_options_are_sent_as_the_jvm_parses_them() -> None:
     assert (options["bootstrap"], options["clicks_topic"], options["bounded"]) == ("k:9092", "c", "true")
     assert (options["out_of_orderness_ms"], options["max_ahead_ms"], options["state_ttl_s"]) == ("7000", "60000", "0")
     assert JobConfig("k:9092").jvm_options()["bounded"] == "false"
+
+
+def test_the_job_checkpoints_at_the_interval_of_its_stream_settings(tmp_path: Path) -> None:
+    default = environment_options(JobConfig("k:9092"))
+    assert default["execution.checkpointing.interval"] == f"{StreamSettings().checkpoint_interval_ms} ms"
+    given = JobConfig("k:9092", stream=StreamSettings(checkpoint_interval_ms=2_500), checkpoint_dir=tmp_path)
+    options = environment_options(given)
+    assert options["execution.checkpointing.interval"] == "2500 ms"
+    assert options["execution.checkpointing.dir"] == tmp_path.resolve().as_uri()
+    module = parser().parse_args(["--bootstrap", "k:9092", "--jars", ".", "--checkpoint-interval-ms", "30000"])
+    assert module.checkpoint_interval_ms == 30_000  # the Kubernetes route: the job module's arguments

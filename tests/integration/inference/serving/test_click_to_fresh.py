@@ -77,7 +77,7 @@ def pipeline(stack: Stack, model_dir: Path) -> Iterator[tuple[str, str]]:
         future.result(30)
     jars = [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]
     job = start(JobConfig(stack.bootstrap, topic, names["dlq"], names["snapshots"], f"job-{topic}",
-                          kafka_properties=stack.java_properties), jars)  # fmt: skip
+                          kafka_properties=stack.java_properties, stream=load_settings().stream), jars)  # fmt: skip
     stop = threading.Event()
     writer = SnapshotWriter(stack.kafka, OnlineWriter(stack.redis, USER_REALTIME), None,
                             names["snapshots"], names["updates"], group=f"writer-{topic}")  # fmt: skip

@@ -12,6 +12,8 @@ The snapshot writer compacts in a thread as it runs (`compact_until`); `read` co
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import threading
 from pathlib import Path
 
@@ -34,6 +36,8 @@ CLICK_COLUMNS = pa.schema(
 SCHEMA = CLICK_COLUMNS.append(pa.field("event_timestamp", parquet_log.TIMESTAMP))
 COMPACT_EVERY_S = 5.0
 """How often a running writer turns the committed parts into parquet (a directory listing when there is none)."""
+LOWEST_PRIORITY = 19
+"""The nice value of the writer's compaction thread."""
 
 
 def log_table(clicks: pa.Table) -> pa.Table:
@@ -60,12 +64,13 @@ def chronological(events: pa.Table) -> np.ndarray:
                        events["event_time"].to_numpy(), events["user_id"].to_numpy()))  # fmt: skip
 
 
-def compact(offline_dir: Path) -> int:
-    """Turn every visible streamed part into a parquet part of the log; returns the rows moved."""
+def compact(offline_dir: Path, use_threads: bool = True) -> int:
+    """Turn every visible streamed part into a parquet part of the log; returns the rows moved. `use_threads`: parse
+    with Arrow's thread pool (off in the background, where the work must stay in the calling thread)."""
     rows = 0
     for part in sorted((offline_dir / STREAMED).glob(STREAMED_PARTS)):
         try:
-            table = _read_streamed(part)
+            table = _read_streamed(part, use_threads)
         except FileNotFoundError:  # another compactor took it
             continue
         if table.num_rows:
@@ -77,10 +82,19 @@ def compact(offline_dir: Path) -> int:
 
 
 def compact_until(offline_dir: Path, stop: threading.Event, every_s: float = COMPACT_EVERY_S) -> None:
-    """Compact every `every_s` until `stop` is set, then once more (a thread beside a writer's loop)."""
+    """Compact every `every_s` until `stop` is set, then once more (a thread beside a writer's loop).
+
+    A part holds a whole roll interval of clicks (a minute: hundreds of thousands at live rates), and converting one
+    takes most of a second of CPU. On Arrow's thread pool it took every core at once and the writer's batches waited
+    (docs/benchmarks.md); here it stays in this thread, which runs at the lowest CPU priority (Linux: per thread),
+    so it takes only what the writer, the job and the store leave idle: under load the log lags a little more, the
+    online store does not.
+    """
+    if sys.platform == "linux":
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
     while not stop.wait(every_s):
-        compact(offline_dir)
-    compact(offline_dir)
+        compact(offline_dir, use_threads=False)
+    compact(offline_dir, use_threads=False)
 
 
 def read(offline_dir: Path) -> pa.Table:
@@ -89,8 +103,9 @@ def read(offline_dir: Path) -> pa.Table:
     return parquet_log.read(offline_dir / EVENTS)
 
 
-def _read_streamed(part: Path) -> pa.Table:
+def _read_streamed(part: Path, use_threads: bool) -> pa.Table:
     if part.stat().st_size == 0:
         return CLICK_COLUMNS.empty_table()
     options = pa_json.ParseOptions(explicit_schema=CLICK_COLUMNS, unexpected_field_behavior="error")
-    return pa_json.read_json(part, parse_options=options).select(CLICK_COLUMNS.names)
+    read = pa_json.ReadOptions(use_threads=use_threads)
+    return pa_json.read_json(part, read_options=read, parse_options=options).select(CLICK_COLUMNS.names)

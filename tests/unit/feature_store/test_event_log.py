@@ -5,7 +5,10 @@ any source land in the same schema."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -59,8 +62,8 @@ def test_a_part_another_compactor_took_is_skipped(tmp_path: Path, monkeypatch: p
     _stream_part(tmp_path, "1970-01-01", "clicks-u1-0.jsonl", _clicks(4, 0, "a"))
     read_streamed = event_log._read_streamed
 
-    def taken_meanwhile(part: Path) -> pa.Table:
-        table = read_streamed(part)
+    def taken_meanwhile(part: Path, use_threads: bool) -> pa.Table:
+        table = read_streamed(part, use_threads)
         part.unlink()  # the other compactor finished first
         return table
 
@@ -84,3 +87,22 @@ def test_a_malformed_streamed_part_is_an_error_not_a_silent_loss(tmp_path: Path)
     with pytest.raises(pa.ArrowInvalid):
         event_log.compact(tmp_path)
     assert part.exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's (setpriority on a thread id)")
+def test_the_writers_compaction_runs_at_the_lowest_priority_and_moves_every_part(tmp_path: Path) -> None:
+    clicks = _clicks(6, 0, "a")
+    _stream_part(tmp_path, "1970-01-01", "clicks-u1-0.jsonl", clicks)
+    stop, nice = threading.Event(), []
+
+    def compacting() -> None:
+        event_log.compact_until(tmp_path, stop, every_s=0.01)
+        stat = Path(f"/proc/self/task/{threading.get_native_id()}/stat").read_text()
+        nice.append(int(stat.rsplit(")", 1)[1].split()[16]))  # field 19 of proc(5): nice
+
+    thread = threading.Thread(target=compacting)
+    thread.start()
+    stop.set()
+    thread.join(10)
+    assert nice == [event_log.LOWEST_PRIORITY] and os.getpriority(os.PRIO_PROCESS, 0) < event_log.LOWEST_PRIORITY
+    assert sorted(event_log.read(tmp_path)["event_id"].to_pylist()) == sorted(c["event_id"] for c in clicks)

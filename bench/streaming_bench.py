@@ -135,7 +135,8 @@ def in_thread(target: Callable[[], object]) -> threading.Thread:
 
 
 class Bench:
-    def __init__(self, tmp: Path, kafka: LocalKafka, redis_server: LocalRedis, events: int, checkpoint_interval_ms: int) -> None:
+    def __init__(self, tmp: Path, kafka: LocalKafka, redis_server: LocalRedis, events: int,
+                 checkpoint_interval_ms: int) -> None:  # fmt: skip
         self.tmp, self.kafka, self.redis_server, self.events = tmp, kafka, redis_server, events
         self.checkpoint_interval_ms = checkpoint_interval_ms
         self.bootstrap = kafka.bootstrap_servers

@@ -55,8 +55,8 @@ def test_replay_job_and_writer_over_sasl_ssl_and_tls(stack: tuple[KafkaSettings,
         (tmp_path / "password").write_text(kafka.sasl_password.get_secret_value())  # type: ignore[union-attr]
         properties = kafka.java_properties(secrets_dir=tmp_path)
         assert all(kafka.sasl_password.get_secret_value() not in v for v in properties.values())  # type: ignore[union-attr]
-    config = JobConfig(kafka.bootstrap_servers, clicks, dlq, snapshots, f"job-{clicks}", bounded=True, stream=load_settings().stream,
-                       kafka_properties=properties)  # fmt: skip
+    config = JobConfig(kafka.bootstrap_servers, clicks, dlq, snapshots, f"job-{clicks}", bounded=True,
+                       stream=load_settings().stream, kafka_properties=properties)  # fmt: skip
     start(config, [*sorted(fetch("flink-connectors", load_settings().cache_dir).glob("*.jar")), job_jar()]).wait(300_000)
     client = redis_settings.client()
     SnapshotWriter(connection, OnlineWriter(client, USER_REALTIME), None, snapshots, updates,

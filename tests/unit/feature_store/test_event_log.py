@@ -105,4 +105,5 @@ def test_the_writers_compaction_runs_at_the_lowest_priority_and_moves_every_part
     stop.set()
     thread.join(10)
     assert nice == [event_log.LOWEST_PRIORITY] and os.getpriority(os.PRIO_PROCESS, 0) < event_log.LOWEST_PRIORITY
+    assert not list((tmp_path / event_log.STREAMED).glob(event_log.STREAMED_PARTS))  # moved by the thread, not `read`
     assert sorted(event_log.read(tmp_path)["event_id"].to_pylist()) == sorted(c["event_id"] for c in clicks)

@@ -2,13 +2,15 @@
 
     python -m bench.writer_bench [--users 20000] [--batch 5000] [--rounds 3]
 
-Snapshots as the behavior job sends them (schemas/avro/user_snapshot.v1.avsc as JSON; 50 items each, the view's
-maximum, floats with 9 significant digits as the job writes them), in batches of the writer's size, through the
-writer's steps: parse (Arrow JSON, newest per user, `sid_codes` from a semantic-id table of 1M items), validate,
+Snapshots as the behavior job sends them (schemas/avro/user_snapshot.v1.avsc, Avro single-object encoding; 50 items
+each, the view's maximum), in batches of the writer's size, through the writer's steps: parse (the batch decode,
+newest per user, `sid_codes` from a semantic-id table of 1M items), validate,
 store (the versioned Lua batch write on a local Redis), encode the feature-updates, append the offline snapshots
 (parquet, zstd). The offline append is timed twice in the same run: with dictionary pages on every column (the
 baseline: parquet's default, what the writer used before) and as `parquet_log.write` writes it (dictionary pages on
-scalar columns only). Best of `--rounds` per step. Then all the batches through all the steps twice per round,
+scalar columns only). The decode alone is timed twice too: the same snapshots as JSON parsed in Arrow (the baseline:
+the wire format before, floats with 9 significant digits as the job wrote them) and decoded from Avro
+(`schemas.columnar_decode`). Best of `--rounds` per step. Then all the batches through all the steps twice per round,
 each batch's steps in turn (the writer's arrangement before) and pipelined as the writer now runs them (batch N+1
 parsed and N appended to parquet while Redis applies N): the ratio of the two, same run, same tables.
 """
@@ -16,6 +18,7 @@ parsed and N appended to parquet while Redis applies N): the ratio of the two, s
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import tempfile
 import time
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 import redis
 
@@ -34,7 +38,10 @@ from feature_store.views import USER_REALTIME
 from infra.config import RedisSettings
 from infra.stack.process import free_port
 from infra.stack.redis import LocalRedis
+from schemas.arrow import arrow_schema
+from schemas.codec import AvroCodec
 from schemas.columnar import encode_batch
+from schemas.columnar_decode import decode_batch
 from schemas.ragged import decimal_ascii
 from schemas.registry import default_registry
 from streaming.snapshot_writer import SNAPSHOT, snapshots_table
@@ -43,13 +50,21 @@ from streaming.state.representation import ArraySemanticIds
 STATE_FIELDS = [f["name"] for f in next(f for f in SNAPSHOT.schema["fields"] if f["name"] == "s")["type"]["fields"]]
 
 
-def snapshot(user: int, now: int) -> bytes:
+def snapshot(user: int, now: int) -> dict:
     row = sample_realtime_row(user, now - 1000, version=now, n=50, seed=user)
     row["item_ids"] = [i % 1_000_000 + 1 for i in row["item_ids"]]
-    state = {name: row[name] for name in STATE_FIELDS}
-    text = json.dumps({"user_id": user, "s": state}, separators=(",", ":"))
-    floats = ",".join(f"{v:.9g}" for v in np.asarray(row["interest"], dtype=np.float32))
-    return text.replace(json.dumps(state["interest"], separators=(",", ":")), f"[{floats}]").encode()
+    return {"user_id": user, "s": {name: row[name] for name in STATE_FIELDS}}
+
+
+def as_json(record: dict) -> bytes:
+    """The snapshot as the job wrote it before it wrote Avro: JSON, floats with 9 significant digits."""
+    text = json.dumps(record, separators=(",", ":"))
+    interest = record["s"]["interest"]
+    floats = ",".join(f"{v:.9g}" for v in np.asarray(interest, dtype=np.float32))
+    return text.replace(json.dumps(interest, separators=(",", ":")), f"[{floats}]").encode()
+
+
+JSON_PARSE = pa_json.ParseOptions(explicit_schema=arrow_schema(SNAPSHOT.schema))
 
 
 def main() -> None:
@@ -59,26 +74,31 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     now = int(time.time() * 1000)
-    values = [snapshot(u, now) for u in range(1, args.users + 1)]
+    records = [snapshot(u, now) for u in range(1, args.users + 1)]
+    codec = AvroCodec("user_snapshot")
+    values, texts = [codec.encode(r) for r in records], [as_json(r) for r in records]
     semantic_ids = ArraySemanticIds(np.random.default_rng(0).integers(0, 255, (1_000_001, 4)), version="bench")
     with tempfile.TemporaryDirectory() as tmp:
         server = LocalRedis(RedisSettings(port=free_port()), Path(tmp))
         server.start()
         try:
             client = redis.Redis(port=server.settings.port)
-            steps = measure(values, args.batch, args.rounds, semantic_ids, client, Path(tmp))
+            steps = measure(values, texts, args.batch, args.rounds, semantic_ids, client, Path(tmp))
             arrangements = measure_arrangements(values, args.batch, args.rounds, semantic_ids, client, Path(tmp))
         finally:
             server.stop()
     per = {name: seconds / args.users * 1e6 for name, seconds in steps.items()}
-    common = sum(v for k, v in per.items() if not k.startswith("offline"))
-    print(f"{args.users:,} snapshots of 50 items, batches of {args.batch:,}, best of {args.rounds} rounds\n")
+    common = sum(v for k, v in per.items() if not k.startswith(("offline", "decode")))
+    print(f"{args.users:,} snapshots of 50 items ({sum(map(len, values)) / len(values):,.0f} bytes as Avro, "
+          f"{sum(map(len, texts)) / len(texts):,.0f} as JSON), batches of {args.batch:,}, best of {args.rounds} rounds\n")
     print("| step | us per snapshot |\n|---|---:|")
     for name, us in per.items():
         print(f"| {name} | {us:.1f} |")
     before, after = common + per["offline, dictionary on every column"], common + per["offline, as parquet_log writes"]
     print(f"\nwriter steps, baseline offline append: {before:.1f} us ({1e6 / before:,.0f} snapshots/s)")
     print(f"writer steps, parquet_log's append: {after:.1f} us ({1e6 / after:,.0f} snapshots/s): {before / after:.2f}x")
+    json_us, avro_us = per["decode only, JSON in Arrow"], per["decode only, Avro batch"]
+    print(f"decode only: Avro batch {avro_us:.1f} us, JSON in Arrow {json_us:.1f} us: {json_us / avro_us:.2f}x")
     print("\n| batches (parse, validate, store, feature-updates, offline append) | us per snapshot | snapshots/s | vs in turn |")
     print("|---|---:|---:|---:|")
     for name, seconds in arrangements.items():
@@ -86,9 +106,9 @@ def main() -> None:
         print(f"| {name} | {us:.1f} | {1e6 / us:,.0f} | {arrangements['in turn'] / seconds:.2f}x |")
 
 
-def measure(values: list[bytes], batch: int, rounds: int, semantic_ids: ArraySemanticIds, client: redis.Redis,
-            tmp: Path) -> dict[str, float]:  # fmt: skip
-    """Per step, the best round's seconds over all the snapshots."""
+def measure(values: list[bytes], texts: list[bytes], batch: int, rounds: int, semantic_ids: ArraySemanticIds,
+            client: redis.Redis, tmp: Path) -> dict[str, float]:  # fmt: skip
+    """Per step, the best round's seconds over all the snapshots (`texts`: the same ones as JSON)."""
     writer, updates = OnlineWriter(client, USER_REALTIME), default_registry().latest("feature_update")
     best: dict[str, float] = {}
     for round_ in range(rounds):
@@ -96,6 +116,10 @@ def measure(values: list[bytes], batch: int, rounds: int, semantic_ids: ArraySem
         spent: dict[str, float] = {}
         for start in range(0, len(values), batch):
             marks = [time.perf_counter()]
+            pa_json.read_json(io.BytesIO(b"\n".join(texts[start : start + batch])), parse_options=JSON_PARSE)
+            marks.append(time.perf_counter())
+            decode_batch(SNAPSHOT, values[start : start + batch])
+            marks.append(time.perf_counter())
             table = snapshots_table(values[start : start + batch], semantic_ids)
             marks.append(time.perf_counter())
             validate(USER_REALTIME, table)
@@ -110,7 +134,7 @@ def measure(values: list[bytes], batch: int, rounds: int, semantic_ids: ArraySem
             marks.append(time.perf_counter())
             parquet_log.append_snapshots(tmp / f"round-{round_}", USER_REALTIME, table)
             marks.append(time.perf_counter())
-            names = ["parse", "validate", "store (Redis)", "feature-updates encoding",
+            names = ["decode only, JSON in Arrow", "decode only, Avro batch", "parse", "validate", "store (Redis)", "feature-updates encoding",
                      "offline, dictionary on every column", "offline, as parquet_log writes"]  # fmt: skip
             for name, a, b in zip(names, marks, marks[1:]):
                 spent[name] = spent.get(name, 0.0) + b - a

@@ -1,7 +1,7 @@
-/* Hot loops of the wire encoders, in C: LEB128 varints and Feast Value list payloads.
+/* Hot loops of the wire formats, in C: LEB128 varints, Feast Value list payloads, Avro records to columns.
  *
- * The numpy implementations in schemas/ragged.py and feature_store/online/value_decoding.py are the reference; parity
- * tests run both. Everything here works on plain buffers and returns bytes objects that numpy views without copying.
+ * The implementations in schemas/ragged.py, feature_store/online/value_decoding.py and schemas/columnar_decode.py are
+ * the reference; parity tests run both. Everything here works on plain buffers and returns bytes objects that numpy views without copying.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -128,9 +128,183 @@ fail:
     return NULL;
 }
 
+/* A growable byte buffer: one per output column of decode_records. */
+typedef struct {
+    char *data;
+    Py_ssize_t len, cap;
+} Buffer;
+
+static int buffer_reserve(Buffer *b, Py_ssize_t extra) {
+    if (b->len + extra <= b->cap) return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra) cap *= 2;
+    char *data = PyMem_Realloc(b->data, cap);
+    if (data == NULL) return -1;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int buffer_put(Buffer *b, const void *src, Py_ssize_t n) {
+    if (buffer_reserve(b, n) < 0) return -1;
+    memcpy(b->data + b->len, src, n);
+    b->len += n;
+    return 0;
+}
+
+static PyObject *buffer_bytes(Buffer *b) { return PyBytes_FromStringAndSize(b->data ? b->data : "", b->len); }
+
+/* Reads one zigzag varint (Avro long or int). */
+static int read_long(const uint8_t *buf, Py_ssize_t len, Py_ssize_t *pos, int64_t *value) {
+    uint64_t x;
+    if (read_varint(buf, len, pos, &x) < 0) return -1;
+    *value = (int64_t)(x >> 1) ^ -(int64_t)(x & 1);
+    return 0;
+}
+
+/* Appends one scalar of kind l (long: int64), i (int: int32), f (float), d (double) read at *pos to out. */
+static const char *read_scalar(char kind, const uint8_t *buf, Py_ssize_t len, Py_ssize_t *pos, Buffer *out) {
+    if (kind == 'f' || kind == 'd') {
+        Py_ssize_t width = kind == 'f' ? 4 : 8;
+        if (*pos + width > len) return "truncated";
+        if (buffer_put(out, buf + *pos, width) < 0) return NULL;
+        *pos += width;
+        return "";
+    }
+    int64_t v;
+    if (read_long(buf, len, pos, &v) < 0) return "truncated or overlong varint";
+    if (kind == 'i') {
+        if (v < INT32_MIN || v > INT32_MAX) return "int out of range";
+        int32_t v32 = (int32_t)v;
+        return buffer_put(out, &v32, 4) < 0 ? NULL : "";
+    }
+    return buffer_put(out, &v, 8) < 0 ? NULL : "";
+}
+
+/* decode_records(values: list[bytes], header: bytes, program: bytes) -> list[(data: bytes, offsets: bytes | None)]
+ * Each value is `header` then one Avro record whose fields, nested records flattened, are the program's kinds in
+ * order: l long, i int, f float, d double (raw little-endian values out), s string or bytes (data and int32 offsets
+ * out), L I F D array of long, int, float, double (values and int32 offsets out). Raises ValueError naming the first
+ * value that does not decode (or has bytes left over). */
+static PyObject *decode_records(PyObject *self, PyObject *args) {
+    PyObject *values;
+    const char *header, *program;
+    Py_ssize_t header_len, ops;
+    if (!PyArg_ParseTuple(args, "O!y#y#", &PyList_Type, &values, &header, &header_len, &program, &ops)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(values);
+    Buffer *data = PyMem_Calloc(ops ? ops : 1, sizeof(Buffer));
+    Buffer *offsets = PyMem_Calloc(ops ? ops : 1, sizeof(Buffer));
+    PyObject *result = NULL;
+    if (data == NULL || offsets == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < ops; k++) {
+        int32_t zero = 0;
+        if (strchr("sLIFD", program[k]) != NULL && buffer_put(&offsets[k], &zero, 4) < 0) goto nomem;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *value = PyList_GET_ITEM(values, i);
+        if (!PyBytes_Check(value)) {
+            PyErr_Format(PyExc_TypeError, "value %zd is not bytes", i);
+            goto done;
+        }
+        const uint8_t *buf = (const uint8_t *)PyBytes_AS_STRING(value);
+        Py_ssize_t len = PyBytes_GET_SIZE(value), pos = header_len;
+        const char *why = "";
+        if (len < header_len || memcmp(buf, header, header_len) != 0) {
+            why = "not this schema's single-object header";
+            goto bad;
+        }
+        for (Py_ssize_t k = 0; k < ops; k++) {
+            char kind = program[k];
+            if (kind == 's') {
+                int64_t size;
+                if (read_long(buf, len, &pos, &size) < 0) why = "truncated string length";
+                else if (size < 0 || size > len - pos) why = "string longer than the message";
+                else if (buffer_put(&data[k], buf + pos, size) < 0) goto nomem;
+                if (*why) goto bad;
+                pos += size;
+            } else if (kind == 'L' || kind == 'I' || kind == 'F' || kind == 'D') {
+                char item = (char)(kind - 'A' + 'a');
+                for (;;) {
+                    int64_t count, skip;
+                    if (read_long(buf, len, &pos, &count) < 0) {
+                        why = "truncated array block";
+                        goto bad;
+                    }
+                    if (count == 0) break;
+                    if (count < 0) { /* a block with its byte size: the size is not needed */
+                        count = -count;
+                        if (read_long(buf, len, &pos, &skip) < 0) {
+                            why = "truncated array block size";
+                            goto bad;
+                        }
+                    }
+                    if (count > len - pos) {
+                        why = "array longer than the message";
+                        goto bad;
+                    }
+                    for (int64_t j = 0; j < count; j++) {
+                        why = read_scalar(item, buf, len, &pos, &data[k]);
+                        if (why == NULL) goto nomem;
+                        if (*why) goto bad;
+                    }
+                }
+            } else {
+                why = read_scalar(kind, buf, len, &pos, &data[k]);
+                if (why == NULL) goto nomem;
+                if (*why) goto bad;
+            }
+            if (strchr("sLIFD", kind) != NULL) {
+                Py_ssize_t width = kind == 's' ? 1 : (kind == 'I' || kind == 'F') ? 4 : 8;
+                Py_ssize_t end = data[k].len / width;
+                if (end > INT32_MAX) {
+                    why = "column over 2^31 values";
+                    goto bad;
+                }
+                int32_t end32 = (int32_t)end;
+                if (buffer_put(&offsets[k], &end32, 4) < 0) goto nomem;
+            }
+        }
+        if (pos != len) {
+            why = "bytes left over after the record";
+            goto bad;
+        }
+        continue;
+    bad:
+        PyErr_Format(PyExc_ValueError, "value %zd: %s (byte %zd of %zd)", i, why, pos, len);
+        goto done;
+    }
+    result = PyList_New(ops);
+    if (result == NULL) goto done;
+    for (Py_ssize_t k = 0; k < ops; k++) {
+        PyObject *pair = strchr("sLIFD", program[k]) != NULL
+            ? Py_BuildValue("(NN)", buffer_bytes(&data[k]), buffer_bytes(&offsets[k]))
+            : Py_BuildValue("(NO)", buffer_bytes(&data[k]), Py_None);
+        if (pair == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, k, pair);
+    }
+    goto done;
+nomem:
+    PyErr_NoMemory();
+done:
+    for (Py_ssize_t k = 0; data != NULL && offsets != NULL && k < ops; k++) {
+        PyMem_Free(data[k].data);
+        PyMem_Free(offsets[k].data);
+    }
+    PyMem_Free(data);
+    PyMem_Free(offsets);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"encode_varints", encode_varints, METH_O, "Unsigned LEB128 of each int64: (data, sizes as int64 bytes)."},
     {"decode_value_lists", decode_value_lists, METH_VARARGS, "Packed list payloads of feast Values: (values, counts)."},
+    {"decode_records", decode_records, METH_VARARGS, "Avro single-object records to columns: [(data, offsets)]."},
     {NULL, NULL, 0, NULL},
 };
 

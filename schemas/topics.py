@@ -15,10 +15,10 @@ class TopicSettings(BaseModel):
     dead_letter: str = "clicks-dlq"
     """`dead_letter` (Avro): clicks the behavior job cannot apply (corrupt, mis-keyed, future, late), whole."""
     snapshots: str = "user-snapshots"
-    """`user_snapshot` as JSON, key {"user_id": N}: the behavior job's coalesced per-user snapshots, read by the
+    """`user_snapshot` (Avro), key {"user_id": N}: the behavior job's coalesced per-user snapshots, read by the
     snapshot writer."""
     snapshot_dead_letter: str = "user-snapshots-dlq"
-    """`dead_letter` (Avro): snapshots the writer cannot parse or validate, whole, so one never blocks the rest."""
+    """`dead_letter` (Avro): snapshots the writer cannot decode or validate, whole, so one never blocks the rest."""
     feature_updates: str = "feature-updates"
     """`feature_update` (Avro): (user, version) of each stored snapshot, for the refresher."""
     clicks_max_bytes: int = 1_048_588

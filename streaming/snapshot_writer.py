@@ -18,7 +18,6 @@ also compacts, in a thread, the event-log parts the job has committed (`feature_
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
@@ -28,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.json as pa_json
 import redis
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
@@ -37,9 +35,9 @@ from feature_store.online.validation import FeatureValidationError, online_schem
 from feature_store.online.writer import OnlineWriter, PendingWrite, WriteResult
 from feature_store.rebuild import StoreGuard
 from feature_store.views import SID_LEVELS, USER_REALTIME
-from schemas.arrow import arrow_schema
-from schemas.codec import AvroCodec
+from schemas.codec import AvroCodec, CodecError
 from schemas.columnar import encode_batch
+from schemas.columnar_decode import decode_batch
 from schemas.kafka_client import Connection, client_config
 from schemas.ragged import decimal_ascii
 from schemas.registry import default_registry
@@ -208,7 +206,7 @@ class SnapshotWriter:
             table = snapshots_table([m.value() for m in messages], self.semantic_ids)
             validate(USER_REALTIME, table)
             return table, messages, 0
-        except (pa.ArrowException, FeatureValidationError):
+        except (CodecError, FeatureValidationError):
             return self._set_aside_bad(messages)
 
     def _store(self, batch: _Batch, stats: WriterStats) -> WriteResult:
@@ -286,7 +284,7 @@ class SnapshotWriter:
             try:
                 validate(USER_REALTIME, snapshots_table([message.value()]))
                 good.append(message)
-            except (pa.ArrowException, FeatureValidationError) as exc:
+            except (CodecError, FeatureValidationError) as exc:
                 kind = "InvalidField" if isinstance(exc, FeatureValidationError) else "DecodeError"
                 letter = {"source_topic": self.snapshot_topic, "partition": message.partition(),
                           "offset": message.offset(), "key": message.key(), "payload": message.value(),
@@ -297,25 +295,24 @@ class SnapshotWriter:
 
 
 def snapshots_table(values: list[bytes], semantic_ids: SemanticIds | None = None) -> pa.Table:
-    """The job's JSON snapshots parsed in Arrow (C++, no Python object per value), coalesced to each user's newest,
-    as the view's online table (`validation.online_schema`); `sid_codes` from `semantic_ids` (empty without), with
-    its table's version."""
+    """The job's snapshots decoded as one batch (no Python object per value), coalesced to each user's newest, as the
+    view's online table (`validation.online_schema`); `sid_codes` from `semantic_ids` (empty without), with its
+    table's version."""
     if not values:
         return ONLINE_SCHEMA.empty_table()
-    parsed = pa_json.read_json(io.BytesIO(b"\n".join(values)), parse_options=_PARSE)
-    state = parsed["s"].combine_chunks()
-    users = parsed["user_id"].to_numpy()
-    versions = state.field("version").to_numpy(zero_copy_only=False)
+    state = decode_batch(SNAPSHOT, values)
+    users = state["user_id"].to_numpy()
+    versions = state["version"].to_numpy()
     order = np.lexsort((versions, users))  # by user, then version: the last of each user is its newest
     last = order[np.append(users[order][1:] != users[order][:-1], True)]
-    columns = {"user_id": pa.array(users[last]), "event_time": state.field("event_time").take(last)}
+    columns = {"user_id": pa.array(users[last]), "event_time": state["event_time"].take(last)}
     for name in ONLINE_SCHEMA.names:
         if name == "sid_codes":
-            columns[name] = _sid_codes(state.field("item_ids").take(last), semantic_ids)
+            columns[name] = _sid_codes(state["item_ids"].take(last).combine_chunks(), semantic_ids)
         elif name == "sid_version":
             columns[name] = pa.array([semantic_ids.version if semantic_ids else ""] * len(last), pa.string())
         elif name not in columns:
-            columns[name] = state.field(name).take(last)
+            columns[name] = state[name].take(last)
     return pa.table(columns, schema=ONLINE_SCHEMA)
 
 
@@ -332,4 +329,3 @@ def _sid_codes(item_ids: pa.ListArray, semantic_ids: SemanticIds | None) -> pa.A
 ONLINE_SCHEMA = online_schema(USER_REALTIME)
 SNAPSHOT = default_registry().latest("user_snapshot")
 """The job's snapshot message (schemas/avro/user_snapshot.v*.avsc): the view's fields but the two the writer adds."""
-_PARSE = pa_json.ParseOptions(explicit_schema=arrow_schema(SNAPSHOT.schema), unexpected_field_behavior="ignore")

@@ -1,4 +1,4 @@
-"""Reading back what the behavior job wrote: snapshots (JSON key and value, newest per user) and dead letters; and
+"""Reading back what the behavior job wrote: snapshots (JSON key, Avro value, newest per user) and dead letters; and
 what its Prometheus reporter serves."""
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ def latest_per_user(bootstrap: str, topic: str) -> dict[int, dict]:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{topic}", "auto.offset.reset": "earliest"})
     consumer.subscribe([topic])
     latest: dict[int, dict] = {}
-    idle = 0
+    codec, idle = AvroCodec("user_snapshot"), 0
     while idle < 5:
         batch = [m for m in consumer.consume(5_000, timeout=1.0) if m.error() is None]
         idle = 0 if batch else idle + 1
         for message in batch:
             key = json.loads(message.key())["user_id"]
-            latest[key] = json.loads(message.value()) if message.value() else None
+            latest[key] = codec.decode(message.value()) if message.value() else None
     consumer.close()
     return {k: v for k, v in latest.items() if v is not None}
 

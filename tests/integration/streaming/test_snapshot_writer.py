@@ -1,4 +1,4 @@
-"""The snapshot writer on real Kafka and Redis: a snapshot that is not JSON and one that breaks the view's rules, among
+"""The snapshot writer on real Kafka and Redis: a snapshot that is not Avro and one that breaks the view's rules, among
 10,000, go whole to the writer's dead-letter topic with their reasons; every other snapshot is written, its
 feature-update sent, and the writer's offsets pass them all (no crash loop on a poison pill). A full store is
 waited out, and a store emptied mid-stream is refilled with every user stored before."""
@@ -23,10 +23,12 @@ from feature_store.rebuild import StoreGuard
 from feature_store.views import USER_REALTIME
 from freshrec.testing.kafka import create_topics, ordered_producer
 from freshrec.testing.services import KafkaEndpoint
+from schemas.codec import AvroCodec
 from streaming.snapshot_writer import SnapshotWriter
 from tests.integration.streaming.job_output import read_letters, read_messages
 
 pytestmark = pytest.mark.integration
+SNAPSHOTS = AvroCodec("user_snapshot")
 
 
 def snapshot(user: int, version: int) -> dict:
@@ -45,11 +47,11 @@ def test_bad_snapshots_are_dead_lettered_and_the_rest_written(
     topics = {"snap": name, "upd": f"{name}-upd", "dlq": f"{name}-dlq"}
     create_topics(kafka.bootstrap_servers, list(topics.values()))
     users = range(1, 10_001)
-    records = [(json.dumps({"user_id": u}).encode(), json.dumps(snapshot(u, 1_700_000_000_000 + u)).encode())
+    records = [(json.dumps({"user_id": u}).encode(), SNAPSHOTS.encode(snapshot(u, 1_700_000_000_000 + u)))
                for u in users]  # fmt: skip
     invalid = snapshot(4_000, 1_700_000_004_000)
     invalid["s"]["event_times"] = invalid["s"]["event_times"][:-1] + [1, 2]  # one more time than items
-    bad = {records[2_999][0]: b"{not json", records[3_999][0]: json.dumps(invalid).encode()}
+    bad = {records[2_999][0]: b'{"not": "avro"}', records[3_999][0]: SNAPSHOTS.encode(invalid)}
     records = [(key, bad.get(key, value)) for key, value in records]
     producer = ordered_producer(kafka.bootstrap_servers)
     for key, value in records:
@@ -84,7 +86,7 @@ def test_a_full_store_is_waited_out(kafka: KafkaEndpoint, redis_client: redis.Re
     create_topics(kafka.bootstrap_servers, [name, f"{name}-upd", f"{name}-dlq"])
     producer = ordered_producer(kafka.bootstrap_servers)
     for user in range(1, 2_001):
-        producer.produce(name, json.dumps(snapshot(user, 1_700_000_000_000 + user)).encode(), b"%d" % user)
+        producer.produce(name, SNAPSHOTS.encode(snapshot(user, 1_700_000_000_000 + user)), b"%d" % user)
     assert producer.flush(30) == 0
     redis_client.config_set("maxmemory", redis_client.info("memory")["used_memory"] + 64 * 1024)
     raised = threading.Timer(3.0, lambda: redis_client.config_set("maxmemory", 0))
@@ -112,7 +114,7 @@ def test_a_store_emptied_mid_stream_is_refilled_with_every_user_stored_before(
 
     def produce(users: range) -> None:
         for user in users:
-            producer.produce(name, json.dumps(snapshot(user, 1_700_000_000_000 + user)).encode(), b"%d" % user)
+            producer.produce(name, SNAPSHOTS.encode(snapshot(user, 1_700_000_000_000 + user)), b"%d" % user)
         assert producer.flush(30) == 0
 
     online = OnlineWriter(redis_client, USER_REALTIME)

@@ -25,7 +25,7 @@ from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from schemas.codec import AvroCodec
 from tests.integration.streaming.dying_writer import STEPS
 from tests.integration.streaming.job_output import read_messages
-from tests.integration.streaming.test_snapshot_writer import snapshot
+from tests.integration.streaming.test_snapshot_writer import SNAPSHOTS, snapshot
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -42,7 +42,7 @@ def test_writer_killed_after_each_step_loses_and_repeats_nothing(
     producer = ordered_producer(kafka.bootstrap_servers)
     for k in range(VERSIONS):  # each user's versions spread over the topic: batches coalesce some, not all
         for user in newest:
-            value = json.dumps(snapshot(user, newest[user] - VERSIONS + 1 + k)).encode()
+            value = SNAPSHOTS.encode(snapshot(user, newest[user] - VERSIONS + 1 + k))
             producer.produce(name, value, json.dumps({"user_id": user}).encode())
     assert producer.flush(30) == 0
 

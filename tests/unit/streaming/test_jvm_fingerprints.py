@@ -18,6 +18,7 @@ def test_java_fingerprints_match_the_schema_registry() -> None:
     clicks = {registry.get(m, v).fingerprint.hex() for m, v in registry.versions() if m == "click_event"}
     assert _java_fingerprints("DecodeClick") == clicks  # reads every version
     assert _java_fingerprints("DeadLetters") == {registry.latest("dead_letter").fingerprint.hex()}  # writes the newest
+    assert _java_fingerprints("SnapshotField") == {registry.latest("user_snapshot").fingerprint.hex()}
 
 
 def test_the_job_writes_the_newest_snapshot_message() -> None:

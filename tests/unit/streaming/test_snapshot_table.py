@@ -1,8 +1,6 @@
-"""The writer's batch parse: the job's JSON snapshots, newest per user, typed as the online view."""
+"""The writer's batch decode: the job's Avro snapshots, newest per user, typed as the online view."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pyarrow as pa
@@ -10,6 +8,7 @@ import pyarrow as pa
 from feature_store.online.validation import validate
 from feature_store.views import USER_REALTIME
 from schemas.arrow import arrow_schema
+from schemas.codec import AvroCodec
 from streaming.snapshot_writer import ONLINE_SCHEMA, SNAPSHOT, snapshots_table
 from streaming.state.representation import ArraySemanticIds
 
@@ -19,7 +18,7 @@ def _snapshot(user: int, version: int, items: list[int]) -> bytes:
              "event_times": [version - 1] * len(items), "count_pv": len(items), "count_cart": 0, "count_fav": 0,
              "count_buy": 0, "interest": [0.25] * 64, "top_categories": [7], "summary": f"u{user}",
              "event_time": version - 1, "version": version}  # fmt: skip
-    return json.dumps({"user_id": user, "s": state}).encode()
+    return AvroCodec("user_snapshot").encode({"user_id": user, "s": state})
 
 
 def test_newest_snapshot_per_user_whatever_the_order() -> None:

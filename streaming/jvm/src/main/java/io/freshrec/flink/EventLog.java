@@ -54,13 +54,28 @@ final class EventLog {
 
         static byte[] line(Click c) {
             StringBuilder s = new StringBuilder(128).append("{\"event_id\":\"");
-            UserBehavior.escape(s, c.eventId);
+            escape(s, c.eventId);
             s.append("\",\"user_id\":").append(c.userId)
                     .append(",\"item_id\":").append(c.itemId)
                     .append(",\"category_id\":").append(c.categoryId)
                     .append(",\"behavior\":\"").append(BEHAVIORS[c.behavior])
                     .append("\",\"event_time\":").append(c.eventTime).append("}\n");
             return s.toString().getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** A JSON string's characters: quotes, backslashes and control characters escaped. */
+        private static StringBuilder escape(StringBuilder out, String text) {
+            for (int i = 0; i < text.length(); i++) {
+                char ch = text.charAt(i);
+                if (ch == '"' || ch == '\\') {
+                    out.append('\\').append(ch);
+                } else if (ch < 0x20) {
+                    out.append(String.format("\\u%04x", (int) ch));
+                } else {
+                    out.append(ch);
+                }
+            }
+            return out;
         }
     }
 

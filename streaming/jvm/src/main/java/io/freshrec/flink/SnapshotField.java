@@ -13,22 +13,29 @@ import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * The fields of the snapshot message's user state, which {@link UserBehavior#toJson} writes in the order that
+ * The fields of the snapshot message's user state, which {@link UserBehavior#toAvro} writes in the order that
  * schemas/avro/user_snapshot.v1.avsc (packaged in the jar) lists them: the one definition the job and the snapshot
- * writer share. A field the schema names and the job cannot write, or one the job writes and the schema leaves out,
- * fails the job at its start, naming it.
+ * writer share. A field the schema names and the job cannot write, one the job writes and the schema leaves out, or
+ * one the schema types other than the job writes it, fails the job at its start, naming it.
  */
 enum SnapshotField {
-    ITEM_IDS, CATEGORY_IDS, BEHAVIORS, EVENT_TIMES, COUNT_PV, COUNT_CART, COUNT_FAV, COUNT_BUY, INTEREST,
-    TOP_CATEGORIES, SUMMARY, EVENT_TIME, VERSION;
+    ITEM_IDS("array<long>"), CATEGORY_IDS("array<long>"), BEHAVIORS("array<int>"), EVENT_TIMES("array<long>"),
+    COUNT_PV("long"), COUNT_CART("long"), COUNT_FAV("long"), COUNT_BUY("long"), INTEREST("array<float>"),
+    TOP_CATEGORIES("array<long>"), SUMMARY("string"), EVENT_TIME("long"), VERSION("long");
 
     static final String SCHEMA = "/avro/user_snapshot.v1.avsc";
+    /** The schema's fingerprint (CRC-64-AVRO, little-endian), the header of every snapshot the job writes. */
+    static final byte[] FINGERPRINT = AvroWriter.hex("c00f74c4dfd39028");
     /** The state record's field in the message. */
     static final String STATE = "s";
     static final SnapshotField[] ORDER = read(SCHEMA);
 
-    /** The name on the wire: the schema's, the view's. */
-    final String wireName = name().toLowerCase(Locale.ROOT);
+    /** The Avro type the job writes: a primitive, or array<primitive>. */
+    final String avroType;
+
+    SnapshotField(String avroType) {
+        this.avroType = avroType;
+    }
 
     static SnapshotField[] read(String resource) {
         JsonNode schema;
@@ -40,15 +47,14 @@ enum SnapshotField {
         } catch (IOException e) {
             throw new UncheckedIOException(resource, e);
         }
-        JsonNode state = null;
-        for (JsonNode field : schema.get("fields")) {
-            if (STATE.equals(field.get("name").asText())) {
-                state = field.get("type");
-            }
+        JsonNode top = schema.get("fields");
+        if (top.size() != 2 || !"user_id".equals(top.get(0).get("name").asText())
+                || !"long".equals(typeName(top.get(0).get("type"))) || !STATE.equals(top.get(1).get("name").asText())
+                || !"record".equals(top.get(1).get("type").path("type").asText())) {
+            throw new IllegalStateException(resource + " is not the record the job writes: user_id (long), then the "
+                    + "record '" + STATE + "'");
         }
-        if (state == null) {
-            throw new IllegalStateException(resource + " has no record field '" + STATE + "'");
-        }
+        JsonNode state = top.get(1).get("type");
         List<SnapshotField> order = new ArrayList<>();
         Set<SnapshotField> missing = EnumSet.allOf(SnapshotField.class);
         for (JsonNode field : state.get("fields")) {
@@ -59,6 +65,11 @@ enum SnapshotField {
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(resource + " names snapshot field '" + name + "', which the job does not write");
             }
+            String type = typeName(field.get("type"));
+            if (!known.avroType.equals(type)) {
+                throw new IllegalStateException(resource + " types snapshot field '" + name + "' as " + type
+                        + "; the job writes " + known.avroType);
+            }
             order.add(known);
             missing.remove(known);
         }
@@ -66,5 +77,12 @@ enum SnapshotField {
             throw new IllegalStateException(resource + " leaves out snapshot fields the job writes: " + missing);
         }
         return order.toArray(new SnapshotField[0]);
+    }
+
+    private static String typeName(JsonNode type) {
+        if (type.isObject() && "array".equals(type.path("type").asText())) {
+            return "array<" + typeName(type.get("items")) + ">";
+        }
+        return type.isTextual() ? type.asText() : type.toString();
     }
 }

@@ -1,9 +1,6 @@
 package io.freshrec.flink;
 
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * One user's behaviour state: the JVM port of streaming/state/user_state.py and representation.py, which stay the
@@ -143,101 +140,46 @@ public class UserBehavior {
     }
 
     /**
-     * The snapshot message (schemas/avro/user_snapshot.v1.avsc) as the JSON the snapshot writer reads, its fields in
-     * the schema's order ({@link SnapshotField}), written directly: no row conversion, no JSON library per snapshot.
+     * The snapshot message (schemas/avro/user_snapshot.v1.avsc) in Avro single-object encoding, its fields in the
+     * schema's order ({@link SnapshotField}), written directly: no row conversion, no Avro library per snapshot.
      */
-    public byte[] toJson(long userId) {
+    public byte[] toAvro(long userId) {
         int n = size;
         long[] top = topCategories();
-        StringBuilder out = new StringBuilder(64 + 60 * n);
-        out.append("{\"user_id\":").append(userId).append(",\"").append(SnapshotField.STATE).append("\":{");
-        boolean first = true;
+        AvroWriter out = new AvroWriter(SnapshotField.FINGERPRINT, 64 + 30 * n + 4 * SLOTS * DIM + 512).varlong(userId);
         for (SnapshotField field : SnapshotField.ORDER) {
-            out.append(first ? "\"" : ",\"").append(field.wireName).append("\":");
-            first = false;
             switch (field) {
-                case ITEM_IDS -> array(out, items, n);
-                case CATEGORY_IDS -> array(out, categories, n);
+                case ITEM_IDS -> out.longs(items, n);
+                case CATEGORY_IDS -> out.longs(categories, n);
                 case BEHAVIORS -> {
-                    out.append('[');
-                    for (int i = 0; i < n; i++) {
-                        out.append(i == 0 ? "" : ",").append(behaviors[i]);
+                    if (n > 0) {
+                        out.varlong(n);
+                        for (int i = 0; i < n; i++) {
+                            out.varlong(behaviors[i]);
+                        }
                     }
-                    out.append(']');
+                    out.varlong(0);
                 }
-                case EVENT_TIMES -> array(out, times, n);
-                case COUNT_PV -> out.append(counts[0]);
-                case COUNT_CART -> out.append(counts[1]);
-                case COUNT_FAV -> out.append(counts[2]);
-                case COUNT_BUY -> out.append(counts[3]);
+                case EVENT_TIMES -> out.longs(times, n);
+                case COUNT_PV -> out.varlong(counts[0]);
+                case COUNT_CART -> out.varlong(counts[1]);
+                case COUNT_FAV -> out.varlong(counts[2]);
+                case COUNT_BUY -> out.varlong(counts[3]);
                 case INTEREST -> {
-                    out.append('[');
+                    out.varlong(SLOTS * DIM);
                     for (int i = 0; i < SLOTS * DIM; i++) {
                         double w = weights[i / DIM];
-                        appendFloat(out.append(i == 0 ? "" : ","), w > 0 ? (float) (sums[i] / w) : 0.0f);
+                        out.float32(w > 0 ? (float) (sums[i] / w) : 0.0f);
                     }
-                    out.append(']');
+                    out.varlong(0);
                 }
-                case TOP_CATEGORIES -> array(out, top, top.length);
-                case SUMMARY -> escape(out.append('"'), summary(top)).append('"');
-                case EVENT_TIME -> out.append(newest);
-                case VERSION -> out.append(version);
+                case TOP_CATEGORIES -> out.longs(top, top.length);
+                case SUMMARY -> out.string(summary(top));
+                case EVENT_TIME -> out.varlong(newest);
+                case VERSION -> out.varlong(version);
             }
         }
-        return out.append("}}").toString().getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static StringBuilder array(StringBuilder out, long[] values, int n) {
-        out.append('[');
-        for (int i = 0; i < n; i++) {
-            out.append(i == 0 ? "" : ",").append(values[i]);
-        }
-        return out.append(']');
-    }
-
-    /**
-     * A float as 9 significant decimal digits (enough for a float32 to read back the same), digits then exponent
-     * ("123456789e-9"): a few integer operations where Float.toString (Java 17) costs more than the rest of the
-     * snapshot together.
-     */
-    static StringBuilder appendFloat(StringBuilder out, float value) {
-        if (value == 0.0f || !Float.isFinite(value)) {
-            return out.append(value == 0.0f ? "0" : "null");
-        }
-        double v = value;
-        if (v < 0) {
-            out.append('-');
-            v = -v;
-        }
-        int exponent = (int) Math.floor(Math.log10(v)) - 8;
-        long digits = Math.round(exponent < 0 ? v * POW10[-exponent] : v / POW10[exponent]);
-        if (digits >= 1_000_000_000L) {
-            digits = (digits + 5) / 10;
-            exponent++;
-        }
-        return out.append(digits).append('e').append(exponent);
-    }
-
-    private static final double[] POW10 = new double[64];
-
-    static {
-        for (int i = 0; i < POW10.length; i++) {
-            POW10[i] = Double.parseDouble("1e" + i);
-        }
-    }
-
-    static StringBuilder escape(StringBuilder out, String text) {
-        for (int i = 0; i < text.length(); i++) {
-            char ch = text.charAt(i);
-            if (ch == '"' || ch == '\\') {
-                out.append('\\').append(ch);
-            } else if (ch < 0x20) {
-                out.append(String.format("\\u%04x", (int) ch));
-            } else {
-                out.append(ch);
-            }
-        }
-        return out;
+        return out.toByteArray();
     }
 
     private void pool(float[] embedding, long categoryId, int behavior, long time) {
@@ -315,31 +257,33 @@ public class UserBehavior {
             }
             scores[j] += w;
         }
-        Integer[] order = new Integer[distinct];
-        for (int i = 0; i < distinct; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> scores[a] == scores[b] ? Long.compare(ids[a], ids[b])
-                : Double.compare(scores[b], scores[a]));
         long[] top = new long[Math.min(8, distinct)];
-        for (int i = 0; i < top.length; i++) {
-            top[i] = ids[order[i]];
+        for (int k = 0; k < top.length; k++) { // selection of the best 8: no boxing, no sort of the rest
+            int best = k;
+            for (int j = k + 1; j < distinct; j++) {
+                int byScore = Double.compare(scores[j], scores[best]);
+                if (byScore > 0 || byScore == 0 && ids[j] < ids[best]) {
+                    best = j;
+                }
+            }
+            top[k] = ids[best];
+            ids[best] = ids[k];
+            scores[best] = scores[k];
         }
         return top;
     }
 
     private String summary(long[] top) {
-        List<String> totals = new ArrayList<>();
+        StringBuilder text = new StringBuilder(96);
         for (int i = 0; i < 4; i++) {
             if (counts[i] != 0) {
-                totals.add(BEHAVIOR_NAMES[i] + " " + counts[i]);
+                text.append(text.length() == 0 ? "" : " ").append(BEHAVIOR_NAMES[i]).append(' ').append(counts[i]);
             }
         }
-        List<String> cats = new ArrayList<>();
+        text.append(" | top ");
         for (int i = 0; i < Math.min(3, top.length); i++) {
-            cats.add("c" + top[i]);
+            text.append(i == 0 ? "c" : ", c").append(top[i]);
         }
-        String text = String.join(" ", totals) + " | top " + String.join(", ", cats);
         int n = size;
         if (n > 1) {
             long gap = times[n - 1] - times[n - 2];
@@ -350,10 +294,10 @@ public class UserBehavior {
                     break;
                 }
             }
-            text += " | prev " + since + " | last " + BEHAVIOR_NAMES[behaviors[n - 1]];
+            text.append(" | prev ").append(since).append(" | last ").append(BEHAVIOR_NAMES[behaviors[n - 1]]);
         } else if (n == 1) {
-            text += " | last " + BEHAVIOR_NAMES[behaviors[0]];
+            text.append(" | last ").append(BEHAVIOR_NAMES[behaviors[0]]);
         }
-        return text.length() > 256 ? text.substring(0, 256) : text;
+        return text.length() > 256 ? text.substring(0, 256) : text.toString();
     }
 }

@@ -152,6 +152,6 @@ public class UserSnapshots extends KeyedProcessFunction<Long, Click, KafkaRecord
 
     private KafkaRecord snapshot(long userId, UserBehavior user) {
         snapshots.inc();
-        return KafkaRecord.of(("{\"user_id\":" + userId + "}").getBytes(StandardCharsets.UTF_8), user.toJson(userId));
+        return KafkaRecord.of(("{\"user_id\":" + userId + "}").getBytes(StandardCharsets.UTF_8), user.toAvro(userId));
     }
 }

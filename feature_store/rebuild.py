@@ -94,7 +94,11 @@ class StoreGuard:
 
     def ensure(self) -> dict[str, WriteResult] | None:
         """None if the store was filled; else what the refill wrote."""
-        return None if all(self.client.exists(key) for key in self.marker_keys()) else self.refill()
+        return None if self.filled() else self.refill()
+
+    def filled(self) -> bool:
+        """Whether the store holds its marker (every master's, on a cluster)."""
+        return all(self.client.exists(key) for key in self.marker_keys())
 
     def refill(self) -> dict[str, WriteResult]:
         """Rebuild every view from the offline log, then mark the store filled; again if a server restarted

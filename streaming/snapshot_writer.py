@@ -1,9 +1,10 @@
 """Writes the behavior job's snapshots to the feature store, in batches: Redis (Feast layout), parquet, feature-updates.
 
 Each batch takes four steps: (1) stored in Redis, (2) feature-updates (and dead letters) acknowledged, (3) appended
-to parquet, (4) its own Kafka offsets committed, after the other three. A crash between any two replays the batch,
-and each step is idempotent: the versioned writer makes the Redis rewrite a no-op, a feature-update says "version v
-is stored" (saying it twice changes nothing), and the parquet step skips the records whose snapshots a part already
+to parquet (gathered with the batches around it into one part: `streaming.snapshot_parts`), (4) its own Kafka offsets
+committed, after the other three (once its part is written). A crash between any two replays the batch, and each
+step is idempotent: the versioned writer makes the Redis rewrite a no-op, a feature-update says "version v is
+stored" (saying it twice changes nothing), and the parquet step skips the records whose snapshots a part already
 holds (offsets kept in the parts' footers). Batches are pipelined one deep, so that the Redis server and this process
 work at once rather than in turn: batch N is sent to Redis and, while the server applies it, appended to parquet and
 followed by the consumption and parsing of N+1; then N's reply is read, its updates acknowledged and its offsets
@@ -30,7 +31,7 @@ import pyarrow as pa
 import redis
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
-from feature_store.offline import event_log, parquet_log
+from feature_store.offline import event_log
 from feature_store.online.validation import FeatureValidationError, online_schema, validate
 from feature_store.online.writer import OnlineWriter, PendingWrite, WriteResult
 from feature_store.rebuild import StoreGuard
@@ -43,6 +44,7 @@ from schemas.ragged import decimal_ascii
 from schemas.registry import default_registry
 from schemas.topics import DEFAULT_TOPICS
 from streaming.replay import produce_all
+from streaming.snapshot_parts import PART_ROWS, SnapshotParts
 from streaming.state.representation import SemanticIds
 
 log = logging.getLogger(__name__)
@@ -98,17 +100,23 @@ class SnapshotWriter:
         semantic_ids: SemanticIds | None = None,
         guard: StoreGuard | None = None,
         instance_id: str | None = None,
+        part_rows: int = PART_ROWS,
     ) -> None:
         """`on_written(table, ms, seconds)`: called after each stored batch with its coalesced rows (the online
         table), the time it was stored and how long its steps took (benchmarks, metrics). `semantic_ids`: the model's
         table, to fill `sid_codes`. `guard`: refills a store that lost its data from the offline log before the next
         write. `instance_id`: Kafka static
         group membership, so a writer restarted after a crash takes its partitions back at once instead of after the
-        dead member's session timeout."""
+        dead member's session timeout. `part_rows`: the rows gathered into one part of the offline log."""
         static = {"group.instance.id": instance_id} if instance_id else {}
         self.consumer = Consumer(client_config(kafka, {"group.id": group, "enable.auto.commit": False,
                                                        "auto.offset.reset": "earliest", **static}))  # fmt: skip
-        self.consumer.subscribe([snapshot_topic], on_assign=lambda *_: self._forget_appended())
+        self.parts = SnapshotParts(offline_dir, USER_REALTIME, snapshot_topic, part_rows) if offline_dir else None
+        self._confirmed: dict[int, int] = {}
+        """per partition, the last offset of the batches stored and acknowledged"""
+        self._committed: dict[int, int] = {}
+        self.consumer.subscribe([snapshot_topic], on_assign=lambda *_: self._forget_appended(),
+                                on_revoke=lambda *_: self._write_parts(), on_lost=lambda *_: self._forget_appended())  # fmt: skip
         self._failures: list[str] = []
         self.producer = Producer(client_config(kafka, {
             "enable.idempotence": True, "linger.ms": 5,
@@ -124,7 +132,6 @@ class SnapshotWriter:
         self.on_written = on_written
         self.semantic_ids = semantic_ids
         self.guard = guard
-        self._appended: dict[int, int] | None = None
         self._should_stop: Callable[[], bool] = lambda: False
 
     def run(self, idle_stop_s: float | None = None, should_stop: Callable[[], bool] = lambda: False,
@@ -149,6 +156,9 @@ class SnapshotWriter:
                     self._finish(pending, stats)
                     pending = None
                 if batch is None:
+                    if self.parts is not None:
+                        self.parts.flush_if_due()
+                        self._commit()
                     if idle_stop_s is not None and time.monotonic() - idle_since > idle_stop_s:
                         break
                     continue
@@ -156,8 +166,10 @@ class SnapshotWriter:
                 pending = self._start(batch, stats)
             if pending is not None:
                 self._finish(pending, stats)
+            self._write_parts()
         except WriterStopped as stopped:
             log.warning("stopped with a batch in hand (%s): it replays on the next start", stopped)
+            self._write_parts()
         finally:
             self.consumer.close()
             stop_compacting.set()
@@ -191,7 +203,9 @@ class SnapshotWriter:
         """Step 1's reply (the batch retried until stored), then steps 2 and 4."""
         result = self._store(batch, stats)
         self._send_updates(batch.table)
-        self._commit(batch.last)
+        for partition, offset in batch.last.items():
+            self._confirmed[partition] = max(self._confirmed.get(partition, -1), offset)
+        self._commit()
         if batch.table.num_rows:
             stats.snapshots += batch.table.num_rows
             stats.applied += result.applied
@@ -229,7 +243,10 @@ class SnapshotWriter:
                 backoff = min(2 * backoff, MAX_BACKOFF_S)
 
     def _refill_if_empty(self, stats: WriterStats) -> None:
-        if self.guard is not None and (refilled := self.guard.ensure()) is not None:
+        if self.guard is not None and not self.guard.filled():
+            if self.parts is not None:  # the refill reads the offline log: it must hold every batch stored before
+                self.parts.flush()
+            refilled = self.guard.refill()
             stats.rebuilds += 1
             rows = sum(r.applied for r in refilled.values())
             log.warning("the feature store had no fill marker (a first start, or a store that lost its data): "
@@ -250,31 +267,41 @@ class SnapshotWriter:
                                "committed, the batch will replay")  # fmt: skip
 
     def _append_offline(self, batch: _Batch) -> None:
-        """Step 3: the batch's snapshots appended to the offline log, but none a part already holds (a replay)."""
-        if self.offline_dir is None or not batch.good:
+        """Step 3: the batch's snapshots added to the part being gathered, but none a written part holds (a replay)."""
+        if self.parts is None:
             return
-        if self._appended is None:
-            self._appended = parquet_log.appended_offsets(self.offline_dir / USER_REALTIME.name, self.snapshot_topic)
-        appended, table = self._appended, batch.table
+        appended = self.parts.appended()
         fresh = [m for m in batch.good if m.offset() > appended.get(m.partition(), -1)]
-        if len(fresh) < len(batch.good):
-            table = snapshots_table([m.value() for m in fresh], self.semantic_ids)
-        if any(offset > appended.get(partition, -1) for partition, offset in batch.last.items()):
-            parquet_log.append_snapshots(self.offline_dir, USER_REALTIME, table, (self.snapshot_topic, batch.last))
-            appended.update(batch.last)
+        table = batch.table if len(fresh) == len(batch.good) else snapshots_table([m.value() for m in fresh], self.semantic_ids)
+        self.parts.add(table, batch.last)
 
-    def _commit(self, last: dict[int, int]) -> None:
-        """Step 4: the batch's own offsets (the consumer has read past them). A failed commit (broker down) is left
-        to a later batch's, which covers it; a crash before then replays the batch, which every step above absorbs."""
-        offsets = [TopicPartition(self.snapshot_topic, partition, offset + 1) for partition, offset in last.items()]
+    def _write_parts(self) -> None:
+        """The gathered part written now (a stop, partitions revoked), and the offsets it covers committed."""
+        if self.parts is not None:
+            self.parts.flush()
+        self._commit()
+
+    def _commit(self) -> None:
+        """Step 4: the offsets of the batches stored, acknowledged and in a written part (the consumer has read past
+        them). A failed commit (broker down) is left to a later one, which covers it; a crash before then replays
+        the batches, which every step above absorbs."""
+        covered = self.parts.covered() if self.parts is not None else self._confirmed
+        done = {p: min(offset, covered.get(p, -1)) for p, offset in self._confirmed.items()}
+        offsets = [TopicPartition(self.snapshot_topic, p, offset + 1) for p, offset in done.items()
+                   if offset > self._committed.get(p, -1)]  # fmt: skip
+        if not offsets:
+            return
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
+            self._committed.update({tp.partition: tp.offset - 1 for tp in offsets})
         except KafkaException as exc:
-            log.warning("offsets not committed (%s): a later batch's commit covers them", exc)
+            log.warning("offsets not committed (%s): a later commit covers them", exc)
 
     def _forget_appended(self) -> None:
-        """Partitions moved (a rebalance): another writer may have appended since; read the footers again."""
-        self._appended = None
+        """Partitions moved (a rebalance): another writer may have appended or committed since."""
+        if self.parts is not None:
+            self.parts.forget()
+        self._confirmed, self._committed = {}, {}
 
     def _set_aside_bad(self, messages: list[Message]) -> tuple[pa.Table, list[Message], int]:
         """The batch's valid snapshots as one table (and their messages), and how many bad ones went to the

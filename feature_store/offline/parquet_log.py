@@ -68,11 +68,17 @@ def append_snapshots(
 ) -> Path | None:
     """Append a batch just written online to the view's offline snapshots, stamped `created` = now; `source`: the
     topic and, per partition, the last offset the batch was made from, kept in the part's footer."""
-    table = snapshots_table(view, online, int(time.time() * 1000))
+    return append_offline(offline_dir, view, snapshots_table(view, online, int(time.time() * 1000)), source)
+
+
+def append_offline(
+    offline_dir: Path, view: ViewSpec, offline: pa.Table, source: tuple[str, dict[int, int]] | None = None
+) -> Path | None:
+    """`append_snapshots` of rows already in their offline form (`snapshots_table`, each batch its own `created`)."""
     if source is not None:
         topic, offsets = source
-        table = table.replace_schema_metadata({SOURCE_KEY: json.dumps({"topic": topic, "offsets": offsets}).encode()})
-    return append(offline_dir / view.name, table)
+        offline = offline.replace_schema_metadata({SOURCE_KEY: json.dumps({"topic": topic, "offsets": offsets}).encode()})
+    return append(offline_dir / view.name, offline)
 
 
 def appended_offsets(directory: Path, topic: str) -> dict[int, int]:

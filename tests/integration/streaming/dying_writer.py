@@ -14,34 +14,33 @@ import redis
 
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
+from streaming.snapshot_parts import SnapshotParts
 from streaming.snapshot_writer import SnapshotWriter
 
-STEPS = ("_store", "_send_updates", "_append_offline", "_commit")
+STEPS = ("_store", "_send_updates", "_append_offline", "flush", "_commit")
+"""The writer's steps; `flush` is a part of the offline log written (`SnapshotParts.flush`)."""
 
 
 def dying_writer(config: dict[str, Any]) -> SnapshotWriter:
-    """`config["die_after"]`: a step of `STEPS` (or None: a writer that lives), on batch `config["batch"]`."""
+    """`config["die_after"]`: a step of `STEPS` (or None: a writer that lives), on its `config["batch"]`-th call."""
     step, batch = config.get("die_after"), config.get("batch", 1)
     calls = {"n": 0}
-
-    class Dying(SnapshotWriter):
-        pass
-
     if step is not None:
-        original = getattr(SnapshotWriter, step)
+        owner = SnapshotParts if step == "flush" else SnapshotWriter
+        original = getattr(owner, step)
 
-        def wrapped(self: SnapshotWriter, *args: Any) -> Any:
+        def wrapped(self: object, *args: Any) -> Any:
             result = original(self, *args)
             calls["n"] += 1
             if calls["n"] == batch:
                 os.kill(os.getpid(), signal.SIGKILL)
             return result
 
-        setattr(Dying, step, wrapped)
+        setattr(owner, step, wrapped)  # this process is the one writer: patching the class touches nothing else
     client = redis.Redis(host=config["redis_host"], port=config["redis_port"])
-    return Dying(config["bootstrap"], OnlineWriter(client, USER_REALTIME), Path(config["offline_dir"]),
+    return SnapshotWriter(config["bootstrap"], OnlineWriter(client, USER_REALTIME), Path(config["offline_dir"]),
                  config["snapshots"], config["updates"], group=config["group"], dead_letter_topic=config["dlq"],
-                 batch_size=config["batch_size"], instance_id="writer")  # fmt: skip
+                 batch_size=config["batch_size"], instance_id="writer", part_rows=config["batch_size"])  # fmt: skip
 
 
 if __name__ == "__main__":

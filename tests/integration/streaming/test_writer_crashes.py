@@ -1,5 +1,5 @@
 """The snapshot writer killed (SIGKILL) right after each of its steps in turn: Redis written, feature-updates
-acknowledged, parquet appended, offsets committed. Each restart replays the batch it died in. At the end every user's
+acknowledged, the batch gathered for parquet, a parquet part written, offsets committed. Each restart replays the batch it died in. At the end every user's
 online version is its newest in the input, every user's newest snapshot has its feature-update and its offline row,
 and no offline row is there twice (the parquet step skips what a part already holds)."""
 

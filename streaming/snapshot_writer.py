@@ -116,7 +116,8 @@ class SnapshotWriter:
         """per partition, the last offset of the batches stored and acknowledged"""
         self._committed: dict[int, int] = {}
         self.consumer.subscribe([snapshot_topic], on_assign=lambda *_: self._forget_appended(),
-                                on_revoke=lambda *_: self._write_parts(), on_lost=lambda *_: self._forget_appended())  # fmt: skip
+                                on_revoke=lambda *_: self._write_parts(),
+                                on_lost=lambda *_: self._forget_appended())  # fmt: skip
         self._failures: list[str] = []
         self.producer = Producer(client_config(kafka, {
             "enable.idempotence": True, "linger.ms": 5,
@@ -272,7 +273,9 @@ class SnapshotWriter:
             return
         appended = self.parts.appended()
         fresh = [m for m in batch.good if m.offset() > appended.get(m.partition(), -1)]
-        table = batch.table if len(fresh) == len(batch.good) else snapshots_table([m.value() for m in fresh], self.semantic_ids)
+        table = batch.table
+        if len(fresh) < len(batch.good):
+            table = snapshots_table([m.value() for m in fresh], self.semantic_ids)
         self.parts.add(table, batch.last)
 
     def _write_parts(self) -> None:

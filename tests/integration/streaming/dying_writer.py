@@ -12,13 +12,13 @@ from typing import Any
 
 import redis
 
+from feature_store.offline import parquet_log
 from feature_store.online.writer import OnlineWriter
 from feature_store.views import USER_REALTIME
-from streaming.snapshot_parts import SnapshotParts
 from streaming.snapshot_writer import SnapshotWriter
 
-STEPS = ("_store", "_send_updates", "_append_offline", "flush", "_commit")
-"""The writer's steps; `flush` is a part of the offline log written (`SnapshotParts.flush`)."""
+STEPS = ("_store", "_send_updates", "_append_offline", "append_offline", "_commit")
+"""The writer's steps; `append_offline` is a part of the offline log written (in `SnapshotParts`' thread)."""
 
 
 def dying_writer(config: dict[str, Any]) -> SnapshotWriter:
@@ -26,17 +26,17 @@ def dying_writer(config: dict[str, Any]) -> SnapshotWriter:
     step, batch = config.get("die_after"), config.get("batch", 1)
     calls = {"n": 0}
     if step is not None:
-        owner = SnapshotParts if step == "flush" else SnapshotWriter
+        owner = parquet_log if step == "append_offline" else SnapshotWriter
         original = getattr(owner, step)
 
-        def wrapped(self: object, *args: Any) -> Any:
-            result = original(self, *args)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
             calls["n"] += 1
             if calls["n"] == batch:
                 os.kill(os.getpid(), signal.SIGKILL)
             return result
 
-        setattr(owner, step, wrapped)  # this process is the one writer: patching the class touches nothing else
+        setattr(owner, step, wrapped)  # this process is the one writer: patching touches nothing else
     client = redis.Redis(host=config["redis_host"], port=config["redis_port"])
     return SnapshotWriter(config["bootstrap"], OnlineWriter(client, USER_REALTIME), Path(config["offline_dir"]),
                  config["snapshots"], config["updates"], group=config["group"], dead_letter_topic=config["dlq"],

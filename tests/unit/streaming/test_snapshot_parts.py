@@ -3,6 +3,7 @@ the writer may commit (`covered`) never ahead of what a written part holds."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,7 +30,8 @@ def test_batches_gather_into_one_part_once_it_holds_enough_rows(tmp_path: Path) 
     parts.add(_batch(range(10), 5), {0: 9})
     parts.add(_batch(range(10, 20), 5), {0: 19, 1: 3})
     assert _parts(tmp_path) == [] and parts.covered() == {}  # nothing written: nothing to commit
-    parts.add(_batch(range(20, 30), 5), {0: 29})
+    parts.add(_batch(range(20, 30), 5), {0: 29})  # the part is written, in the background
+    parts.flush()  # nothing more to write: waits for it
     (part,) = _parts(tmp_path)
     assert parquet_log.read(tmp_path / USER_REALTIME.name)["user_id"].to_pylist() == list(range(30))
     assert parts.covered() == {0: 29, 1: 3} == parquet_log.appended_offsets(tmp_path / USER_REALTIME.name, "snaps")
@@ -45,6 +47,7 @@ def test_a_part_is_written_once_its_oldest_batch_is_old_enough(tmp_path: Path, m
     assert _parts(tmp_path) == []
     now[0] += 0.2
     parts.flush_if_due()
+    parts.flush()  # nothing more to write: waits for it
     assert len(_parts(tmp_path)) == 1 and parts.covered() == {0: 2}
     parts.flush_if_due()
     parts.flush()
@@ -75,3 +78,15 @@ def test_forget_drops_what_was_gathered_and_reads_the_footers_again(tmp_path: Pa
     assert parts.appended() == {0: 4} == parts.covered()
     parts.flush()
     assert sorted(parquet_log.read(tmp_path / USER_REALTIME.name)["user_id"].to_pylist()) == [0, 1, 2, 3, 4]
+
+
+def test_a_batch_without_rows_behind_a_part_being_written_is_covered_once_it_is(tmp_path: Path) -> None:
+    parts = SnapshotParts(tmp_path, USER_REALTIME, "snaps", rows=2, seconds=3600)
+    release = threading.Event()
+    parts._pool.submit(release.wait)  # the part writer's one thread is busy until released
+    parts.add(_batch(range(2), 5), {0: 1})  # a part, queued behind it
+    parts.add(_batch(range(0), 5), {0: 3})
+    assert parts.covered() == {}
+    release.set()
+    parts.flush()
+    assert parts.covered() == {0: 3} and len(_parts(tmp_path)) == 1

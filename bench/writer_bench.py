@@ -1,6 +1,6 @@
 """The snapshot writer's cost per snapshot, step by step, without Kafka: where a batch's time goes.
 
-    python -m bench.writer_bench [--users 20000] [--batch 5000] [--rounds 3]
+    python -m bench.writer_bench [--users 20000] [--batch 5000] [--small-batch 200] [--rounds 3]
 
 Snapshots as the behavior job sends them (schemas/avro/user_snapshot.v1.avsc, Avro single-object encoding; 50 items
 each, the view's maximum), in batches of the writer's size, through the writer's steps: parse (the batch decode,
@@ -12,7 +12,9 @@ scalar columns only). The decode alone is timed twice too: the same snapshots as
 the wire format before, floats with 9 significant digits as the job wrote them) and decoded from Avro
 (`schemas.columnar_decode`). Best of `--rounds` per step. Then all the batches through all the steps twice per round,
 each batch's steps in turn (the writer's arrangement before) and pipelined as the writer now runs them (batch N+1
-parsed and N appended to parquet while Redis applies N): the ratio of the two, same run, same tables.
+parsed and N appended to parquet while Redis applies N): the ratio of the two, same run, same tables. Last, the
+offline step for batches of `--small-batch` snapshots (a poll's worth when the writer keeps up): a part per batch
+(the baseline: the writer before) and gathered into parts (`streaming.snapshot_parts`, as the writer now does).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from schemas.columnar import encode_batch
 from schemas.columnar_decode import decode_batch
 from schemas.ragged import decimal_ascii
 from schemas.registry import default_registry
+from streaming.snapshot_parts import SnapshotParts
 from streaming.snapshot_writer import SNAPSHOT, snapshots_table
 from streaming.state.representation import ArraySemanticIds
 
@@ -71,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--small-batch", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     now = int(time.time() * 1000)
@@ -85,12 +89,14 @@ def main() -> None:
             client = redis.Redis(port=server.settings.port)
             steps = measure(values, texts, args.batch, args.rounds, semantic_ids, client, Path(tmp))
             arrangements = measure_arrangements(values, args.batch, args.rounds, semantic_ids, client, Path(tmp))
+            offline = measure_parts(values, args.small_batch, args.rounds, semantic_ids, Path(tmp))
         finally:
             server.stop()
     per = {name: seconds / args.users * 1e6 for name, seconds in steps.items()}
     common = sum(v for k, v in per.items() if not k.startswith(("offline", "decode")))
-    print(f"{args.users:,} snapshots of 50 items ({sum(map(len, values)) / len(values):,.0f} bytes as Avro, "
-          f"{sum(map(len, texts)) / len(texts):,.0f} as JSON), batches of {args.batch:,}, best of {args.rounds} rounds\n")
+    avro, text = sum(map(len, values)) / len(values), sum(map(len, texts)) / len(texts)
+    print(f"{args.users:,} snapshots of 50 items ({avro:,.0f} bytes as Avro, {text:,.0f} as JSON), batches of "
+          f"{args.batch:,}, best of {args.rounds} rounds\n")
     print("| step | us per snapshot |\n|---|---:|")
     for name, us in per.items():
         print(f"| {name} | {us:.1f} |")
@@ -99,11 +105,17 @@ def main() -> None:
     print(f"writer steps, parquet_log's append: {after:.1f} us ({1e6 / after:,.0f} snapshots/s): {before / after:.2f}x")
     json_us, avro_us = per["decode only, JSON in Arrow"], per["decode only, Avro batch"]
     print(f"decode only: Avro batch {avro_us:.1f} us, JSON in Arrow {json_us:.1f} us: {json_us / avro_us:.2f}x")
-    print("\n| batches (parse, validate, store, feature-updates, offline append) | us per snapshot | snapshots/s | vs in turn |")
+    print("\n| batches (parse, validate, store, feature-updates, offline append) | us per snapshot | snapshots/s "
+          "| vs in turn |")
     print("|---|---:|---:|---:|")
     for name, seconds in arrangements.items():
         us = seconds / args.users * 1e6
         print(f"| {name} | {us:.1f} | {1e6 / us:,.0f} | {arrangements['in turn'] / seconds:.2f}x |")
+    print(f"\n| offline step, batches of {args.small_batch} | us per snapshot | parts | vs a part per batch |")
+    print("|---|---:|---:|---:|")
+    for name, (seconds, parts) in offline.items():
+        us = seconds / args.users * 1e6
+        print(f"| {name} | {us:.1f} | {parts:,} | {offline['a part per batch'][0] / seconds:.2f}x |")
 
 
 def measure(values: list[bytes], texts: list[bytes], batch: int, rounds: int, semantic_ids: ArraySemanticIds,
@@ -134,8 +146,9 @@ def measure(values: list[bytes], texts: list[bytes], batch: int, rounds: int, se
             marks.append(time.perf_counter())
             parquet_log.append_snapshots(tmp / f"round-{round_}", USER_REALTIME, table)
             marks.append(time.perf_counter())
-            names = ["decode only, JSON in Arrow", "decode only, Avro batch", "parse", "validate", "store (Redis)", "feature-updates encoding",
-                     "offline, dictionary on every column", "offline, as parquet_log writes"]  # fmt: skip
+            names = ["decode only, JSON in Arrow", "decode only, Avro batch", "parse", "validate", "store (Redis)",
+                     "feature-updates encoding", "offline, dictionary on every column",
+                     "offline, as parquet_log writes"]  # fmt: skip
             for name, a, b in zip(names, marks, marks[1:]):
                 spent[name] = spent.get(name, 0.0) + b - a
         best = {k: min(v, best.get(k, v)) for k, v in spent.items()}
@@ -181,6 +194,34 @@ def measure_arrangements(values: list[bytes], batch: int, rounds: int, semantic_
             started = time.perf_counter()
             run(tmp / f"{name}-{round_}")
             best[name] = min(time.perf_counter() - started, best.get(name, float("inf")))
+    return best
+
+
+def measure_parts(values: list[bytes], small: int, rounds: int, semantic_ids: ArraySemanticIds,
+                  tmp: Path) -> dict[str, tuple[float, int]]:  # fmt: skip
+    """The offline step over batches of `small` snapshots, best round's seconds and the parts made: a part per batch,
+    and gathered by `SnapshotParts` (its default size)."""
+    tables = [snapshots_table(values[start : start + small], semantic_ids) for start in range(0, len(values), small)]
+
+    def per_batch(directory: Path) -> None:
+        for i, table in enumerate(tables):
+            parquet_log.append_snapshots(directory, USER_REALTIME, table, ("snapshots", {0: i}))
+
+    def gathered(directory: Path) -> None:
+        parts = SnapshotParts(directory, USER_REALTIME, "snapshots")
+        for i, table in enumerate(tables):
+            parts.add(table, {0: i})
+        parts.flush()
+
+    best: dict[str, tuple[float, int]] = {}
+    for round_ in range(rounds):
+        for name, run in (("a part per batch", per_batch), ("gathered into parts", gathered)):
+            directory = tmp / f"parts-{round_}-{name[0]}"
+            started = time.perf_counter()
+            run(directory)
+            seconds = time.perf_counter() - started
+            made = len(list((directory / USER_REALTIME.name).glob("part-*.parquet")))
+            best[name] = min((seconds, made), best.get(name, (float("inf"), 0)))
     return best
 
 

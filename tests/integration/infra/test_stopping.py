@@ -5,7 +5,6 @@ and exit 0 within 5 s; `serve` (one process or several workers) stops whole with
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -35,7 +34,7 @@ def _snapshot(user: int) -> bytes:
     state = {"item_ids": [user], "category_ids": [1], "behaviors": [0], "event_times": [version], "count_pv": 1,
              "count_cart": 0, "count_fav": 0, "count_buy": 0, "interest": [0.0] * 64, "top_categories": [1],
              "summary": "pv 1", "event_time": version, "version": version}  # fmt: skip
-    return json.dumps({"user_id": user, "s": state}).encode()
+    return AvroCodec("user_snapshot").encode({"user_id": user, "s": state})
 
 
 def _update(user: int) -> bytes:

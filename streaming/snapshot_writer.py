@@ -11,16 +11,15 @@ followed by the consumption and parsing of N+1; then N's reply is read, its upda
 committed, and N+1 is sent.
 Outages are waited out, never crash the writer: the batch in hand is retried against Redis with backoff, and the
 producer never expires a message. A store found empty (its marker gone) is refilled from the offline log first.
-A snapshot that does not parse or validate would fail its batch on every retry; when a batch fails so, it is parsed
+A snapshot that does not decode or validate would fail its batch on every retry; when a batch fails so, it is decoded
 again one snapshot at a time, the bad ones go whole to the writer's dead-letter topic with the reason, and the rest
 are written: one bad record never blocks the others. Every few seconds, and once more when it stops, the writer
-also compacts, in a thread, the event-log parts the job has committed (`feature_store.offline.event_log`).
+also compacts, in a process of its own, the event-log parts the job has committed (`feature_store.offline.event_log`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,11 +141,8 @@ class SnapshotWriter:
         stats = stats if stats is not None else WriterStats()
         self._should_stop = should_stop
         idle_since = time.monotonic()
-        compacting, stop_compacting = None, threading.Event()
-        if self.offline_dir is not None:  # off the write loop: a minute's part takes a while to convert
-            compacting = threading.Thread(target=event_log.compact_until, args=(self.offline_dir, stop_compacting),
-                                          name="event-log-compaction", daemon=True)  # fmt: skip
-            compacting.start()
+        # off the write loop: a minute's part takes a while to convert
+        compaction = event_log.Compaction(self.offline_dir) if self.offline_dir is not None else None
         pending: _Batch | None = None
         try:
             while not should_stop():
@@ -173,9 +169,8 @@ class SnapshotWriter:
             self._write_parts()
         finally:
             self.consumer.close()
-            stop_compacting.set()
-            if compacting is not None:
-                compacting.join()
+            if compaction is not None:
+                compaction.stop()
         return stats
 
     def _prepare(self, messages: list[Message]) -> _Batch | None:

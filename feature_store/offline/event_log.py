@@ -6,13 +6,15 @@ FileSink, which makes a part visible only once a checkpoint covering it has comp
 was written after that checkpoint: the visible parts hold every applied click exactly once, across kill -9s and
 restarts. `compact` turns each visible part into one parquet part named after it, then deletes it: a compaction
 that dies between the two rewrites the same name the next time, so it is idempotent and never duplicates a row.
-The snapshot writer compacts in a thread as it runs (`compact_until`); `read` compacts what is left first.
+The snapshot writer compacts in a process of its own as it runs (`Compaction`); `read` compacts what is left first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -37,7 +39,9 @@ SCHEMA = CLICK_COLUMNS.append(pa.field("event_timestamp", parquet_log.TIMESTAMP)
 COMPACT_EVERY_S = 5.0
 """How often a running writer turns the committed parts into parquet (a directory listing when there is none)."""
 LOWEST_PRIORITY = 19
-"""The nice value of the writer's compaction thread."""
+"""The nice value of the writer's compaction process."""
+
+log = logging.getLogger(__name__)
 
 
 def log_table(clicks: pa.Table) -> pa.Table:
@@ -82,19 +86,40 @@ def compact(offline_dir: Path, use_threads: bool = True) -> int:
 
 
 def compact_until(offline_dir: Path, stop: threading.Event, every_s: float = COMPACT_EVERY_S) -> None:
-    """Compact every `every_s` until `stop` is set, then once more (a thread beside a writer's loop).
+    """Compact every `every_s` until `stop` is set, then once more (`Compaction`'s process runs it).
 
     A part holds a whole roll interval of clicks (a minute: hundreds of thousands at live rates), and converting one
     takes most of a second of CPU. On Arrow's thread pool it took every core at once and the writer's batches waited
-    (docs/benchmarks.md); here it stays in this thread, which runs at the lowest CPU priority (Linux: per thread),
-    so it takes only what the writer, the job and the store leave idle: under load the log lags a little more, the
-    online store does not.
+    (docs/benchmarks.md); here it stays in the calling thread, which runs at the lowest CPU priority (Linux: per
+    thread), so it takes only what the writer, the job and the store leave idle: under load the log lags a little
+    more, the online store does not.
     """
     if sys.platform == "linux":
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
     while not stop.wait(every_s):
         compact(offline_dir, use_threads=False)
     compact(offline_dir, use_threads=False)
+
+
+class Compaction:
+    """`compact_until` in a process of its own, beside a writer's loop, until `stop` (then once more).
+
+    Not a thread of the writer: at the lowest priority, a thread that is descheduled while it holds the GIL (between
+    Arrow calls) holds the writer's loop with it, for as long as the busy cores keep it waiting. The process reads
+    its stdin until end of file: `stop` closes it, and so does the writer's death, kill -9 included, so it never
+    outlives the writer (it compacts once more, which is harmless: a compaction is idempotent).
+    """
+
+    def __init__(self, offline_dir: Path, every_s: float = COMPACT_EVERY_S) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", __name__, str(offline_dir), str(every_s)],
+                                        stdin=subprocess.PIPE)  # fmt: skip
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        if self.process.wait() != 0:
+            log.warning("the event log's compaction process ended with %d: parts wait for the next compaction "
+                        "(another writer's, a restart's, or a read)", self.process.returncode)  # fmt: skip
 
 
 def read(offline_dir: Path) -> pa.Table:
@@ -109,3 +134,13 @@ def _read_streamed(part: Path, use_threads: bool) -> pa.Table:
     options = pa_json.ParseOptions(explicit_schema=CLICK_COLUMNS, unexpected_field_behavior="error")
     read = pa_json.ReadOptions(use_threads=use_threads)
     return pa_json.read_json(part, read_options=read, parse_options=options).select(CLICK_COLUMNS.names)
+
+
+def _compact_until_stdin_closes(offline_dir: Path, every_s: float) -> None:
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), daemon=True).start()
+    compact_until(offline_dir, stop, every_s)
+
+
+if __name__ == "__main__":
+    _compact_until_stdin_closes(Path(sys.argv[1]), float(sys.argv[2]))

@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -107,3 +110,37 @@ def test_the_writers_compaction_runs_at_the_lowest_priority_and_moves_every_part
     assert nice == [event_log.LOWEST_PRIORITY] and os.getpriority(os.PRIO_PROCESS, 0) < event_log.LOWEST_PRIORITY
     assert not list((tmp_path / event_log.STREAMED).glob(event_log.STREAMED_PARTS))  # moved by the thread, not `read`
     assert sorted(event_log.read(tmp_path)["event_id"].to_pylist()) == sorted(c["event_id"] for c in clicks)
+
+
+def _wait(condition: object, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a process's nice value as Linux reports it")
+def test_the_compaction_process_moves_parts_at_the_lowest_priority_until_stopped(tmp_path: Path) -> None:
+    clicks = _clicks(4, 0, "p")
+    _stream_part(tmp_path, "1970-01-01", "clicks-u1-0.jsonl", clicks)
+    compaction = event_log.Compaction(tmp_path, every_s=0.05)
+    assert _wait(lambda: not list((tmp_path / event_log.STREAMED).glob(event_log.STREAMED_PARTS)))
+    assert os.getpriority(os.PRIO_PROCESS, compaction.process.pid) == event_log.LOWEST_PRIORITY
+    _stream_part(tmp_path, "1970-01-02", "clicks-u1-1.jsonl", _clicks(2, DAY_MS, "q"))
+    compaction.stop()  # compacts once more as it ends
+    assert compaction.process.returncode == 0
+    assert not list((tmp_path / event_log.STREAMED).glob(event_log.STREAMED_PARTS))
+    assert len(parquet_log.read(tmp_path / event_log.EVENTS)) == 6
+
+
+def test_the_compaction_process_does_not_outlive_a_killed_writer(tmp_path: Path) -> None:
+    """The writer killed (SIGKILL, no cleanup): its compaction process sees its stdin close and ends."""
+    script = ("import os, signal, sys; from pathlib import Path; from feature_store.offline.event_log import Compaction; "
+              f"c = Compaction(Path({str(tmp_path)!r}), every_s=0.05); print(c.process.pid, flush=True); "
+              "os.kill(os.getpid(), signal.SIGKILL)")  # fmt: skip
+    writer = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert writer.returncode == -signal.SIGKILL
+    child = int(writer.stdout.split()[0])
+    assert _wait(lambda: not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2])

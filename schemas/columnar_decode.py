@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from schemas.arrow import arrow_type
-from schemas.codec import MAGIC, AvroCodec, DecodeError
+from schemas.codec import MAGIC, AvroCodec
 from schemas.native import native
 from schemas.registry import SchemaVersion
 
@@ -116,6 +116,3 @@ def _array(kind: str, arrow: pa.DataType, n: int, data: bytes, offsets: bytes | 
     item = arrow.value_type
     items = pa.Array.from_buffers(item, len(data) // item.byte_width, [None, pa.py_buffer(data)])
     return pa.Array.from_buffers(arrow, n, [None, pa.py_buffer(offsets)], children=[items])
-
-
-__all__ = ["DecodeError", "decode_batch", "decode_batch_reference"]

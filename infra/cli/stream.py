@@ -159,6 +159,7 @@ def _submit(settings: Settings, snapshot_topic: str, group: str, checkpoints: Pa
             parallelism: int, bounded: bool = False, metrics_port: int | None = None) -> RunningJob:  # fmt: skip
     """Submit the behavior job as `settings` configure it, resuming from the newest checkpoint under `checkpoints`."""
     from feature_store.offline import event_log
+    from streaming.flink.checkpoints import TMP
     from streaming.flink.environment import job_jar
     from streaming.jobs.behavior_job import JobConfig, start
 
@@ -171,7 +172,8 @@ def _submit(settings: Settings, snapshot_topic: str, group: str, checkpoints: Pa
                        stream=settings.stream, dead_letter_max_bytes=topics.dead_letter_max_bytes,
                        checkpoint_dir=checkpoints, event_log_dir=settings.offline_dir / event_log.STREAMED,
                        kafka_properties=settings.kafka.java_properties(), jobmanager=jobmanager, parallelism=parallelism,
-                       bounded=bounded, metrics_port=metrics_port)  # fmt: skip
+                       bounded=bounded, metrics_port=metrics_port,
+                       tmp_dir=None if jobmanager else checkpoints / TMP)  # fmt: skip
     if jobmanager is None:  # read by PyFlink when it starts the JVM that hosts the mini-cluster
         heap = settings.flink.local_heap
         os.environ.setdefault("JVM_ARGS", f"-Xms{heap} -Xmx{heap} -XX:+AlwaysPreTouch")

@@ -14,6 +14,9 @@ from pathlib import Path
 
 SAVEPOINTS = "savepoints"
 """The folder of a checkpoint directory that savepoints go to (`stream run --jobmanager` stopped gracefully)."""
+TMP = "tmp"
+"""The folder of a checkpoint directory for the in-process job's temporary files (`JobConfig.tmp_dir`): local
+beside the state it serves, emptied at each start."""
 
 
 def latest_checkpoint(directory: Path) -> Path | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,11 @@ class JobConfig:
     """HOST:PORT of a session cluster's REST endpoint; None: an in-process mini-cluster."""
     checkpoint_dir: Path | None = None
     """Keep checkpoints here and resume from the newest one (`streaming.flink.checkpoints`); None: in memory only."""
+    tmp_dir: Path | None = None
+    """The in-process mini-cluster's temporary files (Flink's `io.tmp.dirs`: the RPC system's jar, network and blob
+    folders, ~25 MB a start), a folder of this job's own that `start` empties first: a JVM killed with SIGKILL never
+    deletes its own, so under the shared temp folder they pile up with every crash. None: the JVM's temp folder. A
+    cluster's temp folders are the cluster's configuration."""
     metrics_port: int | None = None
     """Serve the in-process mini-cluster's metrics (Flink's and the job's own, `io.freshrec.flink.JobMetrics`) for
     Prometheus on this port; None: no reporter. A cluster's reporters are the cluster's configuration."""
@@ -75,6 +81,11 @@ class JobConfig:
     """The Kafka Java client's properties of every source and sink beyond the bootstrap servers: the cluster's
     security (`infra.config.KafkaSettings.java_properties`). Secrets among them reach the JVM through the gateway
     (or a properties file, `--kafka-properties`), never a command line."""
+
+    def __post_init__(self) -> None:
+        if self.tmp_dir is not None and self.jobmanager is not None:
+            raise ValueError("tmp_dir is for the in-process mini-cluster: a session cluster's temp folders are its own "
+                             "configuration (io.tmp.dirs)")  # fmt: skip
 
     def jvm_options(self) -> dict[str, str]:
         """The options the JVM dataflow reads (`io.freshrec.flink.JobOptions`, which refuses a missing or unknown one)."""
@@ -119,12 +130,17 @@ def environment_options(config: JobConfig) -> dict[str, str]:
     options["pipeline.max-parallelism"] = str(config.max_parallelism)
     if config.metrics_port is not None:
         options |= prometheus_reporter(str(config.metrics_port))
+    if config.tmp_dir is not None:
+        options["io.tmp.dirs"] = str(config.tmp_dir.resolve())
     return options
 
 
 def start(config: JobConfig, jars: Sequence[Path]) -> RunningJob:
     """Submit the job (snapshots; dead letters: bad, late and future records); returns the running job."""
     options = environment_options(config)
+    if config.tmp_dir is not None:  # what an earlier run of this job left when it was killed
+        shutil.rmtree(config.tmp_dir, ignore_errors=True)
+        config.tmp_dir.mkdir(parents=True)
     if "execution.state-recovery.path" in options:
         log.info("behavior job: resuming from %s", options["execution.state-recovery.path"])
     env = stream_environment(jars, parallelism=config.parallelism, extra=options, jobmanager=config.jobmanager)

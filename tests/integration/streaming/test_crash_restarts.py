@@ -23,6 +23,7 @@ from freshrec.testing.kafka import ordered_producer
 from freshrec.testing.services import KafkaEndpoint, RedisEndpoint
 from schemas.codec import AvroCodec
 from sources.datasets import load
+from streaming.flink.checkpoints import TMP
 from streaming.state.user_state import BehaviorState
 from tests.integration.streaming import adversarial
 from tests.integration.streaming.job_output import OnlineReference, read_letters
@@ -76,6 +77,8 @@ def test_three_crashes_and_a_full_replay_leave_every_user_exact(
 
         online = OnlineReference(redis_client, reference)
         job.wait(online.final_versions, 300, "every user's final version")
+        # the killed runs' Flink temp files went at the restarts: only the running mini-cluster's RPC jar is left
+        assert len(list((job.checkpoints / TMP).glob("flink-rpc-akka*.jar"))) == 1
         job.wait(lambda: job.committed() >= 2 * n, 120, "a checkpoint of the whole input")
         job.wait(lambda: _logged(offline) >= len(applied), 120, "the event log's last parts")
     finally:

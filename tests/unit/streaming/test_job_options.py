@@ -7,6 +7,8 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
+import pytest
+
 from streaming.config import StreamSettings
 from streaming.flink.environment import JOB_JAR
 from streaming.jobs.behavior_job import JVM_OPTIONS, JobConfig, environment_options, parser
@@ -42,3 +44,11 @@ def test_the_job_checkpoints_at_the_interval_of_its_stream_settings(tmp_path: Pa
     assert options["execution.checkpointing.dir"] == tmp_path.resolve().as_uri()
     module = parser().parse_args(["--bootstrap", "k:9092", "--jars", ".", "--checkpoint-interval-ms", "30000"])
     assert module.checkpoint_interval_ms == 30_000  # the Kubernetes route: the job module's arguments
+
+
+def test_an_in_process_job_keeps_its_temp_files_in_its_own_folder(tmp_path: Path) -> None:
+    assert "io.tmp.dirs" not in environment_options(JobConfig("k:9092"))
+    options = environment_options(JobConfig("k:9092", checkpoint_dir=tmp_path, tmp_dir=tmp_path / "tmp"))
+    assert options["io.tmp.dirs"] == str((tmp_path / "tmp").resolve())
+    with pytest.raises(ValueError, match="session cluster"):
+        JobConfig("k:9092", jobmanager="flink:8081", tmp_dir=tmp_path)

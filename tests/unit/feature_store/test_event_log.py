@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -112,10 +113,10 @@ def test_the_writers_compaction_runs_at_the_lowest_priority_and_moves_every_part
     assert sorted(event_log.read(tmp_path)["event_id"].to_pylist()) == sorted(c["event_id"] for c in clicks)
 
 
-def _wait(condition: object, seconds: float = 20.0) -> bool:
+def _wait(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(0.05)
     return False

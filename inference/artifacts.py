@@ -4,6 +4,7 @@
         config.json      every setting of the run, with the dataset fingerprint and library versions
         gr.pt            generative retriever state dict (its semantic-id table included as a buffer)
         scorer.pt        refined scorer state dict + γ
+        fusion.pt        CE-SASRec state dict + the fusion's weights (`inference.fusion`), when the run fused
         items.parquet    the item table: raw (click-event) id ↔ model index, category, title, semantic id, version
         popularity.npy   (num_items + 1,) training interactions per item: serving's cold-start fallback
         metrics.json     validation and test metrics of every model and ablation, code statistics, timings
@@ -24,9 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from inference.beam_search import StepModel
+from inference.fusion import Fusion, FusionWeights
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.item_vocabulary import ItemVocabulary
 from inference.refined_scorer import RefinedScorer
+from inference.retriever import Retriever
+from inference.sasrec import SASRec, SASRecConfig
 from inference.trie import SemanticIdTrie
 
 FORMAT_VERSION = 2
@@ -42,6 +47,12 @@ class LoadedModel:
     gamma: torch.Tensor | None
     items: ItemVocabulary
     popularity: np.ndarray
+    fusion: Fusion | None = None
+
+    def retriever(self, beam: int, runtime: StepModel | None = None) -> Retriever:
+        """The saved model's final ranking (beam search on `runtime`, default PyTorch, then its refined scorer and
+        fusion where it has them): what serving, `freshrec eval` and the parity tests run."""
+        return Retriever(self.model, self.trie, beam, self.scorer, self.gamma, runtime, self.fusion)
 
     @property
     def model_id(self) -> str:
@@ -64,7 +75,7 @@ def run_name(dataset: str, config: dict[str, Any]) -> str:
 
 def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, items: ItemVocabulary, popularity: np.ndarray,
          scorer: RefinedScorer | None, gamma: torch.Tensor | None, metrics: dict[str, Any],
-         curves: dict[str, Any]) -> Path:  # fmt: skip
+         curves: dict[str, Any], fusion: Fusion | None = None) -> Path:  # fmt: skip
     """Written beside `directory` under a hidden name, then renamed into place: a server following the newest model
     never sees a half-written one."""
     if directory.exists():
@@ -78,10 +89,14 @@ def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, it
     if scorer is not None:
         meta["scorer"] = {"dim": model.config.dim, "heads": scorer.attention.heads,
                           "hidden": scorer.mlp[0].out_features}  # fmt: skip
+    if fusion is not None:
+        meta["fusion"] = {"num_items": fusion.sasrec.items.num_embeddings - 1, "sasrec": asdict(fusion.sasrec.config)}
     (directory / "config.json").write_text(json.dumps(meta, indent=2, default=str))
     torch.save(model.state_dict(), directory / "gr.pt")
     if scorer is not None and gamma is not None:
         torch.save({"state": scorer.state_dict(), "gamma": gamma.cpu()}, directory / "scorer.pt")
+    if fusion is not None:
+        torch.save({"state": fusion.sasrec.state_dict(), "weights": fusion.weights.to_dict()}, directory / "fusion.pt")
     items.save(directory)
     np.save(directory / "popularity.npy", np.asarray(popularity, dtype=np.float32))
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -107,5 +122,11 @@ def load(directory: Path, device: torch.device | str = "cpu") -> LoadedModel:
         scorer.load_state_dict(saved["state"])
         scorer = scorer.to(device).eval()
         gamma = saved["gamma"].to(device)
+    fusion = None
+    if (directory / "fusion.pt").is_file():
+        saved = torch.load(directory / "fusion.pt", map_location="cpu", weights_only=True)
+        sasrec = SASRec(config["fusion"]["num_items"], SASRecConfig(**config["fusion"]["sasrec"]))
+        sasrec.load_state_dict(saved["state"])
+        fusion = Fusion(sasrec.to(device).eval(), FusionWeights(**saved["weights"]))
     return LoadedModel(directory, config, model.to(device).eval(), SemanticIdTrie(codes, vocab).to(device), scorer,
-                       gamma, items, np.load(directory / "popularity.npy"))  # fmt: skip
+                       gamma, items, np.load(directory / "popularity.npy"), fusion)  # fmt: skip

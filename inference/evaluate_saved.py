@@ -32,7 +32,8 @@ def evaluate_saved(directory: Path, datasets_dir: Path, beam: int | None = None,
     steps = make_runtime(runtime, loaded, torch.get_num_threads()) if runtime != "torch" else None
     out = {"GR": evaluate(Retriever(loaded.model, loaded.trie, width, runtime=steps).recommend, split.test_history, split.test_target,
                           data.num_items, length)}  # fmt: skip
-    if loaded.scorer is not None:
-        retriever = Retriever(loaded.model, loaded.trie, width, loaded.scorer, loaded.gamma, steps)
-        out["GR + RSP"] = evaluate(retriever.recommend, split.test_history, split.test_target, data.num_items, length)
+    if loaded.scorer is not None or loaded.fusion is not None:
+        final = "GR" + " + RSP" * (loaded.scorer is not None) + " + fusion" * (loaded.fusion is not None)
+        out[final] = evaluate(loaded.retriever(width, steps).recommend, split.test_history, split.test_target,
+                              data.num_items, length)  # fmt: skip
     return out

@@ -11,6 +11,8 @@ from torch import Tensor
 from inference.metrics import ranking_metrics
 from inference.sequences import pad_left
 
+EVAL_BATCH = 512
+"""users per recommender call."""
 Recommender = Callable[[Tensor, Tensor], Tensor]
 """(padded histories (B, L), seen mask (B, num_items + 1)) -> (B, K) item ids, best first, none of them seen."""
 
@@ -33,13 +35,13 @@ def evaluate(
     targets: np.ndarray,
     num_items: int,
     max_length: int,
-    batch_size: int = 512,
+    batch_size: int = EVAL_BATCH,
 ) -> dict[str, float]:
     return ranking_metrics(top_k(recommend, histories, num_items, max_length, batch_size), targets)
 
 
 def top_k(recommend: Recommender, histories: list[np.ndarray], num_items: int, max_length: int,
-          batch_size: int = 512) -> np.ndarray:  # fmt: skip
+          batch_size: int = EVAL_BATCH) -> np.ndarray:  # fmt: skip
     """Each history's recommendations as the evaluation scores them (B, K): histories padded to `max_length`,
     everything in them masked."""
     ranked = []

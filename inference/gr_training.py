@@ -13,12 +13,13 @@ import torch
 from torch import Tensor
 
 from inference.beam_search import beam_search
-from inference.evaluation import seen_mask
+from inference.evaluation import EVAL_BATCH, seen_mask
+from inference.fusion import Candidates, Fusion
 from inference.generative import GenerativeRetrieval
 from inference.preference import listwise_dpo_loss
 from inference.refined_scorer import RefinedScorer, listwise_loss
 from inference.retriever import Retriever
-from inference.sequences import trim_left
+from inference.sequences import pad_left, trim_left
 from inference.training import Curve, TrainConfig, fit
 from inference.trie import SemanticIdTrie
 
@@ -77,20 +78,39 @@ class FrozenBeams:
 
     def __init__(self, model: GenerativeRetrieval, trie: SemanticIdTrie, beam: int) -> None:
         self.model, self.trie, self.beam = model, trie, beam
-        self._searched: dict[bytes, tuple[Tensor, Tensor, Tensor, Tensor]] = {}
+        self._searched: dict[bytes, tuple[Tensor, ...]] = {}
 
-    def recommender(self, scorer: RefinedScorer | None = None, gamma: Tensor | None = None) -> Callable[..., Tensor]:
-        """An `evaluation.Recommender` ranking the cached beams with `scorer` and `gamma` (None: by log π)."""
-        retriever = Retriever(self.model, self.trie, self.beam, scorer, gamma)
-        device = self.model.codes.device
+    def recommender(self, scorer: RefinedScorer | None = None, gamma: Tensor | None = None,
+                    fusion: Fusion | None = None) -> Callable[..., Tensor]:  # fmt: skip
+        """An `evaluation.Recommender` ranking the cached beams with `scorer` and `gamma` (None: by log π), or with
+        `fusion`."""
+        retriever = Retriever(self.model, self.trie, self.beam, scorer, gamma, fusion=fusion)
 
         def recommend(history: Tensor, seen: Tensor, k: int = 10) -> Tensor:
-            key = hashlib.blake2b(history.numpy().tobytes() + np.packbits(seen.numpy()).tobytes()).digest()
-            if key not in self._searched:
-                self._searched[key] = retriever.beams(history.to(device), seen.to(device))
-            return retriever.rerank(*self._searched[key])[0][:, :k].cpu()
+            return retriever.rerank(*self._beams(retriever, history, seen))[0][:, :k].cpu()
 
         return recommend
+
+    def candidates(self, scorer: RefinedScorer | None, fusion: Fusion, histories: list[np.ndarray], num_items: int,
+                   max_length: int) -> list[Candidates]:  # fmt: skip
+        """`Retriever.fused` of each batch of `histories` as `evaluation.evaluate` batches them (so their cached
+        beams are reused): what `fusion.choose_weights` chooses from."""
+        retriever = Retriever(self.model, self.trie, self.beam, scorer, fusion=fusion)
+        out = []
+        for start in range(0, len(histories), EVAL_BATCH):
+            chunk = histories[start : start + EVAL_BATCH]
+            history, seen = torch.from_numpy(pad_left(chunk, max_length)), seen_mask(chunk, num_items)
+            batch = retriever.fused(*self._beams(retriever, history, seen))
+            out.append(Candidates(batch.items.cpu(), batch.beams, batch.logp.cpu(), batch.sasrec.cpu(),
+                                  None if batch.refined is None else batch.refined.cpu()))  # fmt: skip
+        return out
+
+    def _beams(self, retriever: Retriever, history: Tensor, seen: Tensor) -> tuple[Tensor, ...]:
+        key = hashlib.blake2b(history.numpy().tobytes() + np.packbits(seen.numpy()).tobytes()).digest()
+        if key not in self._searched:
+            device = self.model.codes.device
+            self._searched[key] = retriever.beams(history.to(device), seen.to(device))
+        return self._searched[key]
 
 
 def train_ntp(model: GenerativeRetrieval, pairs: Pairs, validate, config: TrainConfig, device: torch.device) -> Curve:  # noqa: ANN001

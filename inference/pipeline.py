@@ -1,8 +1,9 @@
 """`freshrec train`: the whole offline run on one dataset, every model from the same split and the same code.
 
 most-popular → CE-SASRec (baseline, and the collaborative half of the item embeddings) → semantic ids (residual
-k-means) → GR next-token → GR + listwise DPO → refined scorer; validation picks every checkpoint, the test split
-is scored once per model at the end. Results and ablations go to metrics.json in the versioned model directory.
+k-means) → GR next-token → GR + listwise DPO → refined scorer → fusion with CE-SASRec; validation picks every
+checkpoint and the fusion's weights, the test split is scored once per model at the end. Results and ablations go
+to metrics.json in the versioned model directory.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 
 from inference import artifacts
 from inference.evaluation import Recommender, evaluate, top_k_unseen
+from inference.fusion import Fusion, FusionWeights, choose_weights
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import (
     FrozenBeams,
@@ -32,6 +34,7 @@ from inference.gr_training import (
     train_scorer,
 )
 from inference.item_embeddings import item_embeddings
+from inference.latent_reasoning import ReasoningConfig
 from inference.plots import plot_curves
 from inference.popular import MostPopular
 from inference.retriever import Retriever
@@ -55,6 +58,11 @@ from inference.training import Curve, TrainConfig, fit
 from inference.trie import SemanticIdTrie
 
 log = logging.getLogger(__name__)
+
+
+KAPPA = 10
+"""CE-SASRec's top items joined to the beams by default: on Beauty 10 rank as well as 50 (validation and test alike,
+docs/model.md) at a fifth of the serving cost (each joined item's log π is one teacher-forced decode)."""
 
 
 @dataclass
@@ -85,6 +93,13 @@ class PipelineConfig:
     scorer: ScorerConfig = field(default_factory=ScorerConfig)
     scorer_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=24, batch_size=256, lr=2e-3,
                                                                            eval_every=2, patience=4))  # fmt: skip
+    ldpo: bool = True
+    """train the listwise DPO stage (kept only where validation says it helps)."""
+    rsp: bool = True
+    """train the refined scorer."""
+    fusion: int | None = KAPPA
+    """κ: CE-SASRec's top items joined to the final beams in the fusion stage (`inference.fusion`; its weights, and
+    whether to join at all, are chosen on validation); None: no fusion stage."""
     valid_users: int = 4000
     """validation users scored during training (a fixed random subset: full beams on all users cost minutes)."""
     test_beam: int = 50
@@ -104,8 +119,15 @@ _SMOKE = PipelineConfig(
     valid_users=1000,
     test_beam=20,
 )
+_PLR = ReasoningConfig("plr", streams=2, depth=1)
 PRESETS = {
-    "full": PipelineConfig(gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5), tokenizer="rqvae"),
+    # PLR (M = 2, D = 1) in both encoders, the fusion of the two, and a GR trained for 12 epochs without listwise DPO
+    # or the refined scorer: what fits the 45-min budget on 2 cores (with them and 26 epochs the fused model scores
+    # ~6 % higher on validation in 60-70 min; docs/model.md)
+    "full": PipelineConfig(sasrec=SASRecConfig(reasoning=_PLR), tokenizer="rqvae",
+                           gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5, reasoning=_PLR),
+                           gr_train=TrainConfig(epochs=12, batch_size=256, lr=1e-3, eval_every=4, patience=8),
+                           ldpo=False, rsp=False),  # fmt: skip
     "raw": PipelineConfig(),
     "smoke": _SMOKE,
     # the smoke model on a whole small dataset with long histories (MovieLens-100K: ~75k training pairs), fewer epochs
@@ -244,43 +266,64 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
         return evaluate(retriever.recommend, valid_h, valid_t, n, gr_len)
 
     curves["gr_ntp"] = train_ntp(model, pairs, lambda: valid_gr(small), config.gr_train, device).to_dict()
-    test("GR (NTP)", Retriever(model, trie, config.test_beam).recommend, gr_len)
+    beams = FrozenBeams(model, trie, config.test_beam)  # searched once per user while the weights stay these
+    test("GR (NTP)", beams.recommender(), gr_len)
     timings["gr_ntp_s"] = time.perf_counter() - tick
-    ntp_state = copy.deepcopy(model.state_dict())
+    metrics["refined_base"] = metrics["final"] = "GR (NTP)"
 
     # GR: + listwise DPO against the frozen NTP model
-    tick = time.perf_counter()
-    curves["gr_ldpo"] = train_preference(model, trie, pairs, lambda: valid_gr(small), config.preference,
-                                         config.preference_train, n, device).to_dict()  # fmt: skip
-    beams = FrozenBeams(model, trie, config.test_beam)  # GR training is over: each user is searched once from here
-    test("GR (NTP + LDPO)", beams.recommender(), gr_len)
-    timings["gr_ldpo_s"] = time.perf_counter() - tick
-    ldpo_better = metrics["GR (NTP + LDPO)"]["valid"]["ndcg@10"] >= metrics["GR (NTP)"]["valid"]["ndcg@10"]
-    if not ldpo_better:  # model selection on validation: keep NTP weights when LDPO did not help
-        model.load_state_dict(ntp_state)
-    metrics["refined_base"] = "GR (NTP + LDPO)" if ldpo_better else "GR (NTP)"
+    if config.ldpo:
+        tick = time.perf_counter()
+        ntp_state, ntp_beams = copy.deepcopy(model.state_dict()), beams
+        curves["gr_ldpo"] = train_preference(model, trie, pairs, lambda: valid_gr(small), config.preference,
+                                             config.preference_train, n, device).to_dict()  # fmt: skip
+        beams = FrozenBeams(model, trie, config.test_beam)  # GR training is over: each user is searched once from here
+        test("GR (NTP + LDPO)", beams.recommender(), gr_len)
+        timings["gr_ldpo_s"] = time.perf_counter() - tick
+        if metrics["GR (NTP + LDPO)"]["valid"]["ndcg@10"] >= metrics["GR (NTP)"]["valid"]["ndcg@10"]:
+            metrics["refined_base"] = metrics["final"] = "GR (NTP + LDPO)"
+        else:  # model selection on validation: keep NTP weights when LDPO did not help
+            model.load_state_dict(ntp_state)
+            beams = ntp_beams
+        del ntp_state, ntp_beams
 
     # refined scoring phase over the top-λ
-    tick = time.perf_counter()
-    lam = config.scorer.candidates
-    if not ldpo_better or lam != config.test_beam:
-        beams = FrozenBeams(model, trie, lam)
+    scorer, gamma = None, None
+    if config.rsp:
+        tick = time.perf_counter()
+        if config.scorer.candidates != config.test_beam:
+            beams = FrozenBeams(model, trie, config.scorer.candidates)
 
-    def valid_scorer(scorer, gamma) -> dict[str, float]:  # noqa: ANN001
-        return evaluate(beams.recommender(scorer, gamma), valid_h, valid_t, n, gr_len)
+        def valid_scorer(scorer, gamma) -> dict[str, float]:  # noqa: ANN001
+            return evaluate(beams.recommender(scorer, gamma), valid_h, valid_t, n, gr_len)
 
-    scorer, gamma, scorer_curve = train_scorer(model, trie, pairs, valid_scorer, config.scorer, config.scorer_train, n,
-                                               device)  # fmt: skip
-    curves["scorer"] = scorer_curve.to_dict()
-    test(f"{metrics['refined_base']} + RSP", beams.recommender(scorer, gamma), gr_len)
-    timings["scorer_s"] = time.perf_counter() - tick
-    metrics["gamma"] = float(gamma)
+        scorer, gamma, scorer_curve = train_scorer(model, trie, pairs, valid_scorer, config.scorer, config.scorer_train,
+                                                   n, device)  # fmt: skip
+        curves["scorer"] = scorer_curve.to_dict()
+        metrics["final"] = f"{metrics['refined_base']} + RSP"
+        test(metrics["final"], beams.recommender(scorer, gamma), gr_len)
+        timings["scorer_s"] = time.perf_counter() - tick
+        metrics["gamma"] = float(gamma)
+
+    # fusion with CE-SASRec over the final beams
+    fusion = None
+    if config.fusion is not None:
+        tick = time.perf_counter()
+        sasrec.eval()
+        joined = beams.candidates(scorer, Fusion(sasrec, FusionWeights(joined=config.fusion)), valid_h, n, gr_len)
+        weights, tried = choose_weights(joined, valid_t)
+        fusion = Fusion(sasrec, weights)
+        metrics["fusion"] = {"weights": weights.to_dict(), "tried": tried}
+        metrics["final"] = f"{metrics['final']} + CE-SASRec fusion"
+        test(metrics["final"], beams.recommender(scorer, gamma, fusion), gr_len)
+        timings["fusion_s"] = time.perf_counter() - tick
     timings["total_s"] = time.perf_counter() - started
     metrics["timings"] = timings
     metrics["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
 
     settings = {"pipeline": asdict(config), "dataset_fingerprint": data.fingerprint, "training_users": len(split.train)}
     directory = models_dir / artifacts.run_name(config.dataset, settings)
-    artifacts.save(directory, settings, model, data.vocabulary(sid.codes), popular.scores.numpy(), scorer, gamma, metrics, curves)
+    artifacts.save(directory, settings, model, data.vocabulary(sid.codes), popular.scores.numpy(), scorer, gamma, metrics, curves,
+                   fusion)  # fmt: skip
     plot_curves(curves, directory / "curves.png")
     return directory

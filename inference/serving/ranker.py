@@ -21,7 +21,6 @@ from inference.artifacts import LoadedModel
 from inference.beam_search import StepModel
 from inference.evaluation import seen_mask
 from inference.item_vocabulary import NO_CATEGORY
-from inference.retriever import Retriever
 from inference.sequences import pad_left
 
 GENERATIVE, POPULAR, INTENT = "generative", "popular", "intent"
@@ -58,7 +57,7 @@ class Ranker:
         self.loaded, self.beam, self.on_unknown = loaded, beam, on_unknown
         self.items = loaded.items
         self.reads_codes = loaded.model.config.hybrid and self.items.reads_codes
-        self.retriever = Retriever(loaded.model, loaded.trie, beam, loaded.scorer, loaded.gamma, runtime)
+        self.retriever = loaded.retriever(beam, runtime)
         self.max_length = loaded.model.config.max_length
         popularity = loaded.popularity.copy()
         popularity[0] = -np.inf

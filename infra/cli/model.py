@@ -43,19 +43,24 @@ from infra.config import Settings
 @click.option("--reasoning-depth", type=click.IntRange(1), default=None, help="Reasoning steps per stream.")
 @click.option("--reasoning-regulariser", type=click.FloatRange(0), default=None,
               help="Weight of the streams' diversity regulariser (mean pairwise cosine; 0: off).")
+@click.option("--ldpo/--no-ldpo", default=None, help="Train the listwise DPO stage (default: the preset's).")
+@click.option("--rsp/--no-rsp", default=None, help="Train the refined scorer (default: the preset's).")
+@click.option("--fusion/--no-fusion", default=None,
+              help="Fuse CE-SASRec's scores and top items into the final ranking, weights chosen on validation "
+                   "(default: the preset's).")  # fmt: skip
 @click.option("--models-dir", type=click.Path(path_type=Path), default=None, help="Default: models_dir setting.")
 @click.pass_obj
 def train(settings: Settings, preset: str, dataset: str, source: str, before: str | None, device: str, seed: int,
           tokenizer: str | None, item_text: bool, reasoning: str | None, reasoning_in: str,
           reasoning_streams: int | None, reasoning_depth: int | None, reasoning_regulariser: float | None,
-          models_dir: Path | None) -> None:  # fmt: skip
-    """Train most-popular, CE-SASRec, semantic ids, GR (NTP, + listwise DPO) and the refined scorer; evaluate all
-    (leave-one-out, full ranking) and write a versioned model directory."""
+          ldpo: bool | None, rsp: bool | None, fusion: bool | None, models_dir: Path | None) -> None:  # fmt: skip
+    """Train most-popular, CE-SASRec, semantic ids, GR (NTP, + listwise DPO), the refined scorer and the fusion
+    with CE-SASRec; evaluate all (leave-one-out, full ranking) and write a versioned model directory."""
     import dataclasses
 
     import torch
 
-    from inference.pipeline import PRESETS, STORE, run, with_reasoning
+    from inference.pipeline import KAPPA, PRESETS, STORE, run, with_reasoning
     from inference.report import results_table
     from inference.sequences import SequenceDataError
     from inference.text_embeddings import TextEncoderMissing
@@ -63,8 +68,13 @@ def train(settings: Settings, preset: str, dataset: str, source: str, before: st
 
     if source == "store" and before is None:
         before = datetime.now(UTC).date().isoformat()
-    config = dataclasses.replace(PRESETS[preset], dataset=STORE if source == "store" else dataset, seed=seed, before=before, item_text=item_text,
-                                 tokenizer=tokenizer or PRESETS[preset].tokenizer)  # fmt: skip
+    base = PRESETS[preset]
+    stages: dict[str, object] = {name: on for name, on in (("ldpo", ldpo), ("rsp", rsp)) if on is not None}
+    if fusion is not None:
+        stages["fusion"] = (base.fusion or KAPPA) if fusion else None
+    config = dataclasses.replace(base, dataset=STORE if source == "store" else dataset, seed=seed, before=before, item_text=item_text,
+                                 tokenizer=tokenizer or base.tokenizer,
+                                 **stages)  # fmt: skip
     changes = {"mode": reasoning, "streams": reasoning_streams, "depth": reasoning_depth,
                "regulariser": reasoning_regulariser}  # fmt: skip
     try:

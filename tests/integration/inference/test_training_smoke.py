@@ -35,7 +35,7 @@ def trained(datasets_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def test_the_model_learns(trained: Path) -> None:
     metrics = json.loads((trained / "metrics.json").read_text())
     popular = metrics["most-popular"]
-    for name in ("CE-SASRec", "GR (NTP)", f"{metrics['refined_base']} + RSP"):
+    for name in ("CE-SASRec", "GR (NTP)", f"{metrics['refined_base']} + RSP", metrics["final"]):
         for split in ("valid", "test"):
             assert metrics[name][split]["recall@10"] > 1.2 * popular[split]["recall@10"], (name, split, metrics[name])
     assert metrics["semantic_ids"]["usage_l0"] > 0.9
@@ -60,17 +60,20 @@ def test_beam_search_returns_only_valid_unseen_items(trained: Path, datasets_dir
 def test_saved_directory_scores_the_same_again(trained: Path, datasets_dir: Path) -> None:
     metrics = json.loads((trained / "metrics.json").read_text())
     again = evaluate_saved(trained, datasets_dir)
-    saved = metrics[f"{metrics['refined_base']} + RSP"]["test"]
-    assert again["GR + RSP"]["recall@10"] == pytest.approx(saved["recall@10"], abs=1e-9)
+    assert metrics["final"].endswith("+ RSP + CE-SASRec fusion") and (trained / "fusion.pt").is_file()
+    for name in ("recall@10", "ndcg@10"):
+        assert again["GR + RSP + fusion"][name] == pytest.approx(metrics[metrics["final"]]["test"][name], abs=1e-9)
     assert set(json.loads((trained / "config.json").read_text())) >= {"pipeline", "dataset_fingerprint", "vocab_sizes"}
 
 
 def test_parallel_latent_reasoning_trains_and_its_directory_scores_the_same_again(datasets_dir: Path,
                                                                                    tmp_path: Path) -> None:  # fmt: skip
-    """PLR in both encoders (GR and CE-SASRec) through every stage: both still learn, and the saved directory
-    (its reasoning settings read back from config.json) re-scores the test split to the same numbers."""
+    """PLR in both encoders (GR and CE-SASRec), fused, without listwise DPO and the refined scorer (the full
+    preset's stages): both encoders still learn, and the saved directory (its reasoning settings read back from
+    config.json) re-scores the test split to the same numbers."""
     result = CliRunner().invoke(main, ["train", "--preset", "smoke", "--device", "cpu", "--models-dir", str(tmp_path),
-                                       "--reasoning", "plr", "--reasoning-in", "both", "--reasoning-streams", "2"],
+                                       "--reasoning", "plr", "--reasoning-in", "both", "--reasoning-streams", "2",
+                                       "--no-ldpo", "--no-rsp"],
                                 env={"FRESHREC_DATASETS_DIR": str(datasets_dir)})  # fmt: skip
     assert result.exit_code == 0, result.output
     (directory,) = tmp_path.iterdir()
@@ -80,6 +83,6 @@ def test_parallel_latent_reasoning_trains_and_its_directory_scores_the_same_agai
     popular = metrics["most-popular"]["test"]["recall@10"]
     for name in ("CE-SASRec", "GR (NTP)"):
         assert metrics[name]["test"]["recall@10"] > 1.2 * popular, (name, metrics[name])
+    assert metrics["final"] == "GR (NTP) + CE-SASRec fusion" and not (directory / "scorer.pt").exists()
     again = evaluate_saved(directory, datasets_dir)
-    saved = metrics[f"{metrics['refined_base']} + RSP"]["test"]
-    assert again["GR + RSP"]["recall@10"] == pytest.approx(saved["recall@10"], abs=1e-9)
+    assert again["GR + fusion"]["recall@10"] == pytest.approx(metrics[metrics["final"]]["test"]["recall@10"], abs=1e-9)

@@ -32,8 +32,8 @@ def candidates(loaded: artifacts.LoadedModel, name: str, step_model: StepModel |
     history = torch.randint(1, NUM_ITEMS + 1, (9, 12), generator=generator)
     history[:3, :8] = 0  # short histories
     seen = seen_mask([h[h > 0].numpy() for h in history], NUM_ITEMS)
-    reference = Retriever(loaded.model, loaded.trie, 20, loaded.scorer, loaded.gamma)
-    runtime = Retriever(loaded.model, loaded.trie, 20, loaded.scorer, loaded.gamma, step_model or make_runtime(name, loaded))
+    reference = loaded.retriever(20)
+    runtime = loaded.retriever(20, step_model or make_runtime(name, loaded))
     return seen, *reference.candidates(history, seen), *runtime.candidates(history, seen)
 
 
@@ -71,9 +71,9 @@ def test_cuda_runtime_steps_match_the_reference_off_the_gpu(loaded: artifacts.Lo
     generator = torch.Generator().manual_seed(2)
     history = torch.randint(1, NUM_ITEMS + 1, (5, 12), generator=generator)
     seen = seen_mask([h.numpy() for h in history], NUM_ITEMS)
-    reference = Retriever(loaded.model, loaded.trie, 20, loaded.scorer, loaded.gamma)
+    reference = loaded.retriever(20)
     runtime = CudaRuntime(loaded.model, torch.device("cpu"))
-    ported = Retriever(loaded.model, loaded.trie, 20, loaded.scorer, loaded.gamma, runtime)
+    ported = loaded.retriever(20, runtime)
     (want_items, want_scores), (got_items, got_scores) = reference.candidates(history, seen), ported.candidates(history, seen)
     assert torch.equal(got_items, want_items)
     torch.testing.assert_close(got_scores, want_scores)

@@ -11,7 +11,6 @@ import redis
 
 from inference import artifacts
 from inference.evaluation import top_k
-from inference.retriever import Retriever
 from inference.testing import tiny_model_dir
 from tests.integration.inference.serving.conftest import post, start_api, write_user
 
@@ -36,7 +35,7 @@ def test_served_top_k_equals_the_offline_evaluation(redis_client: redis.Redis, t
             assert status == 200 and body["source"] == "generative", body
             served[user] = [item["item_id"] for item in body["items"]]
     # the evaluation: model indices, histories cut to the model's length, everything seen masked, top-10 of beam 20
-    retriever = Retriever(loaded.model, loaded.trie, beam, loaded.scorer, loaded.gamma)
+    retriever = loaded.retriever(beam)
     indices = [loaded.items.to_index(histories[user]) for user in USERS]
     offline = top_k(retriever.recommend, indices, loaded.num_items, loaded.model.config.max_length)
     assert [served[user] for user in USERS] == [loaded.items.to_raw(row).tolist() for row in offline]

@@ -26,7 +26,7 @@ from inference.evaluation import evaluate, seen_mask
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import make_pairs, train_ntp
 from inference.model_dirs import newest_model
-from inference.pipeline import PipelineConfig
+from inference.pipeline import PipelineConfig, validation_users
 from inference.retriever import Retriever
 from inference.sequences import leave_one_out, load_sequences, pad_left, training_pairs
 from infra.config import load_settings
@@ -61,9 +61,7 @@ def main() -> None:
     source = artifacts.load(args.model or newest_model(settings.models_dir))
     data = load_sequences(source.config["pipeline"]["dataset"], settings.datasets_dir, settings.archives_dir)
     split, n = leave_one_out(data), data.num_items
-    rng = np.random.default_rng(0)
-    pick = np.sort(rng.choice(len(split.valid_target), 4000, replace=False))
-    valid_h, valid_t = [split.valid_history[i] for i in pick], split.valid_target[pick]
+    valid_h, valid_t = validation_users(split, 4000, 0)
     train = dataclasses.replace(PipelineConfig().gr_train, epochs=args.epochs)
     base = GRConfig(**source.config["gr"])
     known = {

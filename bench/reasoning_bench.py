@@ -18,7 +18,6 @@ import dataclasses
 import re
 import time
 
-import numpy as np
 import torch
 
 from bench.hybrid_input_bench import latency_ms
@@ -27,7 +26,7 @@ from inference.generative import GenerativeRetrieval
 from inference.gr_training import make_pairs, train_ntp
 from inference.item_embeddings import item_embeddings
 from inference.latent_reasoning import ReasoningConfig
-from inference.pipeline import PRESETS, semantic_ids, train_sasrec
+from inference.pipeline import PRESETS, semantic_ids, train_sasrec, validation_users
 from inference.retriever import Retriever
 from inference.sequences import leave_one_out, load_sequences, training_pairs
 from inference.trie import SemanticIdTrie
@@ -59,8 +58,7 @@ def main() -> None:
     settings, preset, device = load_settings(), PRESETS["full"], torch.device("cpu")
     data = load_sequences(args.dataset, settings.datasets_dir, settings.archives_dir)
     split, n = leave_one_out(data), data.num_items
-    pick = np.sort(np.random.default_rng(0).choice(len(split.valid_target), min(4000, len(split.valid_target)), replace=False))
-    valid_h, valid_t = [split.valid_history[i] for i in pick], split.valid_target[pick]
+    valid_h, valid_t = validation_users(split, preset.valid_users, 0)
     rows, item_table = [], None
     sasrec_train = dataclasses.replace(preset.sasrec_train, epochs=args.sasrec_epochs)
     for variant in args.sasrec.split(","):

@@ -24,7 +24,7 @@ from inference.generative import GenerativeRetrieval
 from inference.gr_training import FrozenBeams
 from inference.layers import Dropout
 from inference.model_dirs import newest_model
-from inference.pipeline import PRESETS
+from inference.pipeline import PRESETS, validation_users
 from inference.retriever import Retriever
 from inference.sequences import leave_one_out, load_sequences, training_pairs, trim_left
 from inference.training import length_batches
@@ -82,9 +82,7 @@ def main() -> None:
     print(f"GR next-token step, batch 256, {args.steps} steps x {args.rounds} rounds (median): nn.Dropout {base:.1f} ms, "
           f"layers.Dropout {ours:.1f} ms -> {base / ours:.2f}x")  # fmt: skip
 
-    rng = np.random.default_rng(0)
-    pick = np.sort(rng.choice(len(split.valid_target), 4000, replace=False))
-    valid_h, valid_t = [split.valid_history[i] for i in pick], split.valid_target[pick]
+    valid_h, valid_t = validation_users(split, 4000, 0)
     n, length, lam = data.num_items, loaded.model.config.max_length, config.scorer.candidates
     started = time.perf_counter()
     fresh = evaluate(Retriever(loaded.model, loaded.trie, lam, loaded.scorer, loaded.gamma).recommend, valid_h, valid_t, n, length)

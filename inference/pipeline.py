@@ -44,6 +44,7 @@ from inference.semantic_ids import SemanticIds, residual_kmeans
 from inference.sequences import (
     SequenceDataError,
     Sequences,
+    Split,
     leave_one_out,
     load_sequences,
     next_interactions,
@@ -168,6 +169,12 @@ def load_training_data(dataset: str, before: str | None, datasets_dir: Path, arc
     return load_sequences(dataset, datasets_dir, archives_dir, before)
 
 
+def validation_users(split: Split, users: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """The fixed random subset of validation users model selection scores: (histories, targets)."""
+    pick = np.sort(np.random.default_rng(seed).choice(len(split.valid_target), min(users, len(split.valid_target)), replace=False))
+    return [split.valid_history[i] for i in pick], split.valid_target[pick]
+
+
 def train_sasrec(config: SASRecConfig, train: TrainConfig, sequences: list[np.ndarray], num_items: int,
                  validate: Callable[[Recommender], dict[str, float]], device: torch.device,
                  ) -> tuple[SASRec, Recommender, Curve]:  # fmt: skip
@@ -211,10 +218,7 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
         data = data.dense_subset(*config.subset)
     split = leave_one_out(data)
     n = data.num_items
-    rng = np.random.default_rng(config.seed)
-    valid_pick = np.sort(rng.choice(len(split.valid_target), min(config.valid_users, len(split.valid_target)), replace=False))
-    valid_h = [split.valid_history[i] for i in valid_pick]
-    valid_t = split.valid_target[valid_pick]
+    valid_h, valid_t = validation_users(split, config.valid_users, config.seed)
     metrics: dict[str, Any] = {"dataset": {"name": data.name, "users": len(data.users), "items": n,
                                            "interactions": data.num_interactions, "fingerprint": data.fingerprint}}  # fmt: skip
     curves: dict[str, Any] = {}

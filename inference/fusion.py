@@ -8,8 +8,9 @@ log-probabilities ranks better than either: on Beauty's validation users NDCG@10
     ρ · s_RSP(y) + γ · log π(y | x) + δ · log p_SASRec(y | x)
 
 over the λ beams and CE-SASRec's top-κ unseen items not already among them; log π of a joined item is teacher-forced
-over the encoder memory the search computed (one decoder pass per joined item: what fusion costs the service). The weights and κ are chosen on validation (`choose_weights`), from a
-grid that holds the un-fused models too (δ = 0, κ = 0), so fusion is kept only where validation says it helps.
+over the encoder memory the search computed (one decoder pass per joined item: what fusion costs the service).
+The weights and κ are chosen on validation (`choose_weights`), from a grid that holds the un-fused models too
+(δ = 0, κ = 0), so fusion is kept only where validation says it helps.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from torch import Tensor
 from inference.metrics import ranking_metrics
 from inference.sasrec import SASRec
 
+KAPPA = 10
+"""CE-SASRec's top items joined to the beams by default: on Beauty 10 rank as well as 50 (validation and test alike,
+docs/model.md) at a fifth of the serving cost (each joined item's log π is one teacher-forced decode)."""
+
 
 @dataclass(frozen=True)
 class FusionWeights:
@@ -33,7 +38,7 @@ class FusionWeights:
     """γ: the GR's log π."""
     sasrec: float = 1.0
     """δ: CE-SASRec's log-probability (log-softmax over every item)."""
-    joined: int = 50
+    joined: int = KAPPA
     """κ: CE-SASRec's top unseen items joined to the beams (0: the beams alone)."""
 
     def to_dict(self) -> dict[str, float]:

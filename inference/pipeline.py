@@ -22,7 +22,7 @@ import torch
 
 from inference import artifacts
 from inference.evaluation import Recommender, evaluate, top_k_unseen
-from inference.fusion import Fusion, FusionWeights, choose_weights
+from inference.fusion import KAPPA, Fusion, FusionWeights, choose_weights
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import (
     FrozenBeams,
@@ -59,11 +59,6 @@ from inference.training import Curve, TrainConfig, fit
 from inference.trie import SemanticIdTrie
 
 log = logging.getLogger(__name__)
-
-
-KAPPA = 10
-"""CE-SASRec's top items joined to the beams by default: on Beauty 10 rank as well as 50 (validation and test alike,
-docs/model.md) at a fifth of the serving cost (each joined item's log π is one teacher-forced decode)."""
 
 
 @dataclass

@@ -60,7 +60,8 @@ def train(settings: Settings, preset: str, dataset: str, source: str, before: st
 
     import torch
 
-    from inference.pipeline import KAPPA, PRESETS, STORE, run, with_reasoning
+    from inference.fusion import KAPPA
+    from inference.pipeline import PRESETS, STORE, run, with_reasoning
     from inference.report import results_table
     from inference.sequences import SequenceDataError
     from inference.text_embeddings import TextEncoderMissing

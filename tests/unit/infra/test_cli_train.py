@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from inference import pipeline
-from inference.pipeline import KAPPA, PRESETS, PipelineConfig
+from inference.fusion import KAPPA
+from inference.pipeline import PRESETS, PipelineConfig
 from infra.cli import main
 
 

@@ -129,11 +129,12 @@ class GenerativeRetrieval(nn.Module):
     def _hybrid_layout(self, history: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(history padded to > m columns, per-older-item slot weights (B, L - m, K), token padding (B, K + m))."""
         k, m = self.config.hybrid_slots, self.config.hybrid_recent
-        if history.shape[1] <= m:  # no older items: every slot empty
-            history = F.pad(history, (m + 1 - history.shape[1], 0))
+        # m + 1 padding columns whatever the length (at least one older column; padding weighs nothing), and ages
+        # from a cumulative sum: no Python branch or size for an ONNX trace to bake in at the export's length
+        history = F.pad(history, (m + 1, 0))
         present = history != 0
         older = present[:, :-m].float()
-        age = torch.arange(older.shape[1], 0, -1, device=history.device).float()
+        age = torch.ones_like(older[0]).flip(0).cumsum(0).flip(0)
         weights = F.one_hot(self.codes[history[:, :-m], 0] % k, k).float() * (older * self.config.hybrid_decay**age)[..., None]
         return history, weights, torch.cat([weights.sum(1) == 0, ~present[:, -m:]], dim=1)
 

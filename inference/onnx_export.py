@@ -44,9 +44,10 @@ class NextStepGraph(_Graph):
 
 
 GRAPHS = ("encoder.onnx", "first_step.onnx", "next_step.onnx")
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 """Bumped whenever the graphs' inputs, outputs or meaning change: a model directory's older export is rebuilt
-(`exported`), never run against a beam search that expects something else (v2: per-level logits)."""
+(`exported`), never run against a beam search that expects something else (v2: per-level logits; v3: the hybrid
+input's older items weighted right at any history length)."""
 STAMP = "export.json"
 
 

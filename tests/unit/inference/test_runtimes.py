@@ -20,9 +20,11 @@ from inference.testing import tiny_model_dir
 NUM_ITEMS = 300
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> artifacts.LoadedModel:
-    return artifacts.load(tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny", NUM_ITEMS))
+@pytest.fixture(scope="module", params=["raw", "hybrid"])
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> artifacts.LoadedModel:
+    """The raw-input model and the hybrid-input one (its m = 5 recent items: longer than the export's history)."""
+    directory = tmp_path_factory.mktemp("models") / request.param
+    return artifacts.load(tiny_model_dir(directory, NUM_ITEMS, hybrid=request.param == "hybrid"))
 
 
 def candidates(loaded: artifacts.LoadedModel, name: str, step_model: StepModel | None = None) -> tuple[torch.Tensor, ...]:

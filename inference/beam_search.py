@@ -1,4 +1,5 @@
-"""Trie-constrained beam search over semantic ids, vectorised over requests x beams (no Python loop per item).
+"""Trie-constrained beam search over semantic ids, vectorised over requests x beams (no Python loop per item), and
+the log π of given items through the same decoder steps (`step_log_prob`).
 
 At each level the decoder scores every code for every beam at once; codes with no valid continuation in the trie,
 or under which every item has been seen by the user, get -inf before the global top-B per request. Output:
@@ -60,3 +61,22 @@ def beam_search(
             rows = (parent + torch.arange(n, device=parent.device)[:, None] * width).flatten()
             logits, cache = model.next_step(memory, history, code, level, cache, rows)
     return nodes.clamp(min=0).long(), scores, memory
+
+
+@torch.no_grad()
+def step_log_prob(model: StepModel, memory: Tensor, history: Tensor, codes: Tensor) -> Tensor:
+    """log π of K given items per request, teacher-forced through the step contract: codes (N, K, levels) -> (N, K).
+
+    The same value as the reference `GenerativeRetrieval.sequence_log_prob` (its parity test), computed as the
+    search computes a beam's score (one cached decoder step per level, the level's head rows only) on whatever runtime
+    ran the search, over the memory it returned: scoring items the search did not find costs K beams' decode."""
+    n, k, levels = codes.shape
+    logits, cache = model.first_step(memory, history)
+    total = F.log_softmax(logits, dim=-1).gather(1, codes[:, :, 0])
+    rows = torch.arange(n, device=codes.device).repeat_interleave(k)  # each item continues its request's BOS row
+    for level in range(levels - 1):
+        logits, cache = model.next_step(memory, history, codes[:, :, level], level, cache, rows)
+        logp = F.log_softmax(logits, dim=-1).view(n, k, -1)
+        total = total + logp.gather(2, codes[:, :, level + 1 : level + 2]).squeeze(2)
+        rows = torch.arange(n * k, device=codes.device)
+    return total

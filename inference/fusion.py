@@ -8,7 +8,8 @@ log-probabilities ranks better than either: on Beauty's validation users NDCG@10
     ρ · s_RSP(y) + γ · log π(y | x) + δ · log p_SASRec(y | x)
 
 over the λ beams and CE-SASRec's top-κ unseen items not already among them; log π of a joined item is teacher-forced
-over the encoder memory the search computed (one decoder pass per joined item: what fusion costs the service).
+through the decoder steps of the runtime that ran the search, over the memory it computed (`beam_search.
+step_log_prob`: κ more beams' decode per request, what fusion costs the service beside one CE-SASRec pass).
 The weights and κ are chosen on validation (`choose_weights`), from a grid that holds the un-fused models too
 (δ = 0, κ = 0), so fusion is kept only where validation says it helps.
 """
@@ -113,4 +114,3 @@ def choose_weights(batches: list[Candidates], targets: np.ndarray, metric: str =
         tried.append({**weights.to_dict(), **ranking_metrics(ranked, targets)})
     best = max(tried, key=lambda row: row[metric])
     return FusionWeights(best["refined"], best["gr"], best["sasrec"], int(best["joined"])), tried
-

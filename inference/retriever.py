@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from inference.beam_search import StepModel, beam_search
+from inference.beam_search import StepModel, beam_search, step_log_prob
 from inference.fusion import Candidates, Fusion
 from inference.generative import GenerativeRetrieval
 from inference.refined_scorer import RefinedScorer
@@ -18,9 +18,9 @@ from inference.trie import SemanticIdTrie
 class Retriever:
     """GR (+ optional refined scorer, + optional fusion) as a recommender: beam λ, then the final score.
 
-    `runtime` runs the beam search (default: the PyTorch model itself; serving passes an exported one); the refined
-    scorer, CE-SASRec and log π of joined items always run in PyTorch on the runtime's encoder memory (O(λ·L·d) and
-    one CE-SASRec pass, small next to the search). With `fusion`, its weights replace γ."""
+    `runtime` runs the beam search and the log π of joined items (default: the PyTorch model itself; serving passes an
+    exported one); the refined scorer and CE-SASRec run in PyTorch on the runtime's encoder memory (O(λ·L·d) and one
+    CE-SASRec pass, small next to the search). With `fusion`, its weights replace γ."""
 
     def __init__(self, model: GenerativeRetrieval, trie: SemanticIdTrie, beam: int, scorer: RefinedScorer | None = None,
                  gamma: Tensor | None = None, runtime: StepModel | None = None, fusion: Fusion | None = None) -> None:  # fmt: skip
@@ -60,7 +60,8 @@ class Retriever:
         mask = self.model.memory_mask(history)
         extra_logp = logp.new_empty(len(items), 0)
         if extra.shape[1]:
-            extra_logp = self.model.sequence_log_prob(memory, mask, extra.clamp(min=1)).masked_fill(extra == 0, -torch.inf)
+            codes = self.model.codes[extra]  # an empty slot (item 0) decodes the padding row's codes, then drops
+            extra_logp = step_log_prob(self.runtime, memory, history, codes).masked_fill(extra == 0, -torch.inf)
         joined = torch.cat([items, extra], dim=1)
         refined = None if self.scorer is None else self.scorer(self.model, memory, mask, joined).float()
         return Candidates(joined, items.shape[1], torch.cat([logp, extra_logp], dim=1).float(), log_probs.gather(1, joined),

@@ -1,11 +1,12 @@
-"""Constrained beam search returns only valid, unseen items, ranked by the model's own sequence log-probability."""
+"""Constrained beam search returns only valid, unseen items, ranked by the model's own sequence log-probability; the
+step contract's teacher forcing (`step_log_prob`) equals the reference's one-pass `sequence_log_prob`."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from inference.beam_search import beam_search
+from inference.beam_search import beam_search, step_log_prob
 from inference.evaluation import seen_mask
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.semantic_ids import residual_kmeans
@@ -60,3 +61,14 @@ def test_fewer_valid_items_than_beams_leaves_empty_slots() -> None:
     seen[0, 10] = False
     items, scores, _ = beam_search(model, trie, history, seen, beam=5)
     assert int(items[0, 0]) == 10 and torch.isinf(scores[0, 1:]).all() and (items[0, 1:] == 0).all()
+
+
+def test_step_log_prob_equals_the_reference_teacher_forcing() -> None:
+    model, trie = setup(3)
+    rng = np.random.default_rng(3)
+    history = torch.from_numpy(rng.integers(0, NUM_ITEMS + 1, (6, 10)))
+    items = torch.from_numpy(rng.integers(1, NUM_ITEMS + 1, (6, 7)))
+    memory, mask = model.encode(history)
+    stepped = step_log_prob(model, memory, history, model.codes[items])
+    assert stepped.shape == (6, 7) and stepped.lt(0).all()
+    torch.testing.assert_close(stepped, model.sequence_log_prob(memory, mask, items), atol=1e-5, rtol=1e-5)

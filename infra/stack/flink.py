@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,8 @@ class LocalFlinkCluster:
             self.jobmanager.wait_until(self.healthy, timeout, "serving with its TaskManagers")
             return False
         s = self.settings
+        if all(p.pid() is None for p in (self.jobmanager, *self.taskmanagers)):  # what a killed earlier run left
+            shutil.rmtree(self.tmp, ignore_errors=True)
         env = self._environment()
         scripts = flink_home() / "bin"
         if self.jobmanager.pid() is None:
@@ -67,13 +70,19 @@ class LocalFlinkCluster:
     def overview(self) -> dict[str, Any] | None:
         return overview(self.settings.jobmanager)
 
+    @property
+    def tmp(self) -> Path:
+        """The processes' `io.tmp.dirs` (the RPC system's jar, blob and network buffers' files): Flink removes them on
+        a clean stop only, so under the cluster's own folder, emptied by the next start, rather than in /tmp."""
+        return self.home / "tmp"
+
     def _environment(self) -> dict[str, str]:
         conf, logs = self.home / "conf", self.home / "log"
-        conf.mkdir(parents=True, exist_ok=True)
-        logs.mkdir(parents=True, exist_ok=True)
+        for folder in (conf, logs, self.tmp):
+            folder.mkdir(parents=True, exist_ok=True)
         shipped = flink_home() / "conf"
         config = yaml.safe_load((shipped / "config.yaml").read_text())
-        for key, value in cluster_options(self.settings).items():
+        for key, value in (cluster_options(self.settings) | {"io.tmp.dirs": str(self.tmp.resolve())}).items():
             *path, leaf = key.split(".")
             node = config
             for name in path:

@@ -1,10 +1,13 @@
 """The behavior job submitted to a standalone Flink session cluster (`--jobmanager`): it runs there, not in this
 process, and every user's state equals the reference; the cluster's processes serve their metrics for Prometheus
-(`flink.metrics_ports`)."""
+(`flink.metrics_ports`); as local processes, they keep their temporary files in the cluster's own folder, not in
+the machine's temp folder (where a killed cluster would leave them for good)."""
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -55,3 +58,9 @@ def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: Fl
     served = b"".join(urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
                       for port in str(flink_cluster.settings.metrics_ports).split(","))  # fmt: skip
     assert b"\nflink_jobmanager_numRegisteredTaskManagers{" in served and b"\nflink_taskmanager_Status_JVM_" in served
+
+    if flink_cluster.backend == "local":  # each JVM holds the RPC system's jar it copied into its io.tmp.dirs
+        jars = [Path(os.readlink(fd)) for pid in flink_cluster.pids for fd in Path(f"/proc/{pid}/fd").iterdir()
+                if "flink-rpc" in os.readlink(fd)]  # fmt: skip
+        assert len(jars) == len(flink_cluster.pids), jars
+        assert all(jar.parent != Path(tempfile.gettempdir()) and jar.parent.name == "tmp" for jar in jars), jars

@@ -63,7 +63,10 @@ def test_a_checkpoint_of_the_previous_release_restores_every_user(
     current = job.command
     # -P: the previous release's modules, not the working directory's
     job.command = [sys.executable, "-P", "-c", "from infra.cli import main; main()", *current[1:]]
-    job.env = {**job.env, "PYTHONPATH": str(previous_release)}
+    # the previous release knows no `JobConfig.tmp_dir`: its JVM's temp folder (the default of Flink's io.tmp.dirs,
+    # which a killed job leaves behind) in this test's folder, not the machine's
+    (jvm_tmp := tmp_path / "jvm-tmp").mkdir()
+    job.env = {**job.env, "PYTHONPATH": str(previous_release), "JAVA_TOOL_OPTIONS": f"-Djava.io.tmpdir={jvm_tmp}"}
     first = 55_000
     job.launch()
     try:
@@ -75,7 +78,7 @@ def test_a_checkpoint_of_the_previous_release_restores_every_user(
     assert resumed_from is not None
     assert serializers(resumed_from) == {b"PojoSerializerSnapshot"}, "the first part did not run the previous job"
 
-    job.command, job.env = current, {k: v for k, v in job.env.items() if k != "PYTHONPATH"}
+    job.command, job.env = current, {k: v for k, v in job.env.items() if k not in ("PYTHONPATH", "JAVA_TOOL_OPTIONS")}
     job.launch()
     try:
         produce(kafka.bootstrap_servers, job.topics["clicks"], table.slice(first))

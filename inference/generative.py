@@ -127,14 +127,15 @@ class GenerativeRetrieval(nn.Module):
         return torch.cat([slots, recent], dim=1), padding
 
     def _hybrid_layout(self, history: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(history padded to > m columns, per-older-item slot weights (B, L - m, K), token padding (B, K + m))."""
+        """(history with m + 1 padding columns in front, per-older-column slot weights (B, L + 1, K), token padding
+        (B, K + m)) for a (B, L) history."""
         k, m = self.config.hybrid_slots, self.config.hybrid_recent
         # m + 1 padding columns whatever the length (at least one older column; padding weighs nothing), and ages
         # from a cumulative sum: no Python branch or size for an ONNX trace to bake in at the export's length
         history = F.pad(history, (m + 1, 0))
         present = history != 0
         older = present[:, :-m].float()
-        age = torch.ones_like(older[0]).flip(0).cumsum(0).flip(0)
+        age = torch.ones_like(older[0]).cumsum(0).flip(0)  # n, ..., 1 for n older columns
         weights = F.one_hot(self.codes[history[:, :-m], 0] % k, k).float() * (older * self.config.hybrid_decay**age)[..., None]
         return history, weights, torch.cat([weights.sum(1) == 0, ~present[:, -m:]], dim=1)
 

@@ -57,13 +57,14 @@ class Retriever:
         assert self.fusion is not None
         log_probs = self.fusion.log_probs(history, seen)
         extra = self.fusion.joined(items, log_probs, self.fusion.weights.joined)
-        mask = self.model.memory_mask(history)
         extra_logp = logp.new_empty(len(items), 0)
         if extra.shape[1]:
             codes = self.model.codes[extra]  # an empty slot (item 0) decodes the padding row's codes, then drops
             extra_logp = step_log_prob(self.runtime, memory, history, codes).masked_fill(extra == 0, -torch.inf)
         joined = torch.cat([items, extra], dim=1)
-        refined = None if self.scorer is None else self.scorer(self.model, memory, mask, joined).float()
+        refined = None
+        if self.scorer is not None:
+            refined = self.scorer(self.model, memory, self.model.memory_mask(history), joined).float()
         return Candidates(joined, items.shape[1], torch.cat([logp, extra_logp], dim=1).float(), log_probs.gather(1, joined),
                           refined)  # fmt: skip
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -69,8 +70,10 @@ class LoadedModel:
 
 
 def run_name(dataset: str, config: dict[str, Any]) -> str:
+    """`<dataset>-<UTC time>-<config digest>`, the dataset's name made safe for a path (amazon:Toys -> amazon-toys)."""
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return f"{dataset}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest}"
+    safe = re.sub(r"[^a-z0-9_.]+", "-", dataset.lower())
+    return f"{safe}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest}"
 
 
 def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, items: ItemVocabulary, popularity: np.ndarray,

@@ -245,7 +245,7 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
     embeddings = item_embeddings(sasrec.items.weight.detach().float().cpu().numpy(), data.item_attributes, texts=texts)
     sid, facts = semantic_ids(config, embeddings)
     vocab = [config.codebook_size] * config.code_levels + [sid.collision_size]
-    content = f"text ({TEXT_MODEL})" if texts is not None else "attributes"
+    content = f"text ({TEXT_MODEL})" if texts is not None else "attributes" if any(data.item_attributes) else "none"
     metrics["semantic_ids"] = {**sid.stats(), **facts, "content": content}
     trie = SemanticIdTrie(sid.codes, vocab).to(device)
     timings["semantic_ids_s"] = time.perf_counter() - tick

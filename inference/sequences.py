@@ -8,7 +8,6 @@ a dataset's own ids are not (Taobao, a dense subset), `raw_item_ids` maps back t
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,15 +18,26 @@ import pyarrow.compute as pc
 
 from feature_store.offline.event_log import chronological
 from inference.item_vocabulary import NO_CATEGORY, ItemVocabulary
-from sources.datasets import TAOBAO_FILES, read_taobao, utc_ms
+from sources.datasets import (
+    AMAZON_PREFIX,
+    TAOBAO_FILES,
+    AmazonFiles,
+    DatasetError,
+    amazon_category,
+    amazon_files,
+    read_item_attributes,
+    read_taobao,
+    read_user_sequences,
+    utc_ms,
+)
 from sources.movielens import GENRES, read_movielens
 
 if TYPE_CHECKING:
     from torch import Tensor
 
 DATASETS = ("beauty", "movielens", "taobao")
-BEAUTY_FILE = "amazon/Beauty.txt"
-BEAUTY_ATTRIBUTES = "amazon/Beauty_item2attributes.json"
+"""The named datasets; `amazon:<Category>` reads any Amazon category in the S3-Rec layout besides Beauty
+(`sources.datasets.amazon_files`)."""
 BEHAVIOR_STRENGTH = {"PV": 0, "CART": 1, "FAV": 1, "BUY": 2}
 """RankGR's preference order of logged behaviours: buy ≻ cart / fav ≻ click (pv)."""
 
@@ -111,28 +121,19 @@ class Split:
     """aligned with `train` where the dataset logs behaviour types."""
 
 
-def load_beauty(datasets_dir: Path) -> Sequences:
-    path, attributes_path = datasets_dir / BEAUTY_FILE, datasets_dir / BEAUTY_ATTRIBUTES
-    if not path.is_file():
-        raise SequenceDataError(f"{path} not found: set datasets_dir to the shared datasets folder")
-    digest = hashlib.sha256()
-    users = []
-    with path.open("rb") as lines:
-        for number, line in enumerate(lines, 1):
-            digest.update(line)
-            parts = line.split()
-            if len(parts) < 2:
-                raise SequenceDataError(f"{path}:{number}: expected 'user item item ...'")
-            users.append(np.array(parts[1:], dtype=np.int64))
+def load_amazon(files: AmazonFiles) -> Sequences:
+    """An Amazon category's sequences (users in file order) and, where the category has them, its items' attribute
+    ids (brand and category tokens)."""
+    users = read_user_sequences(files.sequences)[1]
     num_items = int(max(int(s.max()) for s in users))
     attributes: list[list[int]] = [[] for _ in range(num_items + 1)]
-    if attributes_path.is_file():
-        raw = attributes_path.read_bytes()
-        digest.update(raw)
-        for item, values in json.loads(raw).items():
-            if int(item) <= num_items:
-                attributes[int(item)] = [int(v) for v in values]
-    return Sequences("beauty", users, num_items, digest.hexdigest(), attributes)
+    digest = hashlib.sha256(files.sequences.read_bytes())
+    if files.attributes:
+        digest.update(files.attributes.read_bytes())
+        for item, values in read_item_attributes(files.attributes).items():
+            if 0 < item <= num_items:
+                attributes[item] = values
+    return Sequences(files.dataset, users, num_items, digest.hexdigest(), attributes)
 
 
 def load_movielens(archive: Path, before: str | None = None) -> Sequences:
@@ -199,11 +200,15 @@ def load_taobao(datasets_dir: Path) -> Sequences:
 
 
 def load_sequences(name: str, datasets_dir: Path, archives_dir: Path | None = None, before: str | None = None) -> Sequences:
-    """A dataset of `DATASETS` by name (MovieLens from its fetched archive in `archives_dir`)."""
-    if name == "beauty":
+    """A dataset of `DATASETS` or an `amazon:<Category>` by name (MovieLens from its fetched archive in
+    `archives_dir`)."""
+    if (category := amazon_category(name)) is not None:
         if before:
-            raise SequenceDataError("Beauty has no timestamps: it cannot be split in time")
-        return load_beauty(datasets_dir)
+            raise SequenceDataError(f"Amazon {category} has no timestamps: it cannot be split in time")
+        try:
+            return load_amazon(amazon_files(datasets_dir, category))
+        except DatasetError as exc:
+            raise SequenceDataError(str(exc)) from exc
     if name == "taobao":
         if before:
             raise SequenceDataError("the Taobao sample is split leave-one-out, not in time")
@@ -214,7 +219,7 @@ def load_sequences(name: str, datasets_dir: Path, archives_dir: Path | None = No
         if archives_dir is None:
             raise SequenceDataError("movielens is read from its fetched archive: archives_dir is needed")
         return load_movielens(archives_dir / ARCHIVE, before)
-    raise SequenceDataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    raise SequenceDataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or {AMAZON_PREFIX}<Category>")
 
 
 def leave_one_out(data: Sequences, min_length: int = 3) -> Split:

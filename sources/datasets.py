@@ -22,18 +22,91 @@ from sources.movielens import ARCHIVE as MOVIELENS_ARCHIVE
 from sources.movielens import read_movielens
 
 BEHAVIORS = ("PV", "CART", "FAV", "BUY")
-BEAUTY_T0_MS = 1_388_534_400_000  # 2014-01-01T00:00:00Z
+AMAZON_T0_MS = 1_388_534_400_000  # 2014-01-01T00:00:00Z
 DAY_MS = 86_400_000
+AMAZON_DIR = "amazon"
+AMAZON_PREFIX = "amazon:"
+BEAUTY = "Beauty"
 
 TAOBAO_FILES = {
     "taobao-2h": "taobao/UserBehavior_timeslice_2h_jasonwang1.csv",
     "taobao-head": "taobao/UserBehavior_head4321_fattydelivery.csv",
 }
 DATASETS = (*TAOBAO_FILES, "beauty", "movielens", "synthetic")
+"""The named datasets; besides them, `amazon:<Category>` names any Amazon category in the S3-Rec layout
+(`amazon_files`)."""
 
 
 class DatasetError(ValueError):
     """A dataset is missing, unknown or malformed."""
+
+
+@dataclass(frozen=True)
+class AmazonFiles:
+    """An Amazon review category as the S3-Rec / ICLRec preprocessing publishes it: `<Category>.txt`, one line per
+    user (`user item item ...`, items in time order, ids from 1), and, where there is one,
+    `<Category>_item2attributes.json` (item id -> attribute ids)."""
+
+    category: str
+    sequences: Path
+    attributes: Path | None
+
+    @property
+    def dataset(self) -> str:
+        """The dataset's name: `beauty`, or `amazon:<Category>` as the file spells it."""
+        return "beauty" if self.category == BEAUTY else AMAZON_PREFIX + self.category
+
+
+def amazon_category(name: str) -> str | None:
+    """The Amazon category a dataset name reads (`beauty`: Beauty; `amazon:<Category>`), None for other names."""
+    if name == "beauty":
+        return BEAUTY
+    category = name.removeprefix(AMAZON_PREFIX)
+    return category if category != name and category else None
+
+
+def amazon_files(datasets_dir: Path, category: str) -> AmazonFiles:
+    """A category's files in `datasets_dir`/amazon, its name matched without case (`amazon:toys_and_games` reads
+    Toys_and_Games.txt); a DatasetError naming the categories that are there when it is not."""
+    folder = datasets_dir / AMAZON_DIR
+    present = sorted(p for p in folder.glob("*.txt") if not p.stem.upper().startswith(("LICENSE", "README")))
+    found = next((p for p in present if p.stem.lower() == category.lower()), None)
+    if found is None:
+        there = ", ".join(AMAZON_PREFIX + p.stem for p in present) or "none"
+        raise DatasetError(f"{folder / category}.txt not found (categories there: {there}): put a category's S3-Rec "
+                           "files there, or set FRESHREC_DATASETS_DIR (or datasets_dir in freshrec.yaml) to the "
+                           "datasets folder")  # fmt: skip
+    attributes = found.with_name(f"{found.stem}_item2attributes.json")
+    return AmazonFiles(found.stem, found, attributes if attributes.is_file() else None)
+
+
+def read_user_sequences(path: Path) -> tuple[np.ndarray, list[np.ndarray]]:
+    """An S3-Rec sequence file: (user ids, each user's item ids in file order); a DatasetError naming the first
+    malformed line."""
+    users, items = [], []
+    for number, line in enumerate(path.read_bytes().splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            values = np.array(fields, dtype=np.int64)
+        except ValueError:
+            values = np.zeros(0, dtype=np.int64)
+        if len(values) < 2 or values[1:].min() < 1:
+            raise DatasetError(f"{path}:{number}: expected 'user item item ...' with integer item ids >= 1")
+        users.append(int(values[0]))
+        items.append(values[1:])
+    if not items:
+        raise DatasetError(f"{path} holds no user")
+    return np.array(users, dtype=np.int64), items
+
+
+def read_item_attributes(path: Path) -> dict[int, list[int]]:
+    """An S3-Rec item2attributes file: item id -> attribute ids."""
+    try:
+        return {int(item): [int(v) for v in values] for item, values in json.loads(path.read_bytes()).items()}
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise DatasetError(f"{path}: expected a JSON object of item id -> list of attribute ids ({exc})") from exc
 
 
 class ClickSource(Protocol):
@@ -118,9 +191,9 @@ def load(name: str, datasets_dir: Path, *, num_events: int = 1_000_000, seed: in
         return SyntheticSource(num_events=num_events, seed=seed)
     if name in TAOBAO_FILES:
         return TableSource(name, read_taobao(_existing(datasets_dir / TAOBAO_FILES[name]), name))
-    if name == "beauty":
-        amazon = datasets_dir / "amazon"
-        return TableSource(name, read_beauty(_existing(amazon / "Beauty.txt"), _existing(amazon / "Beauty_item2attributes.json")))
+    if (category := amazon_category(name)) is not None:
+        files = amazon_files(datasets_dir, category)
+        return TableSource(files.dataset, read_amazon(files))
     if name == "movielens":
         if archives_dir is None:
             raise DatasetError("movielens is read from its fetched archive: pass archives_dir")
@@ -128,7 +201,7 @@ def load(name: str, datasets_dir: Path, *, num_events: int = 1_000_000, seed: in
         if not archive.is_file():
             raise DatasetError(f"{archive} not found: run `freshrec datasets fetch movielens` (scripts/setup.sh does)")
         return TableSource(name, read_movielens(archive).events)
-    raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or {AMAZON_PREFIX}<Category>")
 
 
 def utc_ms(day: str) -> int:
@@ -183,33 +256,30 @@ def read_taobao(path: Path, tag: str) -> pa.Table:
     return _time_ordered(table)
 
 
-def read_beauty(sequences: Path, attributes: Path) -> pa.Table:
-    """Amazon Beauty 5-core: one line per user, items in time order, no timestamps.
+def read_amazon(files: AmazonFiles) -> pa.Table:
+    """An Amazon category's reviews as click events; the files have no timestamps.
 
     Synthetic time rule: the k-th item (k = 0, 1, ...) of user u happens at 2014-01-01T00:00Z + k days + u seconds.
     Users stay in their own order and interleave globally. Each review implies a purchase, so behaviour is BUY; the
     category is the item's first attribute id (an anonymised brand/category token), 0 when it has none.
     """
-    users, items, positions = [], [], []
-    for line in sequences.read_text().splitlines():
-        fields = line.split()
-        if not fields:
-            continue
-        seq = [int(x) for x in fields[1:]]
-        users += [int(fields[0])] * len(seq)
-        items += seq
-        positions += range(len(seq))
-    first_attr = {int(k): (v[0] if v else 0) for k, v in json.loads(attributes.read_text()).items()}
-    user = np.asarray(users, dtype=np.int64)
-    item = np.asarray(items, dtype=np.int64)
+    users, sequences = read_user_sequences(files.sequences)
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    item = np.concatenate(sequences)
+    user = np.repeat(users, lengths)
+    positions = np.arange(len(item), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    first = np.zeros(int(item.max()) + 1, dtype=np.int64)
+    for i, values in (read_item_attributes(files.attributes) if files.attributes else {}).items():
+        if 0 <= i < len(first) and values:
+            first[i] = values[0]
     table = pa.table(
         {
-            "event_id": _event_ids("beauty", 0, len(item)),
+            "event_id": _event_ids(files.dataset, 0, len(item)),
             "user_id": user,
             "item_id": item,
-            "category_id": np.asarray([first_attr.get(i, 0) for i in items], dtype=np.int64),
+            "category_id": first[item],
             "behavior": pa.array(["BUY"] * len(item)),
-            "event_time": BEAUTY_T0_MS + np.asarray(positions, dtype=np.int64) * DAY_MS + user * 1000,
+            "event_time": AMAZON_T0_MS + positions * DAY_MS + user * 1000,
         }
     )
     return _time_ordered(table)

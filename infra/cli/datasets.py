@@ -1,12 +1,39 @@
-"""`freshrec datasets fetch`: dataset archives that are fetched, not shipped (pinned, verified, cached)."""
+"""`freshrec datasets fetch`: dataset archives that are fetched, not shipped (pinned, verified, cached); and the
+dataset argument the other commands take."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 import click
 
 from infra.config import Settings
 from infra.datasets import ARCHIVES, FetchError
 from infra.datasets import fetch as fetch_archive
+from sources.datasets import AMAZON_PREFIX, amazon_category
+
+AMAZON_METAVAR = f"{AMAZON_PREFIX}<Category>"
+
+
+class DatasetChoice(click.Choice):
+    """One of the named datasets, or `amazon:<Category>`: any Amazon category whose S3-Rec files are in the
+    datasets folder's amazon/ (Sports_and_Outdoors.txt, Toys_and_Games.txt, ...), read like Beauty."""
+
+    def __init__(self, choices: Iterable[str]) -> None:
+        super().__init__(choices)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and amazon_category(value) is not None:
+            return value
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is none of {', '.join(self.choices)}, nor {AMAZON_METAVAR}", param, ctx)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
+        metavar = super().get_metavar(param, ctx) or "[]"
+        return f"{metavar[:-1]}|{AMAZON_METAVAR}{metavar[-1]}"
 
 
 @click.group()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 import numpy as np
 
+from infra.cli.datasets import DatasetChoice
 from infra.config import Settings
 from sources.datasets import DATASETS
 
@@ -35,7 +36,7 @@ def apply(settings: Settings) -> None:
 
 
 @features.command()
-@click.argument("dataset", type=click.Choice(DATASETS))
+@click.argument("dataset", type=DatasetChoice(DATASETS))
 @click.pass_obj
 def backfill(settings: Settings, dataset: str) -> None:
     """Compute user_realtime for a whole DATASET offline and write it online (Redis) and offline (parquet).

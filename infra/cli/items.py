@@ -6,6 +6,7 @@ import time
 
 import click
 
+from infra.cli.datasets import DatasetChoice
 from infra.config import Settings
 
 
@@ -15,7 +16,7 @@ def items() -> None:
 
 
 @items.command()
-@click.argument("dataset", type=click.Choice(["beauty", "movielens", "taobao"]))
+@click.argument("dataset", type=DatasetChoice(["beauty", "movielens", "taobao"]))
 @click.pass_obj
 def load(settings: Settings, dataset: str) -> None:
     """Write DATASET's catalogue (each item's category, attributes and title) to the `item` view, online (Redis)

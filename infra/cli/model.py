@@ -10,6 +10,7 @@ import click
 
 from inference.latent_reasoning import MODES as REASONING_MODES
 from inference.runtimes import RUNTIMES, RuntimeUnavailable
+from infra.cli.datasets import DatasetChoice
 from infra.config import Settings
 
 
@@ -20,8 +21,9 @@ from infra.config import Settings
                    "raw: the same with the last 20 items as tokens; smoke: a few minutes on a subset, for CI; "
                    "small: the smoke model on a whole small dataset (MovieLens-100K); taobao: the smoke model with "
                    "behaviour-tiered listwise DPO (use with --dataset taobao); demo: one epoch of every stage (freshrec demo).")  # fmt: skip
-@click.option("--dataset", type=click.Choice(["beauty", "movielens", "taobao"]), default="beauty", show_default=True,
-              help="The dataset files to train on (with --source files).")
+@click.option("--dataset", type=DatasetChoice(["beauty", "movielens", "taobao"]), default="beauty", show_default=True,
+              help="The dataset files to train on (with --source files); amazon:<Category> reads any Amazon "
+                   "category's S3-Rec files in the datasets folder's amazon/ as Beauty is read.")  # fmt: skip
 @click.option("--source", type=click.Choice(["files", "store"]), default="files", show_default=True,
               help="files: the dataset's files; store: the feature store's event log (what streamed in or was "
                    "backfilled) and its item catalogue (`freshrec items load`).")  # fmt: skip

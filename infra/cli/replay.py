@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from infra.cli.datasets import DatasetChoice
 from infra.config import Settings
 from sources.datasets import DATASETS, DatasetError, load, select, utc_ms
 from streaming.replay import ReplayError
@@ -12,7 +13,7 @@ from streaming.replay import replay as run_replay
 
 
 @click.command()
-@click.argument("dataset", type=click.Choice(DATASETS))
+@click.argument("dataset", type=DatasetChoice(DATASETS))
 @click.option("--topic", default=None, help="Target topic (default: topics.clicks).")
 @click.option("--rate", type=float, default=None, help="Events per second; as fast as possible when omitted.")
 @click.option("--limit", type=int, default=None, help="Stop after this many events.")
@@ -30,6 +31,7 @@ def replay(settings: Settings, dataset: str, topic: str | None, rate: float | No
     taobao-2h    110,300 events, 2.2 hours of 2017-11-26, 66k users (Tianchi UserBehavior)
     taobao-head  4,321 events, 43 users with complete histories
     beauty       198,502 Amazon Beauty reviews; synthetic times: item k of user u at 2014-01-01 + k days + u s
+    amazon:<Category>  any Amazon category's S3-Rec files in the datasets folder's amazon/, timed as beauty
     synthetic    --events events, Zipf item popularity, seeded
     Event ids are deterministic (<dataset>-<row>), so a second replay produces duplicates a consumer can drop;
     --since, --before and --user replay a part of a recorded dataset with the same ids.

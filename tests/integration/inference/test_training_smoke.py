@@ -17,7 +17,7 @@ from inference.beam_search import beam_search
 from inference.evaluate_saved import evaluate_saved
 from inference.evaluation import seen_mask
 from inference.pipeline import PRESETS
-from inference.sequences import leave_one_out, load_beauty, pad_left
+from inference.sequences import leave_one_out, load_sequences, pad_left
 from infra.cli import main
 
 
@@ -44,7 +44,7 @@ def test_the_model_learns(trained: Path) -> None:
 
 def test_beam_search_returns_only_valid_unseen_items(trained: Path, datasets_dir: Path) -> None:
     loaded = artifacts.load(trained)
-    data = load_beauty(datasets_dir).dense_subset(*PRESETS["smoke"].subset)
+    data = load_sequences("beauty", datasets_dir).dense_subset(*PRESETS["smoke"].subset)
     split = leave_one_out(data)
     histories = split.test_history[:500]
     seen = seen_mask(histories, data.num_items)

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from sources.datasets import BEAUTY_T0_MS, DAY_MS, DatasetError, SyntheticSource, load, select, utc_ms
+from sources.datasets import AMAZON_T0_MS, DAY_MS, DatasetError, SyntheticSource, load, select, utc_ms
 
 
 def test_taobao_head_matches_the_csv(datasets_dir: Path) -> None:
@@ -34,8 +35,49 @@ def test_beauty_time_rule_and_size(datasets_dir: Path) -> None:
     assert table["user_id"].to_pylist()[:1] == [1]
     user2 = table.filter(pa.compute.equal(table["user_id"], 2)).to_pylist()
     assert [e["item_id"] for e in user2] == [6, 7, 8, 9, 10, 4, 11]  # line 2 of Beauty.txt, in order
-    assert [e["event_time"] for e in user2] == [BEAUTY_T0_MS + k * DAY_MS + 2000 for k in range(7)]
+    assert [e["event_time"] for e in user2] == [AMAZON_T0_MS + k * DAY_MS + 2000 for k in range(7)]
     assert set(table["behavior"].to_pylist()) == {"BUY"}
+    first = len((datasets_dir / "amazon/Beauty.txt").read_text().splitlines()[0].split()) - 1
+    assert [e["event_id"] for e in user2] == [f"beauty-{first + k}" for k in range(7)]  # <dataset>-<row in the file>
+
+
+def write_category(folder: Path, name: str, lines: list[str], attributes: dict[int, list[int]] | None) -> None:
+    (folder / "amazon").mkdir(parents=True, exist_ok=True)
+    (folder / "amazon" / f"{name}.txt").write_text("".join(f"{line}\n" for line in lines))
+    if attributes is not None:
+        (folder / "amazon" / f"{name}_item2attributes.json").write_text(json.dumps(attributes))
+
+
+def test_any_amazon_category_by_name(tmp_path: Path) -> None:
+    write_category(tmp_path, "Toys_and_Games", ["1 3 1 2", "", "2 2 4"], {1: [7, 8], 2: [], 3: [9]})
+    (tmp_path / "amazon" / "LICENSE_ICLRec.txt").write_text("BSD\n")
+    source = load("amazon:toys_and_games", tmp_path)  # the name matched without case
+    assert source.name == "amazon:Toys_and_Games"
+    events = source.table.to_pylist()  # type: ignore[attr-defined]
+    assert [(e["user_id"], e["item_id"], e["category_id"]) for e in events] == [
+        (1, 3, 9), (2, 2, 0), (1, 1, 7), (2, 4, 0), (1, 2, 0)]  # fmt: skip
+    by_item = {(e["user_id"], e["item_id"]): e for e in events}
+    assert by_item[(2, 4)]["event_time"] == AMAZON_T0_MS + DAY_MS + 2000  # the same time rule as Beauty
+    assert by_item[(1, 3)]["event_id"] == "amazon:Toys_and_Games-0"
+    write_category(tmp_path, "Sports", ["5 1 2"], None)  # no attributes file: categories 0
+    assert load("amazon:Sports", tmp_path).table["category_id"].to_pylist() == [0, 0]  # type: ignore[attr-defined]
+    with pytest.raises(DatasetError, match=r"categories there: amazon:Sports, amazon:Toys_and_Games\)"):
+        load("amazon:Books", tmp_path)
+    with pytest.raises(DatasetError, match="or amazon:<Category>"):
+        load("amazon", tmp_path)
+
+
+def test_a_malformed_amazon_category_names_its_line(tmp_path: Path) -> None:
+    write_category(tmp_path, "Bad", ["1 2 3", "2 x 4"], None)
+    with pytest.raises(DatasetError, match=r"Bad.txt:2: expected 'user item item ...'"):
+        load("amazon:Bad", tmp_path)
+    write_category(tmp_path, "Zero", ["1 0 3"], None)
+    with pytest.raises(DatasetError, match=r"Zero.txt:1: .* >= 1"):
+        load("amazon:Zero", tmp_path)
+    write_category(tmp_path, "Attrs", ["1 2 3"], None)
+    (tmp_path / "amazon" / "Attrs_item2attributes.json").write_text("[1, 2]")
+    with pytest.raises(DatasetError, match="item id -> list of attribute ids"):
+        load("amazon:Attrs", tmp_path)
 
 
 def test_synthetic_is_deterministic_whatever_the_batch_size() -> None:

@@ -64,3 +64,6 @@ def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: Fl
                 if "flink-rpc" in os.readlink(fd)]  # fmt: skip
         assert len(jars) == len(flink_cluster.pids), jars
         assert all(jar.parent != Path(tempfile.gettempdir()) and jar.parent.name == "tmp" for jar in jars), jars
+        # the scripts record the processes in pid files of the cluster's own, not in /tmp's shared ones
+        in_tmp = [f for f in Path(tempfile.gettempdir()).glob("flink-*.pid") if set(f.read_text().split()) & {str(p) for p in flink_cluster.pids}]
+        assert not in_tmp, in_tmp

@@ -3,7 +3,6 @@ dataset argument the other commands take."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -19,9 +18,6 @@ AMAZON_METAVAR = f"{AMAZON_PREFIX}<Category>"
 class DatasetChoice(click.Choice):
     """One of the named datasets, or `amazon:<Category>`: any Amazon category whose S3-Rec files are in the
     datasets folder's amazon/ (Sports_and_Outdoors.txt, Toys_and_Games.txt, ...), read like Beauty."""
-
-    def __init__(self, choices: Iterable[str]) -> None:
-        super().__init__(choices)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and amazon_category(value) is not None:

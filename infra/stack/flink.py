@@ -73,8 +73,7 @@ class LocalFlinkCluster:
     @property
     def tmp(self) -> Path:
         """The processes' `io.tmp.dirs` (the RPC system's jar, blob and network buffers' files): Flink removes them on
-        a clean stop only, so under the cluster's own folder, emptied by the next start, rather than in /tmp (the
-        scripts' pid files go to the cluster's folder too: in /tmp they are shared by every cluster of the user)."""
+        a clean stop only, so under the cluster's own folder, emptied by the next start, rather than in /tmp."""
         return self.home / "tmp"
 
     def _environment(self) -> dict[str, str]:
@@ -92,6 +91,7 @@ class LocalFlinkCluster:
         (conf / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         for name in ("log4j-console.properties", "logback-console.xml"):
             (conf / name).write_text((shipped / name).read_text())
+        # the scripts' pid files in the cluster's folder: Flink's default, /tmp, is shared by every cluster of the user
         return {**os.environ, "FLINK_HOME": str(flink_home()), "FLINK_CONF_DIR": str(conf), "FLINK_LOG_DIR": str(logs),
                 "FLINK_PID_DIR": str(self.home)}  # fmt: skip
 

@@ -9,6 +9,7 @@ batches of similar lengths, trimmed to their longest row, do the same work 3-5x 
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,11 @@ class TrainConfig:
     bf16: bool = True
     """autocast to bf16 (CPU and CUDA); fp32 master weights either way."""
     seed: int = 0
+    schedule: str = "constant"
+    """the learning rate over the run: "constant", or "cosine" (from `lr` down to 0 at the last step of `epochs`)."""
+
+
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -53,6 +59,16 @@ def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
         yield chunks[i]
 
 
+def learning_rate_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps: int,
+                           ) -> torch.optim.lr_scheduler.LRScheduler:  # fmt: skip
+    """`config.schedule` over `steps` optimizer steps, stepped once per step."""
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    if config.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
+
+
 def fit(
     model: nn.Module,
     loss_of: Callable[[np.ndarray], Tensor],
@@ -72,6 +88,7 @@ def fit(
     curve, best, best_state, stale = Curve(), -1.0, None, 0
     started = time.perf_counter()
     steps = -(-len(lengths) // config.batch_size)
+    scheduler = learning_rate_schedule(optimizer, config, config.epochs * steps)
     bar = tqdm(total=config.epochs * steps, desc=desc, unit="step", dynamic_ncols=True, mininterval=2)
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -82,6 +99,7 @@ def fit(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            scheduler.step()
             total += float(loss.detach()) * len(indices)
             bar.update()
         curve.epochs.append(epoch)

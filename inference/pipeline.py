@@ -119,10 +119,12 @@ _PLR = ReasoningConfig("plr", streams=2, depth=1)
 PRESETS = {
     # PLR (M = 2, D = 1) in both encoders, the fusion of the two, and a GR trained for 12 epochs without listwise DPO
     # or the refined scorer: what fits the 45-min budget on 2 cores (with them and 26 epochs the fused model scores
-    # ~6 % higher on validation in 60-70 min; docs/model.md)
+    # ~6 % higher on validation in 60-70 min; docs/model.md); the GR's rate from 2e-3 down to 0 over those epochs
+    # (cosine), the schedule validation ranked first (`python -m bench.gr_ntp_bench`, docs/model.md)
     "full": PipelineConfig(sasrec=SASRecConfig(reasoning=_PLR), tokenizer="rqvae",
                            gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5, reasoning=_PLR),
-                           gr_train=TrainConfig(epochs=12, batch_size=256, lr=1e-3, eval_every=4, patience=8),
+                           gr_train=TrainConfig(epochs=12, batch_size=256, lr=2e-3, eval_every=4, patience=8,
+                                                schedule="cosine"),
                            ldpo=False, rsp=False),  # fmt: skip
     "raw": PipelineConfig(),
     "smoke": _SMOKE,

@@ -1,5 +1,6 @@
-"""The training loop every model here shares: length-bucketed batches, bf16 autocast on CPU, validation-based model
-selection with early stopping, a progress bar, and a curve of every epoch for the plots.
+"""The training loop every model here shares: length-bucketed batches, bf16 autocast on CPU, a learning-rate
+schedule, validation-based model selection with early stopping, a progress bar, and a curve of every epoch for the
+plots.
 
 Why bucketing: Beauty's sequences average 9 items in windows of 20-50, so random batches are mostly padding;
 batches of similar lengths, trimmed to their longest row, do the same work 3-5x faster. Why bf16: on this CPU

@@ -27,7 +27,7 @@ from inference.fusion import Fusion, FusionWeights, choose_weights
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import FrozenBeams, Pairs, make_pairs
 from inference.model_dirs import newest_model
-from inference.pipeline import PRESETS, validation_users
+from inference.pipeline import validation_users
 from inference.retriever import Retriever
 from inference.sasrec import SASRec
 from inference.sequences import leave_one_out, load_sequences, training_pairs, trim_left
@@ -63,7 +63,6 @@ def teacher_states(sasrec: SASRec, pairs: Pairs) -> Tensor:
     return states
 
 
-@torch.no_grad()
 def level_targets(probs: Tensor, codes: Tensor, targets: Tensor, vocab: list[int]) -> list[Tensor]:
     """Per code level, the teacher's item probabilities (B, items + 1) summed onto that level's codes among the
     items that share the target's codes above it, renormalised: what the decoder predicts at that level."""
@@ -80,10 +79,10 @@ def train(directory: Path, variant: Variant, epochs: int, datasets_dir: Path, ar
     saved = artifacts.load(directory)
     if saved.fusion is None:
         raise SystemExit(f"{directory} has no fusion stage: its CE-SASRec is not saved")
-    sasrec = saved.fusion.sasrec.eval()
-    data = load_sequences(saved.config["pipeline"]["dataset"], datasets_dir, archives_dir)
+    sasrec, run = saved.fusion.sasrec.eval(), saved.config["pipeline"]
+    data = load_sequences(run["dataset"], datasets_dir, archives_dir)
     split, n = leave_one_out(data), data.num_items
-    valid_h, valid_t = validation_users(split, PRESETS["full"].valid_users, 0)
+    valid_h, valid_t = validation_users(split, run["valid_users"], run["seed"])  # the users the run validated on
     config = GRConfig(**saved.config["gr"])
     pairs = make_pairs(*training_pairs(split.train, config.max_length)[1:])
     codes, vocab = saved.model.codes.clone(), saved.model.vocab_sizes
@@ -97,8 +96,7 @@ def train(directory: Path, variant: Variant, epochs: int, datasets_dir: Path, ar
         history, targets = trim_left(pairs.histories[index]), pairs.targets[index]
         memory, mask, aux = model.encode_with_loss(history)
         target_codes = codes[targets]
-        logits = model.decode(memory, mask, target_codes[:, None, :-1])
-        log_probs = [model._level_log_probs(logits[:, level], level).float() for level in range(len(vocab))]
+        log_probs = [lp.float() for lp in model.level_log_probs(memory, mask, targets[:, None])]
         ntp = sum(-lp.gather(1, target_codes[:, level : level + 1]).mean() for level, lp in enumerate(log_probs))
         if states is None:
             return ntp / len(vocab) + aux

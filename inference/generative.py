@@ -209,15 +209,18 @@ class GenerativeRetrieval(nn.Module):
         start = int(self.offsets[level])
         return F.log_softmax(logits[..., start : start + self.vocab_sizes[level]], dim=-1)
 
+    def level_log_probs(self, memory: Tensor, memory_mask: Tensor, items: Tensor) -> list[Tensor]:
+        """Per code level, log p(· | the item's codes above it, history) for (B, C) items per history: (B * C,
+        vocab[level]) each, teacher-forced in one pass."""
+        logits = self.decode(memory, memory_mask, self.codes[items][..., :-1])
+        return [self._level_log_probs(logits[:, level], level) for level in range(len(self.vocab_sizes))]
+
     def sequence_log_prob(self, memory: Tensor, memory_mask: Tensor, items: Tensor) -> Tensor:
         """log π(item | history) for (B, C) candidate items per history: (B, C), teacher-forced in one pass."""
         b, c = items.shape
-        codes = self.codes[items]  # (B, C, levels)
-        logits = self.decode(memory, memory_mask, codes[..., :-1])
-        codes = codes.flatten(0, 1)
+        codes = self.codes[items].flatten(0, 1)  # (B * C, levels)
         total = torch.zeros(b * c, device=items.device)
-        for level in range(len(self.vocab_sizes)):
-            logp = self._level_log_probs(logits[:, level], level)
+        for level, logp in enumerate(self.level_log_probs(memory, memory_mask, items)):
             total = total + logp.gather(1, codes[:, level : level + 1]).squeeze(1)
         return total.view(b, c)
 

@@ -1,5 +1,5 @@
 """The GR's next-token stage retrained on a saved run's semantic ids under training variants, side by side: the
-learning-rate schedule and peak, and distillation from the run's own CE-SASRec. Each variant starts from the same
+learning-rate schedule and peak, distillation from the run's own CE-SASRec, and the auxiliary item loss. Each variant starts from the same
 seed (the same initial weights and batch order); each is scored alone (beam 50) and fused with the run's CE-SASRec
 (weights chosen on validation, `inference.fusion`), on the validation subset and the full test split.
 
@@ -7,14 +7,15 @@ seed (the same initial weights and batch order); each is scored alone (beam 50) 
 
 A variant is `<schedule>-<peak lr>` (`training.SCHEDULES`), with `-distil<α>` for the loss (1 - α) · NTP + α · the
 cross-entropy of each code level against CE-SASRec's item distribution summed onto that level's codes (below the
-target's prefix, the history's other items masked). The model directory needs a fusion stage (its CE-SASRec).
+target's prefix, the history's other items masked), and `-item<w>` for `GRConfig.item_loss` = w (else 0, whatever
+the run trained with). The model directory needs a fusion stage (its CE-SASRec).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from inference.sequences import leave_one_out, load_sequences, training_pairs, t
 from inference.training import TrainConfig, fit
 from infra.config import load_settings
 
-VARIANT = re.compile(r"^(?P<schedule>[a-z]+)-(?P<lr>[0-9.e-]+?)(?:-distil(?P<alpha>[0-9.]+))?$")
+VARIANT = re.compile(r"^(?P<schedule>[a-z]+)-(?P<lr>[0-9.e-]+?)(?:-distil(?P<alpha>[0-9.]+))?(?:-item(?P<item>[0-9.]+))?$")
 
 
 @dataclass
@@ -43,13 +44,15 @@ class Variant:
     schedule: str
     lr: float
     alpha: float
+    item: float
 
 
 def parse(variant: str) -> Variant:
     match = VARIANT.match(variant)
     if match is None:
-        raise SystemExit(f"unknown variant {variant!r}: <schedule>-<lr>[-distil<alpha>], e.g. cosine-2e-3-distil0.5")
-    return Variant(variant, match["schedule"], float(match["lr"]), float(match["alpha"] or 0))
+        raise SystemExit(f"unknown variant {variant!r}: <schedule>-<lr>[-distil<alpha>][-item<w>], e.g. "
+                         "cosine-2e-3-item0.5")  # fmt: skip
+    return Variant(variant, match["schedule"], float(match["lr"]), float(match["alpha"] or 0), float(match["item"] or 0))
 
 
 @torch.no_grad()
@@ -83,7 +86,7 @@ def train(directory: Path, variant: Variant, epochs: int, datasets_dir: Path, ar
     data = load_sequences(run["dataset"], datasets_dir, archives_dir)
     split, n = leave_one_out(data), data.num_items
     valid_h, valid_t = validation_users(split, run["valid_users"], run["seed"])  # the users the run validated on
-    config = GRConfig(**saved.config["gr"])
+    config = replace(GRConfig(**saved.config["gr"]), item_loss=variant.item)
     pairs = make_pairs(*training_pairs(split.train, config.max_length)[1:])
     codes, vocab = saved.model.codes.clone(), saved.model.vocab_sizes
     states = teacher_states(sasrec, pairs) if variant.alpha else None
@@ -95,6 +98,8 @@ def train(directory: Path, variant: Variant, epochs: int, datasets_dir: Path, ar
         index = torch.from_numpy(indices)
         history, targets = trim_left(pairs.histories[index]), pairs.targets[index]
         memory, mask, aux = model.encode_with_loss(history)
+        if config.item_loss:
+            aux = aux + config.item_loss * model.item_loss(memory, targets)
         target_codes = codes[targets]
         log_probs = [lp.float() for lp in model.level_log_probs(memory, mask, targets[:, None])]
         ntp = sum(-lp.gather(1, target_codes[:, level : level + 1]).mean() for level, lp in enumerate(log_probs))

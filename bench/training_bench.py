@@ -1,8 +1,9 @@
-"""Two training-time costs, each against its baseline in the same run, on the newest model directory's dataset:
+"""Three training-time costs, each against its baseline in the same run, on the newest model directory's dataset:
 
 1. a GR next-token training step (the full preset's model, batch 256, bf16 autocast) with `layers.Dropout` against
    the same model with `nn.Dropout` (torch's CPU `bernoulli_` mask);
-2. one validation of the refined scorer (4,000 users, λ = 50) re-ranking `FrozenBeams`' cached beams against
+2. the same step with the item-level loss (`GRConfig.item_loss` = 0.5) against without;
+3. one validation of the refined scorer (4,000 users, λ = 50) re-ranking `FrozenBeams`' cached beams against
    searching them again (`Retriever`), and that the two give the same metrics.
 
     python -m bench.training_bench [--model DIR] [--steps 40] [--rounds 3]
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -70,17 +73,26 @@ def main() -> None:
     histories_t, targets_t = torch.from_numpy(histories), torch.from_numpy(targets)
     batches = list(length_batches((histories != 0).sum(1), 256, np.random.default_rng(0)))[: args.steps + 5]
     codes, vocab = torch.from_numpy(loaded.codes), loaded.config["vocab_sizes"]
-    times: dict[str, list[float]] = {"nn.Dropout": [], "layers.Dropout": []}
-    for _ in range(args.rounds):
-        for name in times:
-            torch.manual_seed(0)
-            model = GenerativeRetrieval(codes, vocab, config.gr)
-            model = with_torch_dropout(model) if name == "nn.Dropout" else model
-            step_ms(model, histories_t, targets_t, batches[:5])  # warm-up
-            times[name].append(step_ms(model, histories_t, targets_t, batches[5:]))
-    base, ours = np.median(times["nn.Dropout"]), np.median(times["layers.Dropout"])
-    print(f"GR next-token step, batch 256, {args.steps} steps x {args.rounds} rounds (median): nn.Dropout {base:.1f} ms, "
-          f"layers.Dropout {ours:.1f} ms -> {base / ours:.2f}x")  # fmt: skip
+
+    def compare(baseline: str, variant: str, build: Callable[[str], GenerativeRetrieval]) -> None:
+        times: dict[str, list[float]] = {baseline: [], variant: []}
+        for _ in range(args.rounds):
+            for name in times:
+                torch.manual_seed(0)
+                model = build(name)
+                step_ms(model, histories_t, targets_t, batches[:5])  # warm-up
+                times[name].append(step_ms(model, histories_t, targets_t, batches[5:]))
+        base, other = np.median(times[baseline]), np.median(times[variant])
+        print(f"GR next-token step, batch 256, {args.steps} steps x {args.rounds} rounds (median): {baseline} "
+              f"{base:.1f} ms, {variant} {other:.1f} ms -> {other / base:.2f}x the time")  # fmt: skip
+
+    def dropout(name: str) -> GenerativeRetrieval:
+        model = GenerativeRetrieval(codes, vocab, config.gr)
+        return with_torch_dropout(model) if name == "nn.Dropout" else model
+
+    compare("nn.Dropout", "layers.Dropout", dropout)
+    compare("no item loss", "item loss 0.5", lambda name: GenerativeRetrieval(
+        codes, vocab, replace(config.gr, item_loss=0.5 if name == "item loss 0.5" else 0.0)))  # fmt: skip
 
     valid_h, valid_t = validation_users(split, 4000, 0)
     n, length, lam = data.num_items, loaded.model.config.max_length, config.scorer.candidates

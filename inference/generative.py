@@ -36,6 +36,10 @@ class GRConfig:
     reasoning: ReasoningConfig = field(default_factory=ReasoningConfig)
     """latent reasoning over the encoder output (PLR, or ReaRec), appended to the memory the decoder and the
     refined scorer attend to."""
+    item_loss: float = 0.0
+    """weight of an auxiliary next-item cross-entropy over every item in next-token training (`item_loss`): the
+    item-level objective CE-SASRec learns from, on the encoder the decoder reads (LIGER's dense objective, arXiv
+    2411.18814); training only, serving unchanged. 0: off."""
 
     def __post_init__(self) -> None:
         if isinstance(self.reasoning, dict):  # read back from a model directory's settings
@@ -224,8 +228,20 @@ class GenerativeRetrieval(nn.Module):
             total = total + logp.gather(1, codes[:, level : level + 1]).squeeze(1)
         return total.view(b, c)
 
+    def item_loss(self, memory: Tensor, targets: Tensor) -> Tensor:
+        """Cross-entropy of the target among all items, each scored by the encoder's user state (u with reasoning,
+        else the newest item's state) against the item's input vector (`item_tokens`: its codes' embeddings + its
+        id embedding, which the hybrid input does not read otherwise)."""
+        user = memory[:, -self.reasoning.config.tokens] if self.reasoning is not None else memory[:, -1]
+        logits = user @ self.item_tokens(torch.arange(len(self.codes), device=memory.device)).T
+        logits[:, 0] = -torch.inf  # padding
+        return F.cross_entropy(logits.float(), targets)
+
     def ntp_loss(self, history: Tensor, targets: Tensor) -> Tensor:
-        """Next-token prediction: mean over levels of the CE of the target item's codes."""
+        """Next-token prediction: mean over levels of the CE of the target item's codes, plus the weighted
+        `item_loss` and the reasoning's training terms."""
         memory, mask, aux = self.encode_with_loss(history)
+        if self.config.item_loss:
+            aux = aux + self.config.item_loss * self.item_loss(memory, targets)
         return -self.sequence_log_prob(memory, mask, targets[:, None]).mean() / len(self.vocab_sizes) + aux
 

@@ -45,6 +45,9 @@ from infra.config import Settings
 @click.option("--reasoning-depth", type=click.IntRange(1), default=None, help="Reasoning steps per stream.")
 @click.option("--reasoning-regulariser", type=click.FloatRange(0), default=None,
               help="Weight of the streams' diversity regulariser (mean pairwise cosine; 0: off).")
+@click.option("--item-loss", type=click.FloatRange(0), default=None,
+              help="Weight of the GR's auxiliary next-item cross-entropy over every item in next-token training "
+                   "(0: off; default: the preset's).")  # fmt: skip
 @click.option("--ldpo/--no-ldpo", default=None, help="Train the listwise DPO stage (default: the preset's).")
 @click.option("--rsp/--no-rsp", default=None, help="Train the refined scorer (default: the preset's).")
 @click.option("--fusion/--no-fusion", default=None,
@@ -55,7 +58,7 @@ from infra.config import Settings
 def train(settings: Settings, preset: str, dataset: str, source: str, before: str | None, device: str, seed: int,
           tokenizer: str | None, item_text: bool, reasoning: str | None, reasoning_in: str,
           reasoning_streams: int | None, reasoning_depth: int | None, reasoning_regulariser: float | None,
-          ldpo: bool | None, rsp: bool | None, fusion: bool | None, models_dir: Path | None) -> None:  # fmt: skip
+          item_loss: float | None, ldpo: bool | None, rsp: bool | None, fusion: bool | None, models_dir: Path | None) -> None:  # fmt: skip
     """Train most-popular, CE-SASRec, semantic ids, GR (NTP, + listwise DPO), the refined scorer and the fusion
     with CE-SASRec; evaluate all (leave-one-out, full ranking) and write a versioned model directory."""
     import dataclasses
@@ -75,6 +78,8 @@ def train(settings: Settings, preset: str, dataset: str, source: str, before: st
     stages: dict[str, object] = {name: on for name, on in (("ldpo", ldpo), ("rsp", rsp)) if on is not None}
     if fusion is not None:
         stages["fusion"] = (base.fusion or KAPPA) if fusion else None
+    if item_loss is not None:
+        stages["gr"] = dataclasses.replace(base.gr, item_loss=item_loss)
     config = dataclasses.replace(base, dataset=STORE if source == "store" else dataset, seed=seed, before=before, item_text=item_text,
                                  tokenizer=tokenizer or base.tokenizer,
                                  **stages)  # fmt: skip

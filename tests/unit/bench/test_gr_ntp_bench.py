@@ -5,8 +5,9 @@ from bench.gr_ntp_bench import Variant, level_targets, parse
 
 
 def test_variants_parse() -> None:
-    assert parse("cosine-2e-3") == Variant("cosine-2e-3", "cosine", 2e-3, 0.0)
-    assert parse("constant-1e-3-distil0.5") == Variant("constant-1e-3-distil0.5", "constant", 1e-3, 0.5)
+    assert parse("cosine-2e-3") == Variant("cosine-2e-3", "cosine", 2e-3, 0.0, 0.0)
+    assert parse("constant-1e-3-distil0.5") == Variant("constant-1e-3-distil0.5", "constant", 1e-3, 0.5, 0.0)
+    assert parse("cosine-2e-3-item0.5") == Variant("cosine-2e-3-item0.5", "cosine", 2e-3, 0.0, 0.5)
     with pytest.raises(SystemExit, match="distil"):
         parse("cosine")
 

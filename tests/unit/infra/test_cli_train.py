@@ -39,3 +39,5 @@ def test_stage_switches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     smoke = configured(monkeypatch, tmp_path, "--preset", "smoke", "--no-fusion", "--no-ldpo")
     assert (smoke.fusion, smoke.ldpo, smoke.rsp) == (None, False, PRESETS["smoke"].rsp)
     assert configured(monkeypatch, tmp_path, "--preset", "smoke", "--fusion").fusion == PRESETS["smoke"].fusion == KAPPA
+    item = configured(monkeypatch, tmp_path, "--preset", "full", "--item-loss", "0.25")
+    assert (item.gr.item_loss, item.gr.reasoning, item.sasrec) == (0.25, full.gr.reasoning, full.sasrec)

@@ -29,6 +29,17 @@ from tests.integration.streaming.job_output import FIELDS, latest_per_user
 pytestmark = pytest.mark.integration
 
 
+def open_files(pid: int) -> list[Path]:
+    """What a live process holds open; a descriptor it closes while they are listed is skipped."""
+    paths = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            paths.append(Path(os.readlink(fd)))
+        except FileNotFoundError:
+            continue
+    return paths
+
+
 def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: FlinkEndpoint, topic: str,
                                          datasets_dir: Path) -> None:  # fmt: skip
     source = load("taobao-head", datasets_dir)
@@ -60,8 +71,7 @@ def test_job_runs_on_the_session_cluster(kafka: KafkaEndpoint, flink_cluster: Fl
     assert b"\nflink_jobmanager_numRegisteredTaskManagers{" in served and b"\nflink_taskmanager_Status_JVM_" in served
 
     if flink_cluster.backend == "local":  # each JVM holds the RPC system's jar it copied into its io.tmp.dirs
-        jars = [Path(os.readlink(fd)) for pid in flink_cluster.pids for fd in Path(f"/proc/{pid}/fd").iterdir()
-                if "flink-rpc" in os.readlink(fd)]  # fmt: skip
+        jars = [path for pid in flink_cluster.pids for path in open_files(pid) if "flink-rpc" in str(path)]
         assert len(jars) == len(flink_cluster.pids), jars
         assert all(jar.parent != Path(tempfile.gettempdir()) and jar.parent.name == "tmp" for jar in jars), jars
         # the scripts record the processes in pid files of the cluster's own, not in /tmp's shared ones

@@ -74,25 +74,23 @@ def main() -> None:
     batches = list(length_batches((histories != 0).sum(1), 256, np.random.default_rng(0)))[: args.steps + 5]
     codes, vocab = torch.from_numpy(loaded.codes), loaded.config["vocab_sizes"]
 
-    def compare(baseline: str, variant: str, build: Callable[[str], GenerativeRetrieval]) -> None:
-        times: dict[str, list[float]] = {baseline: [], variant: []}
+    def compare(builders: dict[str, Callable[[], GenerativeRetrieval]]) -> None:
+        """Step times of each model `builders` makes (the first: the baseline), alternating rounds."""
+        times: dict[str, list[float]] = {name: [] for name in builders}
         for _ in range(args.rounds):
-            for name in times:
+            for name, build in builders.items():
                 torch.manual_seed(0)
-                model = build(name)
+                model = build()
                 step_ms(model, histories_t, targets_t, batches[:5])  # warm-up
                 times[name].append(step_ms(model, histories_t, targets_t, batches[5:]))
-        base, other = np.median(times[baseline]), np.median(times[variant])
+        (baseline, base), (variant, other) = ((name, np.median(t)) for name, t in times.items())
         print(f"GR next-token step, batch 256, {args.steps} steps x {args.rounds} rounds (median): {baseline} "
               f"{base:.1f} ms, {variant} {other:.1f} ms -> {other / base:.2f}x the time")  # fmt: skip
 
-    def dropout(name: str) -> GenerativeRetrieval:
-        model = GenerativeRetrieval(codes, vocab, config.gr)
-        return with_torch_dropout(model) if name == "nn.Dropout" else model
-
-    compare("nn.Dropout", "layers.Dropout", dropout)
-    compare("no item loss", "item loss 0.5", lambda name: GenerativeRetrieval(
-        codes, vocab, replace(config.gr, item_loss=0.5 if name == "item loss 0.5" else 0.0)))  # fmt: skip
+    compare({"nn.Dropout": lambda: with_torch_dropout(GenerativeRetrieval(codes, vocab, config.gr)),
+             "layers.Dropout": lambda: GenerativeRetrieval(codes, vocab, config.gr)})  # fmt: skip
+    compare({"no item loss": lambda: GenerativeRetrieval(codes, vocab, replace(config.gr, item_loss=0.0)),
+             "item loss 0.5": lambda: GenerativeRetrieval(codes, vocab, replace(config.gr, item_loss=0.5))})  # fmt: skip
 
     valid_h, valid_t = validation_users(split, 4000, 0)
     n, length, lam = data.num_items, loaded.model.config.max_length, config.scorer.candidates

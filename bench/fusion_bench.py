@@ -1,5 +1,5 @@
 """A fused model re-scored at other beam widths λ and joined-item counts κ, its weights as saved: how many of
-CE-SASRec's items the fusion needs (each costs the service one teacher-forced decode per request).
+the dense ranker's items (the GR's item head's, or CE-SASRec's) the fusion needs (each costs the service one teacher-forced decode per request).
 
     python -m bench.fusion_bench [--model DIR] [--beams 20,50] [--joined 0,10,20,50]
 
@@ -39,11 +39,11 @@ def main() -> None:
     split, n, length = leave_one_out(data), data.num_items, loaded.model.config.max_length
     valid_h, valid_t = validation_users(split, run["valid_users"], run["seed"])
     saved = loaded.fusion.weights
-    print(f"model {loaded.model_id}; weights {saved.to_dict()}")
+    print(f"model {loaded.model_id}; dense ranker {loaded.fusion.dense}; weights {saved.to_dict()}")
     print("| beam λ | κ | valid R@10 | valid N@10 | test R@10 | test N@10 | s |\n|---:|---:|---:|---:|---:|---:|---:|")
     for beam in (int(b) for b in args.beams.split(",")):
         for joined in (int(k) for k in args.joined.split(",")):
-            loaded.fusion = Fusion(loaded.fusion.sasrec, dataclasses.replace(saved, joined=joined))
+            loaded.fusion = Fusion(dataclasses.replace(saved, joined=joined), loaded.fusion.sasrec)
             recommend = loaded.retriever(beam).recommend
             started = time.perf_counter()
             valid = evaluate(recommend, valid_h, valid_t, n, length)

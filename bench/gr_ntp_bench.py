@@ -8,7 +8,9 @@ seed (the same initial weights and batch order); each is scored alone (beam 50) 
 A variant is `<schedule>-<peak lr>` (`training.SCHEDULES`), with `-distil<α>` for the loss (1 - α) · NTP + α · the
 cross-entropy of each code level against CE-SASRec's item distribution summed onto that level's codes (below the
 target's prefix, the history's other items masked), and `-item<w>` for `GRConfig.item_loss` = w (else 0, whatever
-the run trained with). The model directory needs a fusion stage (its CE-SASRec).
+the run trained with). The fused rows fuse with the dense ranker validation picks (`gr_training.choose_fusion`): the
+GR's item head where the variant trains one, the run's CE-SASRec where its directory saved one (distillation needs
+it).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from torch import Tensor
 
 from inference import artifacts
 from inference.evaluation import evaluate
-from inference.fusion import Fusion, FusionWeights, choose_weights
+from inference.fusion import KAPPA
 from inference.generative import GenerativeRetrieval, GRConfig
-from inference.gr_training import FrozenBeams, Pairs, make_pairs
+from inference.gr_training import FrozenBeams, Pairs, choose_fusion, make_pairs
 from inference.model_dirs import newest_model
 from inference.pipeline import validation_users
 from inference.retriever import Retriever
@@ -80,17 +82,16 @@ def level_targets(probs: Tensor, codes: Tensor, targets: Tensor, vocab: list[int
 def train(directory: Path, variant: Variant, epochs: int, datasets_dir: Path, archives_dir: Path | None) -> dict:
     torch.manual_seed(0)
     saved = artifacts.load(directory)
-    if saved.fusion is None:
-        raise SystemExit(f"{directory} has no fusion stage: its CE-SASRec is not saved")
-    sasrec, run = saved.fusion.sasrec.eval(), saved.config["pipeline"]
+    sasrec, run = saved.fusion.sasrec if saved.fusion is not None else None, saved.config["pipeline"]
+    if sasrec is None and (variant.alpha or not variant.item):
+        raise SystemExit(f"{directory} saved no CE-SASRec: {variant.name} needs one (to distil from, or to fuse with)")
     data = load_sequences(run["dataset"], datasets_dir, archives_dir)
     split, n = leave_one_out(data), data.num_items
     valid_h, valid_t = validation_users(split, run["valid_users"], run["seed"])  # the users the run validated on
     config = replace(GRConfig(**saved.config["gr"]), item_loss=variant.item)
     pairs = make_pairs(*training_pairs(split.train, config.max_length)[1:])
     codes, vocab = saved.model.codes.clone(), saved.model.vocab_sizes
-    states = teacher_states(sasrec, pairs) if variant.alpha else None
-    table = sasrec.items.weight.detach().float()
+    states, table = (teacher_states(sasrec, pairs), sasrec.items.weight.detach().float()) if variant.alpha else (None, None)
     model = GenerativeRetrieval(codes, vocab, config)
     small = Retriever(model, saved.trie, beam=20)
 
@@ -120,8 +121,9 @@ def train(directory: Path, variant: Variant, epochs: int, datasets_dir: Path, ar
                 schedule, variant.name, torch.device("cpu"))  # fmt: skip
     beams = FrozenBeams(model.eval(), saved.trie, 50)
     row = {"variant": variant.name, "minutes": curve.seconds / 60}
-    joined = beams.candidates(None, Fusion(sasrec, FusionWeights(joined=10)), valid_h, n, config.max_length)
-    fused = beams.recommender(None, None, Fusion(sasrec, choose_weights(joined, valid_t)[0]))
+    fusion, report = choose_fusion(beams, None, sasrec, config.item_loss > 0, KAPPA, valid_h, valid_t, n, config.max_length)
+    row["dense"] = report["dense"]
+    fused = beams.recommender(None, None, fusion)
     for name, recommend in (("gr", beams.recommender()), ("fused", fused)):
         row[name] = {"valid": evaluate(recommend, valid_h, valid_t, n, config.max_length),
                      "test": evaluate(recommend, split.test_history, split.test_target, n, config.max_length)}  # fmt: skip
@@ -140,13 +142,13 @@ def main() -> None:
     for variant in map(parse, args.variants.split(",")):
         rows.append(train(directory, variant, args.epochs, settings.datasets_dir, settings.archives_dir))
         print(rows[-1], flush=True)
-    print("\n| variant | GR valid R@10 | GR valid N@10 | GR test R@10 | GR test N@10 | fused valid N@10 | fused test R@10 "
-          "| fused test N@10 | train min |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| variant | GR valid R@10 | GR valid N@10 | GR test R@10 | GR test N@10 | fused with | fused valid N@10 "
+          "| fused test R@10 | fused test N@10 | train min |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     for row in rows:
         gr, fused = row["gr"], row["fused"]
         print(f"| {row['variant']} | {gr['valid']['recall@10']:.4f} | {gr['valid']['ndcg@10']:.4f} | "
-              f"{gr['test']['recall@10']:.4f} | {gr['test']['ndcg@10']:.4f} | {fused['valid']['ndcg@10']:.4f} | "
+              f"{gr['test']['recall@10']:.4f} | {gr['test']['ndcg@10']:.4f} | {row['dense']} | {fused['valid']['ndcg@10']:.4f} | "
               f"{fused['test']['recall@10']:.4f} | {fused['test']['ndcg@10']:.4f} | {row['minutes']:.1f} |")  # fmt: skip
 
 

@@ -4,7 +4,8 @@
         config.json      every setting of the run, with the dataset fingerprint and library versions
         gr.pt            generative retriever state dict (its semantic-id table included as a buffer)
         scorer.pt        refined scorer state dict + γ
-        fusion.pt        CE-SASRec state dict + the fusion's weights (`inference.fusion`), when the run fused
+        fusion.pt        the fusion's weights (`inference.fusion`) + CE-SASRec's state dict where it is the dense
+                         ranker, when the run fused
         items.parquet    the item table: raw (click-event) id ↔ model index, category, title, semantic id, version
         popularity.npy   (num_items + 1,) training interactions per item: serving's cold-start fallback
         metrics.json     validation and test metrics of every model and ablation, code statistics, timings
@@ -93,13 +94,16 @@ def save(directory: Path, config: dict[str, Any], model: GenerativeRetrieval, it
         meta["scorer"] = {"dim": model.config.dim, "heads": scorer.attention.heads,
                           "hidden": scorer.mlp[0].out_features}  # fmt: skip
     if fusion is not None:
-        meta["fusion"] = {"num_items": fusion.sasrec.items.num_embeddings - 1, "sasrec": asdict(fusion.sasrec.config)}
+        meta["fusion"] = {"dense": fusion.dense}
+        if fusion.sasrec is not None:
+            meta["fusion"] |= {"num_items": fusion.sasrec.items.num_embeddings - 1, "sasrec": asdict(fusion.sasrec.config)}
     (directory / "config.json").write_text(json.dumps(meta, indent=2, default=str))
     torch.save(model.state_dict(), directory / "gr.pt")
     if scorer is not None and gamma is not None:
         torch.save({"state": scorer.state_dict(), "gamma": gamma.cpu()}, directory / "scorer.pt")
     if fusion is not None:
-        torch.save({"state": fusion.sasrec.state_dict(), "weights": fusion.weights.to_dict()}, directory / "fusion.pt")
+        state = {} if fusion.sasrec is None else {"state": fusion.sasrec.state_dict()}
+        torch.save({**state, "weights": fusion.weights.to_dict()}, directory / "fusion.pt")
     items.save(directory)
     np.save(directory / "popularity.npy", np.asarray(popularity, dtype=np.float32))
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -128,8 +132,13 @@ def load(directory: Path, device: torch.device | str = "cpu") -> LoadedModel:
     fusion = None
     if (directory / "fusion.pt").is_file():
         saved = torch.load(directory / "fusion.pt", map_location="cpu", weights_only=True)
-        sasrec = SASRec(config["fusion"]["num_items"], SASRecConfig(**config["fusion"]["sasrec"]))
-        sasrec.load_state_dict(saved["state"])
-        fusion = Fusion(sasrec.to(device).eval(), FusionWeights(**saved["weights"]))
+        weights = saved["weights"]
+        weights["dense"] = weights.pop("sasrec", weights.get("dense"))  # directories saved before the item head
+        sasrec = None
+        if "state" in saved:
+            sasrec = SASRec(config["fusion"]["num_items"], SASRecConfig(**config["fusion"]["sasrec"]))
+            sasrec.load_state_dict(saved["state"])
+            sasrec = sasrec.to(device).eval()
+        fusion = Fusion(FusionWeights(**weights), sasrec)
     return LoadedModel(directory, config, model.to(device).eval(), SemanticIdTrie(codes, vocab).to(device), scorer,
                        gamma, items, np.load(directory / "popularity.npy"), fusion)  # fmt: skip

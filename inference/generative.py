@@ -39,7 +39,8 @@ class GRConfig:
     item_loss: float = 0.0
     """weight of an auxiliary next-item cross-entropy over every item in next-token training (`item_loss`): the
     item-level objective CE-SASRec learns from, on the encoder the decoder reads (LIGER's dense objective, arXiv
-    2411.18814); training only, serving unchanged. 0: off."""
+    2411.18814). It trains the item head (`item_logits`), which the fusion stage may then weigh beside log π
+    (`inference.fusion`). 0: off."""
 
     def __post_init__(self) -> None:
         if isinstance(self.reasoning, dict):  # read back from a model directory's settings
@@ -77,11 +78,24 @@ class GenerativeRetrieval(nn.Module):
         self.reasoning = LatentReasoning(d, config.reasoning) if config.reasoning.enabled else None
         self.head = nn.Linear(d, sum(vocab_sizes))
         init_embeddings(self)
+        self._item_table: tuple[tuple[int, ...], Tensor] | None = None
 
     def item_tokens(self, items: Tensor) -> Tensor:
         """(...,) item ids -> (..., D): the sum of the item's code embeddings and its id embedding."""
         codes = self.codes[items] + self.offsets
         return self.code_embeddings(codes).sum(-2) + self.item_embeddings(items)
+
+    def item_table(self) -> Tensor:
+        """(num_items + 1, D) every item's `item_tokens`. Outside autograd it is kept until the two embedding tables
+        change (their storage or their in-place version counters, which optimiser steps and `load_state_dict` bump):
+        gathering it costs the serving item head more than scoring every item with it (docs/benchmarks.md)."""
+        if torch.is_grad_enabled():
+            return self.item_tokens(torch.arange(len(self.codes), device=self.codes.device))
+        tables = (self.code_embeddings.weight, self.item_embeddings.weight)
+        key = tuple(v for t in tables for v in (t.data_ptr(), t._version))
+        if self._item_table is None or self._item_table[0] != key:
+            self._item_table = key, self.item_tokens(torch.arange(len(self.codes), device=self.codes.device))
+        return self._item_table[1]
 
     def encode(self, history: Tensor) -> tuple[Tensor, Tensor]:
         """(B, L) left-padded item ids -> memory (B, T, D) and its attention mask (B, 1, 1, T); T = L, or K + m for
@@ -228,14 +242,19 @@ class GenerativeRetrieval(nn.Module):
             total = total + logp.gather(1, codes[:, level : level + 1]).squeeze(1)
         return total.view(b, c)
 
-    def item_loss(self, memory: Tensor, targets: Tensor) -> Tensor:
-        """Cross-entropy of the target among all items, each scored by the encoder's user state (u with reasoning,
-        else the newest item's state) against the item's input vector (`item_tokens`: its codes' embeddings + its
-        id embedding, which the hybrid input does not read otherwise)."""
+    def item_logits(self, memory: Tensor) -> Tensor:
+        """(B, num_items + 1) the item head: every item scored by the encoder's user state (u with reasoning, else
+        the newest item's state) against the item's input vector (`item_tokens`: its codes' embeddings + its id
+        embedding, which the hybrid input does not read otherwise); padding -inf. Reads only the encoder memory, so
+        it serves from whichever runtime ran the search."""
         user = memory[:, -self.reasoning.config.tokens] if self.reasoning is not None else memory[:, -1]
-        logits = user @ self.item_tokens(torch.arange(len(self.codes), device=memory.device)).T
-        logits[:, 0] = -torch.inf  # padding
-        return F.cross_entropy(logits.float(), targets)
+        logits = user.float() @ self.item_table().float().T
+        logits[:, 0] = -torch.inf
+        return logits
+
+    def item_loss(self, memory: Tensor, targets: Tensor) -> Tensor:
+        """Cross-entropy of the target among all items under the item head (`item_logits`)."""
+        return F.cross_entropy(self.item_logits(memory), targets)
 
     def ntp_loss(self, history: Tensor, targets: Tensor) -> Tensor:
         """Next-token prediction: mean over levels of the CE of the target item's codes, plus the weighted

@@ -7,6 +7,7 @@ import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,11 +15,12 @@ from torch import Tensor
 
 from inference.beam_search import beam_search
 from inference.evaluation import EVAL_BATCH, seen_mask
-from inference.fusion import Candidates, Fusion
+from inference.fusion import Candidates, Fusion, FusionWeights, choose_weights
 from inference.generative import GenerativeRetrieval
 from inference.preference import listwise_dpo_loss
 from inference.refined_scorer import RefinedScorer, listwise_loss
 from inference.retriever import Retriever
+from inference.sasrec import SASRec
 from inference.sequences import pad_left, trim_left
 from inference.training import Curve, TrainConfig, fit
 from inference.trie import SemanticIdTrie
@@ -101,7 +103,7 @@ class FrozenBeams:
             chunk = histories[start : start + EVAL_BATCH]
             history, seen = torch.from_numpy(pad_left(chunk, max_length)), seen_mask(chunk, num_items)
             batch = retriever.fused(*self._beams(retriever, history, seen))
-            out.append(Candidates(batch.items.cpu(), batch.beams, batch.logp.cpu(), batch.sasrec.cpu(),
+            out.append(Candidates(batch.items.cpu(), batch.beams, batch.logp.cpu(), batch.dense.cpu(),
                                   None if batch.refined is None else batch.refined.cpu()))  # fmt: skip
         return out
 
@@ -111,6 +113,28 @@ class FrozenBeams:
             device = self.model.codes.device
             self._searched[key] = retriever.beams(history.to(device), seen.to(device))
         return self._searched[key]
+
+
+def choose_fusion(beams: FrozenBeams, scorer: RefinedScorer | None, sasrec: SASRec | None, item_head: bool, kappa: int,
+                  histories: list[np.ndarray], targets: np.ndarray, num_items: int, max_length: int,
+                  ) -> tuple[Fusion, dict[str, Any]]:  # fmt: skip
+    """The fusion that ranks validation's `histories` best by NDCG@10: each dense ranker there is (the GR's own item
+    head where `item_head`, i.e. it was trained; CE-SASRec where given) with the weights `choose_weights` picks for
+    it. Also the report: the chosen ranker and weights, and per ranker its weights, best NDCG@10 and every tried
+    setting."""
+    rankers = [Fusion(FusionWeights(joined=kappa))] if item_head else []
+    if sasrec is not None:
+        rankers.append(Fusion(FusionWeights(joined=kappa), sasrec))
+    if not rankers:
+        raise ValueError("no dense ranker to fuse: neither an item head nor a CE-SASRec")
+    chosen, report = {}, {}
+    for ranker in rankers:
+        weights, tried = choose_weights(beams.candidates(scorer, ranker, histories, num_items, max_length), targets)
+        chosen[ranker.dense] = Fusion(weights, ranker.sasrec)
+        report[ranker.dense] = {"weights": weights.to_dict(), "ndcg@10": max(row["ndcg@10"] for row in tried),
+                                "tried": tried}  # fmt: skip
+    fusion = chosen[max(report, key=lambda name: report[name]["ndcg@10"])]  # a tie keeps the item head: one model
+    return fusion, {"dense": fusion.dense, "weights": fusion.weights.to_dict(), "rankers": report}
 
 
 def train_ntp(model: GenerativeRetrieval, pairs: Pairs, validate, config: TrainConfig, device: torch.device) -> Curve:  # noqa: ANN001

@@ -1,8 +1,8 @@
 """`freshrec train`: the whole offline run on one dataset, every model from the same split and the same code.
 
 most-popular → CE-SASRec (baseline, and the collaborative half of the item embeddings) → semantic ids (residual
-k-means) → GR next-token → GR + listwise DPO → refined scorer → fusion with CE-SASRec; validation picks every
-checkpoint and the fusion's weights, the test split is scored once per model at the end. Results and ablations go
+k-means) → GR next-token → GR + listwise DPO → refined scorer → fusion with a dense ranker (the GR's own item
+head, or CE-SASRec); validation picks every checkpoint, the fusion's ranker and its weights, the test split is scored once per model at the end. Results and ablations go
 to metrics.json in the versioned model directory.
 """
 
@@ -22,12 +22,13 @@ import torch
 
 from inference import artifacts
 from inference.evaluation import Recommender, evaluate, top_k_unseen
-from inference.fusion import KAPPA, Fusion, FusionWeights, choose_weights
+from inference.fusion import KAPPA
 from inference.generative import GenerativeRetrieval, GRConfig
 from inference.gr_training import (
     FrozenBeams,
     PreferenceConfig,
     ScorerConfig,
+    choose_fusion,
     make_pairs,
     train_ntp,  # fmt: skip
     train_preference,
@@ -94,8 +95,8 @@ class PipelineConfig:
     rsp: bool = True
     """train the refined scorer."""
     fusion: int | None = KAPPA
-    """κ: CE-SASRec's top items joined to the final beams in the fusion stage (`inference.fusion`; its weights, and
-    whether to join at all, are chosen on validation); None: no fusion stage."""
+    """κ: the dense ranker's top items joined to the final beams in the fusion stage (`inference.fusion`; the ranker,
+    its weights, and whether to join at all, are chosen on validation); None: no fusion stage."""
     valid_users: int = 4000
     """validation users scored during training (a fixed random subset: full beams on all users cost minutes)."""
     test_beam: int = 50
@@ -117,12 +118,13 @@ _SMOKE = PipelineConfig(
 )
 _PLR = ReasoningConfig("plr", streams=2, depth=1)
 PRESETS = {
-    # PLR (M = 2, D = 1) in both encoders, the fusion of the two, and a GR trained for 12 epochs without listwise DPO
-    # or the refined scorer: what fits the 45-min budget on 2 cores (with them and 26 epochs the fused model scores
-    # ~6 % higher on validation in 60-70 min; docs/model.md); the GR's rate from 2e-3 down to 0 over those epochs
-    # (cosine), the schedule validation ranked first (`python -m bench.gr_ntp_bench`, docs/model.md)
-    "full": PipelineConfig(sasrec=SASRecConfig(reasoning=_PLR), tokenizer="rqvae",
-                           gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5, reasoning=_PLR),
+    # The GR with PLR (M = 2, D = 1) and an item head trained beside its next-token loss (weight 0.5), its beams
+    # fused with that head's scores: one model, which validation ranks above the GR fused with CE-SASRec + PLR.
+    # CE-SASRec (no reasoning: its item table only feeds the RQ-VAE ids) and a GR trained for 12 epochs without
+    # listwise DPO or the refined scorer: what fits the 45-min budget on 2 cores; the GR's rate from 2e-3 down to 0
+    # over those epochs (cosine), the schedule validation ranked first (docs/model.md)
+    "full": PipelineConfig(tokenizer="rqvae",
+                           gr=GRConfig(max_length=50, hybrid_slots=4, hybrid_recent=5, reasoning=_PLR, item_loss=0.5),
                            gr_train=TrainConfig(epochs=12, batch_size=256, lr=2e-3, eval_every=4, patience=8,
                                                 schedule="cosine"),
                            ldpo=False, rsp=False),  # fmt: skip
@@ -306,16 +308,13 @@ def run(config: PipelineConfig, datasets_dir: Path, models_dir: Path, device: to
         timings["scorer_s"] = time.perf_counter() - tick
         metrics["gamma"] = float(gamma)
 
-    # fusion with CE-SASRec over the final beams
+    # fusion with a dense ranker over the final beams: the GR's own item head where it was trained, or CE-SASRec
     fusion = None
     if config.fusion is not None:
         tick = time.perf_counter()
-        sasrec.eval()
-        joined = beams.candidates(scorer, Fusion(sasrec, FusionWeights(joined=config.fusion)), valid_h, n, gr_len)
-        weights, tried = choose_weights(joined, valid_t)
-        fusion = Fusion(sasrec, weights)
-        metrics["fusion"] = {"weights": weights.to_dict(), "tried": tried}
-        metrics["final"] = f"{metrics['final']} + CE-SASRec fusion"
+        fusion, metrics["fusion"] = choose_fusion(beams, scorer, sasrec.eval(), model.config.item_loss > 0, config.fusion,
+                                                  valid_h, valid_t, n, gr_len)  # fmt: skip
+        metrics["final"] = f"{metrics['final']} + {fusion.dense} fusion"
         test(metrics["final"], beams.recommender(scorer, gamma, fusion), gr_len)
         timings["fusion_s"] = time.perf_counter() - tick
     timings["total_s"] = time.perf_counter() - started

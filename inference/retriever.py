@@ -1,6 +1,6 @@
 """Generative retrieval as a recommender, for evaluation and serving alike: the trie-constrained beam search on any
-runtime, then the final score (log π, RankGR's refined score + γ · log π, or the fusion with CE-SASRec's scores over
-the beams joined with its top items: `inference.fusion`)."""
+runtime, then the final score (log π, RankGR's refined score + γ · log π, or the fusion with a dense ranker's scores
+over the beams joined with its top items: `inference.fusion`)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ class Retriever:
     """GR (+ optional refined scorer, + optional fusion) as a recommender: beam λ, then the final score.
 
     `runtime` runs the beam search and the log π of joined items (default: the PyTorch model itself; serving passes an
-    exported one); the refined scorer and CE-SASRec run in PyTorch on the runtime's encoder memory (O(λ·L·d) and one
-    CE-SASRec pass, small next to the search). With `fusion`, its weights replace γ."""
+    exported one); the refined scorer and the fusion's dense ranker run in PyTorch, on the runtime's encoder memory
+    (O(λ·L·d), and one product with the item table or one CE-SASRec pass: small next to the search). With `fusion`, its weights replace γ."""
 
     def __init__(self, model: GenerativeRetrieval, trie: SemanticIdTrie, beam: int, scorer: RefinedScorer | None = None,
                  gamma: Tensor | None = None, runtime: StepModel | None = None, fusion: Fusion | None = None) -> None:  # fmt: skip
@@ -53,9 +53,9 @@ class Retriever:
 
     @torch.no_grad()
     def fused(self, history: Tensor, seen: Tensor, items: Tensor, logp: Tensor, memory: Tensor) -> Candidates:
-        """The beams joined with CE-SASRec's top-κ (κ: the fusion's weights) and every score the fusion weighs."""
+        """The beams joined with the dense ranker's top-κ (κ: the fusion's weights) and every score the fusion weighs."""
         assert self.fusion is not None
-        log_probs = self.fusion.log_probs(history, seen)
+        log_probs = self.fusion.log_probs(self.model, memory, history, seen)
         extra = self.fusion.joined(items, log_probs, self.fusion.weights.joined)
         extra_logp = logp.new_empty(len(items), 0)
         if extra.shape[1]:

@@ -46,12 +46,13 @@ from infra.config import Settings
 @click.option("--reasoning-regulariser", type=click.FloatRange(0), default=None,
               help="Weight of the streams' diversity regulariser (mean pairwise cosine; 0: off).")
 @click.option("--item-loss", type=click.FloatRange(0), default=None,
-              help="Weight of the GR's auxiliary next-item cross-entropy over every item in next-token training "
-                   "(0: off; default: the preset's).")  # fmt: skip
+              help="Weight of the GR's item head's next-item cross-entropy over every item in next-token "
+                   "training (0: off, no item head; default: the preset's, full: 0.5).")  # fmt: skip
 @click.option("--ldpo/--no-ldpo", default=None, help="Train the listwise DPO stage (default: the preset's).")
 @click.option("--rsp/--no-rsp", default=None, help="Train the refined scorer (default: the preset's).")
 @click.option("--fusion/--no-fusion", default=None,
-              help="Fuse CE-SASRec's scores and top items into the final ranking, weights chosen on validation "
+              help="Fuse a dense ranker's scores and top items into the final ranking: the GR's own item head "
+                   "(where --item-loss trained it) or CE-SASRec, the ranker and its weights chosen on validation "
                    "(default: the preset's).")  # fmt: skip
 @click.option("--models-dir", type=click.Path(path_type=Path), default=None, help="Default: models_dir setting.")
 @click.pass_obj

@@ -16,6 +16,7 @@ from inference import artifacts
 from inference.beam_search import beam_search
 from inference.evaluate_saved import evaluate_saved
 from inference.evaluation import seen_mask
+from inference.fusion import DENSE
 from inference.pipeline import PRESETS
 from inference.sequences import leave_one_out, load_sequences, pad_left
 from infra.cli import main
@@ -68,12 +69,13 @@ def test_saved_directory_scores_the_same_again(trained: Path, datasets_dir: Path
 
 def test_parallel_latent_reasoning_trains_and_its_directory_scores_the_same_again(datasets_dir: Path,
                                                                                    tmp_path: Path) -> None:  # fmt: skip
-    """PLR in both encoders (GR and CE-SASRec), fused, without listwise DPO and the refined scorer (the full
-    preset's stages): both encoders still learn, and the saved directory (its reasoning settings read back from
-    config.json) re-scores the test split to the same numbers."""
+    """PLR in both encoders (GR and CE-SASRec), the GR's item head trained, fused, without listwise DPO and the
+    refined scorer (the full preset's stages): both encoders still learn, validation chooses between the two dense
+    rankers, and the saved directory (its reasoning settings and fusion read back) re-scores the test split to the
+    same numbers."""
     result = CliRunner().invoke(main, ["train", "--preset", "smoke", "--device", "cpu", "--models-dir", str(tmp_path),
                                        "--reasoning", "plr", "--reasoning-in", "both", "--reasoning-streams", "2",
-                                       "--no-ldpo", "--no-rsp"],
+                                       "--item-loss", "0.5", "--no-ldpo", "--no-rsp"],
                                 env={"FRESHREC_DATASETS_DIR": str(datasets_dir)})  # fmt: skip
     assert result.exit_code == 0, result.output
     (directory,) = tmp_path.iterdir()
@@ -83,6 +85,9 @@ def test_parallel_latent_reasoning_trains_and_its_directory_scores_the_same_agai
     popular = metrics["most-popular"]["test"]["recall@10"]
     for name in ("CE-SASRec", "GR (NTP)"):
         assert metrics[name]["test"]["recall@10"] > 1.2 * popular, (name, metrics[name])
-    assert metrics["final"] == "GR (NTP) + CE-SASRec fusion" and not (directory / "scorer.pt").exists()
+    fusion = metrics["fusion"]
+    assert set(fusion["rankers"]) == set(DENSE) and fusion["dense"] in DENSE
+    assert fusion["rankers"][fusion["dense"]]["ndcg@10"] == max(r["ndcg@10"] for r in fusion["rankers"].values())
+    assert metrics["final"] == f"GR (NTP) + {fusion['dense']} fusion" and not (directory / "scorer.pt").exists()
     again = evaluate_saved(directory, datasets_dir)
     assert again["GR + fusion"]["recall@10"] == pytest.approx(metrics[metrics["final"]]["test"]["recall@10"], abs=1e-9)

@@ -1,5 +1,6 @@
 """Re-ranking the cached beams of a frozen GR model gives exactly what a fresh search + re-rank gives, and searches
-each batch of users once however many scorers and γs are evaluated on it."""
+each batch of users once however many scorers and γs are evaluated on it; the fusion stage picks the dense ranker
+that ranks validation's targets best."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import pytest
 import torch
 
 from inference import retriever
-from inference.evaluation import evaluate, seen_mask
-from inference.gr_training import FrozenBeams
+from inference.evaluation import evaluate, seen_mask, top_k_unseen
+from inference.fusion import Fusion, FusionWeights
+from inference.gr_training import FrozenBeams, choose_fusion
 from inference.refined_scorer import RefinedScorer
 from inference.retriever import Retriever
 from inference.sequences import pad_left
 from tests.unit.inference.test_beam_search import NUM_ITEMS, setup
+from tests.unit.inference.test_fusion import sasrec
 
 
 def test_same_rankings_one_search_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,3 +42,23 @@ def test_same_rankings_one_search_per_batch(monkeypatch: pytest.MonkeyPatch) -> 
         assert evaluate(cached, histories, targets, NUM_ITEMS, 10, 16) == evaluate(fresh, histories, targets, NUM_ITEMS, 10, 16)
     fresh_searches = 4 * (3 + 3)  # per gamma: the chunk loop and evaluate, 3 batches each
     assert len(searches) == fresh_searches + 3  # the cached recommenders searched the 3 batches once, in all
+
+
+def test_the_fusion_stage_picks_the_dense_ranker_whose_top_item_is_the_target() -> None:
+    model, trie = setup()
+    cf = sasrec()
+    rng = np.random.default_rng(2)
+    histories = [rng.integers(1, NUM_ITEMS + 1, rng.integers(1, 10)) for _ in range(40)]
+    padded, seen = torch.from_numpy(pad_left(histories, 10)), seen_mask(histories, NUM_ITEMS)
+    for dense, ranker in (("item-head", None), ("CE-SASRec", cf)):
+        log_probs = Fusion(FusionWeights(), ranker).log_probs(model, model.encode(padded)[0], padded, seen)
+        targets = top_k_unseen(log_probs, seen, 1)[:, 0].numpy()
+        fusion, report = choose_fusion(FrozenBeams(model, trie, 15), None, cf, True, 10, histories, targets, NUM_ITEMS, 10)
+        assert (fusion.dense, report["dense"], set(report["rankers"])) == (dense, dense, {"item-head", "CE-SASRec"})
+        ndcg = {name: row["ndcg@10"] for name, row in report["rankers"].items()}
+        assert ndcg[dense] == 1.0 > min(ndcg.values())
+        assert fusion.sasrec is ranker and fusion.weights.dense > 0
+    without_head = choose_fusion(FrozenBeams(model, trie, 15), None, cf, False, 10, histories, targets, NUM_ITEMS, 10)[1]
+    assert set(without_head["rankers"]) == {"CE-SASRec"}
+    with pytest.raises(ValueError, match="no dense ranker"):
+        choose_fusion(FrozenBeams(model, trie, 15), None, None, False, 10, histories, targets, NUM_ITEMS, 10)

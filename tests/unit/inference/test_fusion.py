@@ -1,6 +1,7 @@
-"""The fusion of the GR with CE-SASRec: with CE-SASRec's weight 0 and nothing joined it ranks exactly as the GR
-(by log π, or refined score + γ · log π); with the GR's weight 0 its top-10 is CE-SASRec's own; joined items are
-unseen and not beams, their log π is the search's; validation chooses the weights that rank best."""
+"""The fusion of the GR with a dense ranker (CE-SASRec, or the GR's own item head): with the dense weight 0 and
+nothing joined it ranks exactly as the GR (by log π, or refined score + γ · log π); with the GR's weight 0 its top-10
+is the dense ranker's own; joined items are unseen and not beams, their log π is the search's; validation chooses
+the weights that rank best."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import torch
 
 from inference.beam_search import beam_search
 from inference.evaluation import seen_mask, top_k_unseen
-from inference.fusion import Candidates, Fusion, FusionWeights, choose_weights
+from inference.fusion import DENSE, Candidates, Fusion, FusionWeights, choose_weights
 from inference.refined_scorer import RefinedScorer
 from inference.retriever import Retriever
 from inference.sasrec import SASRec, SASRecConfig
-from inference.sequences import pad_left
+from inference.sequences import pad_left, trim_left
 from tests.unit.inference.test_beam_search import NUM_ITEMS, setup
 
 
@@ -30,12 +31,18 @@ def sasrec() -> SASRec:
     return SASRec(NUM_ITEMS, SASRecConfig(dim=16, max_length=10)).eval()
 
 
-def test_without_sasrec_weight_it_ranks_as_the_gr(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+def ranker(dense: str) -> SASRec | None:
+    """The `Fusion` argument for a dense ranker's name: CE-SASRec, or None for the GR's own item head."""
+    return sasrec() if dense == "CE-SASRec" else None
+
+
+@pytest.mark.parametrize("dense", DENSE)
+def test_without_dense_weight_it_ranks_as_the_gr(batch: tuple[torch.Tensor, torch.Tensor], dense: str) -> None:
     model, trie = setup()
     scorer = RefinedScorer(32, heads=2, hidden=16).eval()
     for plain, weights in ((Retriever(model, trie, 15), FusionWeights(0.0, 1.0, 0.0, 0)),
                            (Retriever(model, trie, 15, scorer, torch.tensor(0.7)), FusionWeights(1.0, 0.7, 0.0, 0))):  # fmt: skip
-        fused = Retriever(model, trie, 15, plain.scorer, fusion=Fusion(sasrec(), weights))
+        fused = Retriever(model, trie, 15, plain.scorer, fusion=Fusion(weights, ranker(dense)))
         expected, got = plain.candidates(*batch), fused.candidates(*batch)
         assert torch.equal(expected[0], got[0])
         assert torch.allclose(expected[1], got[1], atol=1e-5)
@@ -44,15 +51,31 @@ def test_without_sasrec_weight_it_ranks_as_the_gr(batch: tuple[torch.Tensor, tor
 def test_without_gr_weight_its_top_items_are_sasrec_s(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
     model, trie = setup()
     cf = sasrec()
-    fused = Retriever(model, trie, 15, fusion=Fusion(cf, FusionWeights(0.0, 0.0, 1.0, 10)))
+    fused = Retriever(model, trie, 15, fusion=Fusion(FusionWeights(0.0, 0.0, 1.0, 10), cf))
     history, seen = batch
     assert torch.equal(fused.candidates(history, seen)[0][:, :10], top_k_unseen(cf.scores(history), seen, 10))
 
 
-def test_joined_items_are_unseen_new_and_scored_as_the_search_scores_them(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+def test_without_gr_weight_its_top_items_are_the_item_head_s(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    """The item head scores every item by the user state against the item's input vector, computed here from the
+    definition (the newest item's encoder state, no reasoning in this model)."""
+    model, trie = setup()
+    fused = Retriever(model, trie, 15, fusion=Fusion(FusionWeights(0.0, 0.0, 1.0, 10)))
+    history, seen = batch
+    with torch.no_grad():
+        user = model.encode(trim_left(history))[0][:, -1]
+        items = torch.arange(NUM_ITEMS + 1)
+        vectors = model.code_embeddings(model.codes[items] + model.offsets).sum(1) + model.item_embeddings(items)
+        scores = (user @ vectors.T).index_fill(1, torch.tensor([0]), -torch.inf)
+    assert torch.equal(fused.candidates(history, seen)[0][:, :10], top_k_unseen(scores, seen, 10))
+
+
+@pytest.mark.parametrize("dense", DENSE)
+def test_joined_items_are_unseen_new_and_scored_as_the_search_scores_them(batch: tuple[torch.Tensor, torch.Tensor],
+                                                                           dense: str) -> None:  # fmt: skip
     model, trie = setup()
     history, seen = batch
-    retriever = Retriever(model, trie, 15, fusion=Fusion(sasrec(), FusionWeights(joined=20)))
+    retriever = Retriever(model, trie, 15, fusion=Fusion(FusionWeights(joined=20), ranker(dense)))
     candidates = retriever.fused(*retriever.beams(history, seen))
     beams, joined = candidates.items[:, :15], candidates.items[:, 15:]
     assert joined.shape == (24, 20) and (joined > 0).sum() > 24 * 10
@@ -70,14 +93,14 @@ def test_validation_chooses_the_model_that_ranks_the_target_first() -> None:
     items = torch.arange(1, 13).repeat(4, 1)  # 8 beams + 4 joined; the target is item 12, a joined one
     order = torch.linspace(0, -5, 12).repeat(4, 1)
     targets = np.full(4, 12)
-    for right, wrong in (("sasrec", "logp"), ("logp", "sasrec")):
+    for right, wrong in (("dense", "logp"), ("logp", "dense")):
         scores = {right: order.flip(1), wrong: order}
-        candidates = Candidates(items, 8, scores["logp"], scores["sasrec"], None)
+        candidates = Candidates(items, 8, scores["logp"], scores["dense"], None)
         weights, tried = choose_weights([candidates], targets)
-        assert tried[0].keys() >= {"refined", "gr", "sasrec", "joined", "ndcg@10"}
-        if right == "sasrec":  # only CE-SASRec ranks it first, and only when its items are joined
-            assert weights.sasrec > 0 and weights.gr == 0 and weights.joined == 4
+        assert tried[0].keys() >= {"refined", "gr", "dense", "joined", "ndcg@10"}
+        if right == "dense":  # only the dense ranker ranks it first, and only when its items are joined
+            assert weights.dense > 0 and weights.gr == 0 and weights.joined == 4
             assert max(row["ndcg@10"] for row in tried if row["joined"] == 0) == 0
         else:
-            assert weights.gr > 0 and weights.sasrec == 0
+            assert weights.gr > 0 and weights.dense == 0
         assert candidates.ranked(weights)[0][0, 0] == 12

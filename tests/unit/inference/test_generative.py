@@ -1,5 +1,6 @@
 """The GR's auxiliary item loss: it scores the encoder's user state against every item's input vector, enters
-next-token training with its weight, and is off (no term, no gradient into the unused id table) at weight 0."""
+next-token training with its weight, and is off (no term, no gradient into the unused id table) at weight 0; the
+item head's table, kept between no-grad calls, follows every change of the embeddings."""
 
 from __future__ import annotations
 
@@ -60,3 +61,24 @@ def test_item_loss_enters_next_token_training_with_its_weight(reasoning: Reasoni
         grad = model.item_embeddings.weight.grad  # the hybrid input reads codes only: the id table learns from this
         assert (grad is not None and bool(grad.abs().sum() > 0)) is reaches
 
+
+
+def test_the_kept_item_table_follows_training_steps_and_loaded_weights(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    model = hybrid_model(ReasoningConfig(), 1.0)
+    history, targets = batch
+
+    def fresh() -> torch.Tensor:
+        return model.item_tokens(torch.arange(len(model.codes)))
+
+    with torch.no_grad():
+        kept = model.item_table()
+        assert model.item_table() is kept and torch.equal(kept, fresh())
+    optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
+    model.item_loss(model.encode(history)[0], targets).backward()
+    optimiser.step()
+    with torch.no_grad():
+        assert not torch.equal(model.item_table(), kept) and torch.equal(model.item_table(), fresh())
+        stepped = model.item_table()
+    model.load_state_dict(hybrid_model(ReasoningConfig(), 1.0).state_dict())
+    with torch.no_grad():
+        assert torch.equal(model.item_table(), kept) and not torch.equal(model.item_table(), stepped)

@@ -22,9 +22,11 @@ NUM_ITEMS = 300
 
 @pytest.fixture(scope="module", params=["raw", "hybrid"])
 def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> artifacts.LoadedModel:
-    """The raw-input model and the hybrid-input one (its m = 5 recent items: longer than the export's history)."""
+    """The raw-input model fused with a CE-SASRec, and the hybrid-input one (its m = 5 recent items: longer than the
+    export's history) fused with its own item head."""
     directory = tmp_path_factory.mktemp("models") / request.param
-    return artifacts.load(tiny_model_dir(directory, NUM_ITEMS, hybrid=request.param == "hybrid"))
+    hybrid = request.param == "hybrid"
+    return artifacts.load(tiny_model_dir(directory, NUM_ITEMS, hybrid=hybrid, dense="item-head" if hybrid else "CE-SASRec"))
 
 
 def candidates(loaded: artifacts.LoadedModel, name: str, step_model: StepModel | None = None) -> tuple[torch.Tensor, ...]:

@@ -1,5 +1,6 @@
 """A fused model re-scored at other beam widths λ and joined-item counts κ, its weights as saved: how many of
-the dense ranker's items (the GR's item head's, or CE-SASRec's) the fusion needs (each costs the service one teacher-forced decode per request).
+the dense ranker's items (the GR's item head's, or CE-SASRec's) the fusion needs (each costs the service one
+teacher-forced decode per request).
 
     python -m bench.fusion_bench [--model DIR] [--beams 20,50] [--joined 0,10,20,50]
 

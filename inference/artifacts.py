@@ -133,7 +133,8 @@ def load(directory: Path, device: torch.device | str = "cpu") -> LoadedModel:
     if (directory / "fusion.pt").is_file():
         saved = torch.load(directory / "fusion.pt", map_location="cpu", weights_only=True)
         weights = saved["weights"]
-        weights["dense"] = weights.pop("sasrec", weights.get("dense"))  # directories saved before the item head
+        if "sasrec" in weights:  # a directory saved before the item head: δ was CE-SASRec's
+            weights["dense"] = weights.pop("sasrec")
         sasrec = None
         if "state" in saved:
             sasrec = SASRec(config["fusion"]["num_items"], SASRecConfig(**config["fusion"]["sasrec"]))

@@ -32,8 +32,8 @@ from inference.sasrec import SASRec
 DENSE = ("item-head", "CE-SASRec")
 """The dense rankers a fusion can weigh: the GR's own item head, or CE-SASRec."""
 KAPPA = 10
-"""The dense ranker's top items joined to the beams by default: on Beauty 10 rank as well as 50 (validation and test alike,
-docs/model.md) at a fifth of the serving cost (each joined item's log π is one teacher-forced decode)."""
+"""The dense ranker's top items joined to the beams by default: on Beauty 10 rank as well as 50 (validation and
+test alike, docs/model.md) at a fifth of the serving cost (each joined item's log π is one teacher-forced decode)."""
 
 
 @dataclass(frozen=True)

@@ -89,13 +89,15 @@ class GenerativeRetrieval(nn.Module):
         """(num_items + 1, D) every item's `item_tokens`. Outside autograd it is kept until the two embedding tables
         change (their storage or their in-place version counters, which optimiser steps and `load_state_dict` bump):
         gathering it costs the serving item head more than scoring every item with it (docs/benchmarks.md)."""
-        if torch.is_grad_enabled():
-            return self.item_tokens(torch.arange(len(self.codes), device=self.codes.device))
         tables = (self.code_embeddings.weight, self.item_embeddings.weight)
         key = tuple(v for t in tables for v in (t.data_ptr(), t._version))
-        if self._item_table is None or self._item_table[0] != key:
-            self._item_table = key, self.item_tokens(torch.arange(len(self.codes), device=self.codes.device))
-        return self._item_table[1]
+        keep = not torch.is_grad_enabled()
+        if keep and self._item_table is not None and self._item_table[0] == key:
+            return self._item_table[1]
+        table = self.item_tokens(torch.arange(len(self.codes), device=self.codes.device))
+        if keep:
+            self._item_table = key, table
+        return table
 
     def encode(self, history: Tensor) -> tuple[Tensor, Tensor]:
         """(B, L) left-padded item ids -> memory (B, T, D) and its attention mask (B, 1, 1, T); T = L, or K + m for

@@ -2,8 +2,8 @@
 
 most-popular → CE-SASRec (baseline, and the collaborative half of the item embeddings) → semantic ids (residual
 k-means) → GR next-token → GR + listwise DPO → refined scorer → fusion with a dense ranker (the GR's own item
-head, or CE-SASRec); validation picks every checkpoint, the fusion's ranker and its weights, the test split is scored once per model at the end. Results and ablations go
-to metrics.json in the versioned model directory.
+head, or CE-SASRec); validation picks every checkpoint, the fusion's ranker and its weights, the test split is
+scored once per model at the end. Results and ablations go to metrics.json in the versioned model directory.
 """
 
 from __future__ import annotations

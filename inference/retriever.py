@@ -20,7 +20,8 @@ class Retriever:
 
     `runtime` runs the beam search and the log π of joined items (default: the PyTorch model itself; serving passes an
     exported one); the refined scorer and the fusion's dense ranker run in PyTorch, on the runtime's encoder memory
-    (O(λ·L·d), and one product with the item table or one CE-SASRec pass: small next to the search). With `fusion`, its weights replace γ."""
+    (O(λ·L·d), and one product with the item table or one CE-SASRec pass: small next to the search). With `fusion`,
+    its weights replace γ."""
 
     def __init__(self, model: GenerativeRetrieval, trie: SemanticIdTrie, beam: int, scorer: RefinedScorer | None = None,
                  gamma: Tensor | None = None, runtime: StepModel | None = None, fusion: Fusion | None = None) -> None:  # fmt: skip
@@ -53,7 +54,8 @@ class Retriever:
 
     @torch.no_grad()
     def fused(self, history: Tensor, seen: Tensor, items: Tensor, logp: Tensor, memory: Tensor) -> Candidates:
-        """The beams joined with the dense ranker's top-κ (κ: the fusion's weights) and every score the fusion weighs."""
+        """The beams joined with the dense ranker's top-κ (κ: the fusion's weights) and every score the fusion
+        weighs."""
         assert self.fusion is not None
         log_probs = self.fusion.log_probs(self.model, memory, history, seen)
         extra = self.fusion.joined(items, log_probs, self.fusion.weights.joined)
